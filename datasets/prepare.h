@@ -1,0 +1,36 @@
+// prepare: scripts -> tokenized, labelled, split corpus (corpus.h).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "datasets/corpus.h"
+#include "datasets/documents.h"
+#include "datasets/tokenizer.h"
+
+namespace plotforge {
+
+struct PrepareOptions {
+  double val_fraction = 0.1;
+  int threads = 2;
+  bool progress = true;  // a progress line on stderr
+};
+
+// Assigns documents to splits. With one document, its tail (val_fraction of
+// its text, cut at a scene start or else a line start) becomes a separate
+// validation document, as nanoGPT splits a single text file. With several,
+// whole documents go to validation, chosen by a hash of their source name so
+// the choice is stable as the corpus grows.
+std::vector<std::pair<Document, Split>> assign_splits(std::vector<Document> docs, double val_fraction);
+
+// Tokenizes on options.threads threads. Throws InputError if a document's
+// genre has no control token in the tokenizer.
+CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, const Tokenizer& tok,
+                           const PrepareOptions& options);
+
+// The whole command: read, split, tokenize, write atomically.
+void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path,
+                    const std::string& out, const PrepareOptions& options);
+
+}  // namespace plotforge

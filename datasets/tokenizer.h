@@ -1,0 +1,66 @@
+// SentencePiece tokenizer with an exact round trip for line-structured text.
+//
+// SentencePiece treats input as single lines and normalizes whitespace, which
+// would lose a script's layout. So: the trainer runs with the identity
+// normalization, no dummy prefix and no whitespace folding; text is encoded a
+// line at a time with the control symbol "<nl>" between lines; and decoding
+// splits at "<nl>". decode(encode(t)) == t for any text whose characters the
+// model knows (unigram and bpe models also byte-fall-back on unseen ones).
+//
+// Control tokens (documents.h) are user-defined symbols: each is one token
+// wherever it appears in the text.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "datasets/documents.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace plotforge {
+
+struct TokenizerTrainOptions {
+  std::string out;                  // tok.model
+  int vocab_size = 8000;
+  std::string model_type = "unigram";  // unigram | bpe | char
+  int threads = 2;
+  bool quiet = true;
+};
+
+class Tokenizer {
+ public:
+  // Trains on the documents' canonical text; writes options.out atomically.
+  static void train(const TokenizerTrainOptions& options, const std::vector<Document>& docs);
+
+  // Throws InputError if the file is missing, not a SentencePiece model, or
+  // lacks "<nl>" or a fixed control token.
+  static Tokenizer load(const std::string& path);
+
+  std::vector<int> encode(std::string_view text) const;
+  void encode_append(std::string_view text, std::vector<int>* ids) const;
+  std::string decode(const std::vector<int>& ids) const;
+
+  int vocab_size() const;
+  int eos_id() const;
+  int newline_id() const { return newline_id_; }
+  int piece_id(const std::string& piece) const;  // -1 when not in the vocabulary
+  std::string piece(int id) const;
+  // Every user-defined symbol (the control tokens) with its id.
+  const std::vector<std::pair<std::string, int>>& control_tokens() const { return control_tokens_; }
+  const std::string& sha256() const { return sha256_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::shared_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  int newline_id_ = -1;
+  std::vector<std::pair<std::string, int>> control_tokens_;
+  std::string sha256_, path_;
+};
+
+}  // namespace plotforge

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything plotforge builds and tests with, from Debian and PyPI only.
+# Idempotent: a second run installs nothing new. Run as root (or with sudo).
+set -euo pipefail
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev            # libtorch 1.13 (CPU)
+  libopenblas-dev         # without it Debian's libtorch falls back to reference BLAS (~20x slower)
+  libsentencepiece-dev sentencepiece   # library + spm_encode/spm_train for benchmarks
+  libhdf5-dev             # HDF5 C library
+  libboost-program-options-dev
+  nlohmann-json3-dev
+  libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
+  libgtest-dev googletest
+  libbenchmark-dev
+  python3 python3-pip
+)
+PYPI_PACKAGES=(numpy h5py)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages already installed"
+fi
+
+PY=${PYTHON:-python3}
+need_py=()
+for m in "${PYPI_PACKAGES[@]}"; do
+  "$PY" -c "import $m" 2>/dev/null || need_py+=("$m")
+done
+if [ ${#need_py[@]} -gt 0 ]; then
+  echo "setup: installing PyPI packages: ${need_py[*]}"
+  "$PY" -m pip install -q "${need_py[@]}" 2>/dev/null \
+    || "$PY" -m pip install -q --break-system-packages "${need_py[@]}"
+else
+  echo "setup: PyPI packages already installed"
+fi
