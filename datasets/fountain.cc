@@ -192,10 +192,12 @@ class Parser {
     return trim(take_notes(lines_[i].text, &ids)).empty() && ids.empty();
   }
 
-  std::string clean(std::size_t i) {
+  // Line i without its notes. The notes are emitted unless this is an
+  // element's first line, whose notes run() has already emitted.
+  std::string clean(std::size_t i, bool first_line = false) {
     std::vector<int> ids;
     std::string s = take_notes(lines_[i].text, &ids);
-    emit_notes(ids);
+    if (!first_line) emit_notes(ids);
     return s;
   }
 
@@ -324,9 +326,10 @@ class Parser {
 
   std::size_t parse_lyrics(std::size_t i) {
     const int number = lines_[i].number;
+    const std::size_t start = i;
     std::string body;
     while (i < lines_.size() && !blank_at(i)) {
-      const std::string s = clean(i);
+      const std::string s = clean(i, i == start);
       const std::string_view t = trim(s);
       if (t.empty() || t[0] != '~') break;
       if (!body.empty()) body.push_back('\n');
@@ -342,7 +345,7 @@ class Parser {
     std::string body;
     bool first = true;
     while (i < lines_.size() && !blank_at(i)) {
-      std::string s = clean(i);
+      std::string s = clean(i, first);
       if (first && forced) {
         const std::size_t bang = s.find('!');
         s.erase(0, bang + 1);

@@ -75,6 +75,7 @@ void check_text(std::string_view text, const std::string& file) {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in && errno == ENOENT) throw InputError(path + ": no such file; check the path");
   if (!in) {
     throw InputError(path + ": cannot open: " + std::strerror(errno));
   }

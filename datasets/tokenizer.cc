@@ -10,6 +10,12 @@
 #include "datasets/error.h"
 #include "datasets/text_checks.h"
 
+// Exported by libsentencepiece but not declared in its installed headers; the
+// trainer logs its whole command line at INFO before reading --minloglevel.
+namespace sentencepiece::logging {
+void SetMinLogLevel(int v);
+}
+
 namespace plotforge {
 
 namespace {
@@ -74,6 +80,7 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
   args += " --num_threads=" + std::to_string(std::max(1, o.threads));
   if (o.quiet) args += " --minloglevel=2";
 
+  if (o.quiet) sentencepiece::logging::SetMinLogLevel(2);
   LineIterator lines(docs);
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &lines, &model);

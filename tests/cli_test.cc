@@ -1,0 +1,87 @@
+// The plotforge executable, run as a real process: output and exit codes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace plotforge {
+namespace {
+
+using testing::plotforge_bin;
+using testing::run;
+
+TEST(Cli, HelpAndUnknownThings) {
+  EXPECT_EQ(run(plotforge_bin() + " help").exit_code, 0);
+  auto r = run(plotforge_bin() + " frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown command"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + " inspect --no-such-option x.fountain");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("no-such-option"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + " prepare --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--val-fraction"), std::string::npos) << r.output;
+}
+
+TEST(Cli, InspectJsonOnHamlet) {
+  const auto r = run(plotforge_bin() + " inspect --json " + testing::sample_dir() + "/hamlet.fountain 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["title"], "The Tragedy of Hamlet, Prince of Denmark");
+  EXPECT_EQ(j["genres"], nlohmann::json::array({"tragedy"}));
+  EXPECT_EQ(j["acts"], 5);
+  EXPECT_EQ(j["scenes"], 20);
+  EXPECT_EQ(j["beats"].size(), 20u);
+  EXPECT_EQ(j["beats"][0], "exposition");
+  EXPECT_EQ(j["speeches"], j["elements"]["character"]);
+  EXPECT_GT(j["speeches"].get<int>(), 1000);
+  const auto& chars = j["characters"];
+  EXPECT_NE(std::find(chars.begin(), chars.end(), "HAMLET"), chars.end());
+  for (const auto& c : chars) EXPECT_EQ(c.get<std::string>().find('('), std::string::npos) << c;
+}
+
+TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
+  const std::string dir = testing::temp_dir("cli-bad");
+  testing::write_text(dir + "/latin1.fountain", "INT. CAF\xE9 - DAY\n");
+  testing::write_text(dir + "/binary.fountain", std::string("\x7f" "ELF\0\0\0", 7));
+  testing::write_text(dir + "/note.fountain", "Hello\n\n[[never closed\n");
+  std::filesystem::create_directories(dir + "/empty");
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"inspect " + dir + "/latin1.fountain", "latin1.fountain:1: invalid UTF-8"},
+      {"inspect " + dir + "/binary.fountain", "binary.fountain:1: NUL byte"},
+      {"inspect " + dir + "/note.fountain", "note.fountain:3: unterminated note"},
+      {"inspect " + dir + "/missing.fountain", "missing.fountain: no such file"},
+      {"tokenizer train --input " + dir + "/empty --out " + dir + "/t.model", "corpus is empty"},
+      {"prepare --input " + testing::sample_dir() + " --tokenizer " + dir + "/none.model --out " + dir + "/c.h5",
+       "none.model: tokenizer not found"},
+      {"prepare --input " + testing::sample_dir() + " --tokenizer " + testing::sample_tokenizer() +
+           " --out " + dir + "/c.h5 --val-fraction 1.5",
+       "--val-fraction"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(plotforge_bin() + " " + c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/c.h5"));
+}
+
+TEST(Cli, TrainTokenizerThenPrepareFromAConfigFile) {
+  const std::string dir = testing::temp_dir("cli-flow");
+  testing::write_text(dir + "/prepare.ini", "val-fraction = 0.2\nthreads = 2\n");
+  auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
+               "/tok.model --vocab-size 1500");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run(plotforge_bin() + " prepare --config " + dir + "/prepare.ini --quiet --input " + testing::sample_dir() +
+          " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote " + dir + "/c.h5: 8 documents"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace plotforge

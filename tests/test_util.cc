@@ -1,0 +1,53 @@
+#include "tests/test_util.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "datasets/documents.h"
+#include "datasets/tokenizer.h"
+
+namespace plotforge::testing {
+
+std::string sample_dir() { return std::string(PLOTFORGE_SOURCE_DIR) + "/data/sample"; }
+std::string shared_corpora() { return PLOTFORGE_SHARED_CORPORA; }
+std::string plotforge_bin() { return std::string(PLOTFORGE_BINARY_DIR) + "/cli/plotforge"; }
+
+std::string temp_dir(const std::string& name) {
+  const auto p = std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / name;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+RunResult run(const std::string& command) {
+  RunResult r{-1, ""};
+  FILE* f = popen((command + " 2>&1").c_str(), "r");
+  if (!f) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
+  const int status = pclose(f);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+const std::string& sample_tokenizer() {
+  static const std::string path = [] {
+    const std::string dir = temp_dir("sample-tokenizer");
+    TokenizerTrainOptions o;
+    o.out = dir + "/tok.model";
+    o.vocab_size = 2000;
+    Tokenizer::train(o, read_documents(sample_dir()));
+    return o.out;
+  }();
+  return path;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace plotforge::testing

@@ -1,0 +1,28 @@
+// Helpers shared by the integration tests: temp dirs, real subprocesses,
+// and a tokenizer trained once on the bundled sample corpus.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace plotforge::testing {
+
+std::string sample_dir();      // data/sample in the source tree
+std::string shared_corpora();  // ../shared/corpora
+std::string plotforge_bin();   // the built plotforge executable
+
+// A fresh directory under the build tree, removed at exit.
+std::string temp_dir(const std::string& name);
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+RunResult run(const std::string& command);
+
+// Trains (once per process) a unigram tokenizer on the sample corpus.
+const std::string& sample_tokenizer();
+
+void write_text(const std::string& path, const std::string& text);
+
+}  // namespace plotforge::testing
