@@ -99,8 +99,10 @@ std::vector<Document> read_text_file(const std::string& path) {
   return {doc};
 }
 
-std::vector<Document> read_jsonl_file(const std::string& path) {
-  const std::string text = normalize_newlines(read_file(path));
+std::vector<Document> read_jsonl_file(const std::string& path) { return parse_jsonl(read_file(path), path); }
+
+std::vector<Document> parse_jsonl(std::string_view raw, const std::string& path) {
+  const std::string text = normalize_newlines(raw);
   check_text(text, path);
   std::vector<Document> docs;
   long line_no = 0;
@@ -115,7 +117,7 @@ std::vector<Document> read_jsonl_file(const std::string& path) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, out_of_range (huge numbers), ...
       throw input_error_at(path, line_no, std::string("invalid JSON: ") + e.what());
     }
     auto field_error = [&](const std::string& field, const std::string& what) {

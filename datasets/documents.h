@@ -17,6 +17,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/script.h"
@@ -55,6 +56,9 @@ Document document_from_script(const Script& script);
 std::vector<Document> read_documents(const std::string& path);
 std::vector<Document> read_text_file(const std::string& path);
 std::vector<Document> read_jsonl_file(const std::string& path);
+// One JSONL record per line: {"title", "genre" (string or list), "text",
+// "beats": [{"beat", "text"}]}; errors name `source` and the line.
+std::vector<Document> parse_jsonl(std::string_view text, const std::string& source);
 
 // Removes control tokens; a line holding nothing else disappears.
 std::string strip_control_tokens(const std::string& text);

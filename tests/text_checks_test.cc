@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "datasets/documents.h"
 #include "datasets/error.h"
 #include "datasets/fountain.h"
 #include "datasets/text_checks.h"
@@ -63,6 +64,37 @@ TEST(TextChecks, MutatedScriptsParseOrFailCleanly) {
     } catch (const InputError&) {
     }
   }
+}
+
+}  // namespace
+}  // namespace plotforge
+
+namespace plotforge {
+namespace {
+
+// Found by fuzz/jsonl_fuzz: a number too large for a double made
+// nlohmann::json throw out_of_range, which escaped as a crash.
+TEST(Jsonl, HugeNumberIsAnInputError) {
+  EXPECT_THROW(parse_jsonl("999999e9999-999999999999990000000407329843\"\"{", "f.jsonl"), InputError);
+  EXPECT_THROW(parse_jsonl("{\"title\": 1e999999}", "f.jsonl"), InputError);
+}
+
+TEST(Jsonl, FieldErrorsNameLineAndField) {
+  try {
+    parse_jsonl("{\"title\": \"a\", \"text\": \"x\"}\n{\"title\": \"b\", \"beats\": [{\"beat\": 3}]}\n", "s.jsonl");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("s.jsonl:2: field 'beats'"), std::string::npos) << e.what();
+  }
+  const auto docs = parse_jsonl(
+      "{\"title\": \"A\", \"genre\": [\"Noir\", \"drama,comedy\"], \"text\": \"Intro.\", "
+      "\"beats\": [{\"beat\": \"climax\", \"text\": \"Boom.\"}]}\n",
+      "s.jsonl");
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].genres, (std::vector<std::string>{"noir", "drama", "comedy"}));
+  ASSERT_EQ(docs[0].scenes.size(), 1u);
+  EXPECT_EQ(docs[0].scenes[0].beat, "climax");
+  EXPECT_EQ(docs[0].text.substr(docs[0].scenes[0].begin), "<scene><beat=climax>\nBoom.\n");
 }
 
 }  // namespace

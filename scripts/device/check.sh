@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The GPU device check: run on a lent GPU machine from the repository root.
+#
+#   scripts/device/fetch_debs.sh      # here, once: Debian .debs into .deb/
+#   run: scripts/device/check.sh      # there, with carry [".deb"]
+#
+# Builds kernels/ (the CUDA kernels need only CUDA and GoogleTest, which
+# travels as a .deb unpacked into a private prefix), runs the `gpu` tests,
+# compute-sanitizer memcheck and racecheck on a small slice of them, then the
+# attention benchmarks beside torch's SDPA, and writes everything under $OUT:
+# check.log, ours.csv, sdpa.csv, report.md. A failing step is reported and
+# the independent steps after it still run; the exit status is non-zero if any
+# step failed. Ends with a summary table.
+set -uo pipefail
+OUT=${OUT:-/tmp/plotforge-device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/check.log") 2>&1
+cd "$(dirname "$0")/../.."
+status=0
+declare -a summary
+step() {  # step NAME COMMAND...
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "=== $name"
+  if "$@"; then summary+=("ok    $name ($((SECONDS - t0)) s)"); else status=1; summary+=("FAIL  $name ($((SECONDS - t0)) s)"); fi
+}
+
+echo "date: $(date -u +%FT%TZ)  commit: ${PLOTFORGE_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv || true
+nvcc --version | tail -2
+python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' || true
+
+PREFIX=/tmp/plotforge-prefix
+mkdir -p "$PREFIX"
+for f in .deb/*.deb; do [ -e "$f" ] && dpkg -x "$f" "$PREFIX"; done
+
+step configure cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLOTFORGE_KERNELS_ONLY=ON \
+  -DCMAKE_PREFIX_PATH="$PREFIX/usr"
+step build cmake --build build-device -j "$(nproc)"
+step gpu-tests ctest --test-dir build-device -L gpu --output-on-failure --timeout 300
+if command -v compute-sanitizer >/dev/null; then
+  small='Shapes/AttentionForwardGpu.MatchesReference/2:Shapes/AttentionForwardGpu.MatchesReference/5:Shapes/DecodeAttentionGpu.MatchesReference/1'
+  step memcheck compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
+  step racecheck compute-sanitizer --tool racecheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
+fi
+step bench-ours bash -c "build-device/bench/attention_bench > '$OUT/ours.csv'"
+step bench-sdpa bash -c "PYTHONUNBUFFERED=1 python3 scripts/device/sdpa_bench.py > '$OUT/sdpa.csv'"
+step report bash -c "python3 scripts/device/report.py '$OUT/ours.csv' '$OUT/sdpa.csv' > '$OUT/report.md'"
+
+cat "$OUT/report.md" 2>/dev/null
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+exit $status

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
+# SECONDS (default 60), seeded with the bundled corpus.
+# usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz
+mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
+cp data/sample/*.fountain build-fuzz/seeds/fountain/
+printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
+  > build-fuzz/seeds/jsonl/one.jsonl
+build-fuzz/fuzz/fountain_fuzz -max_total_time="$secs" -max_len=65536 -timeout=10 build-fuzz/seeds/fountain
+build-fuzz/fuzz/jsonl_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/jsonl

@@ -1,0 +1,142 @@
+// CUDA attention kernels against the fp64 CPU references (label gpu; skips
+// without a GPU). Fresh random inputs per case, outputs poisoned with NaN
+// before each launch so unwritten elements fail, ragged sizes that are not
+// multiples of the tiles, causal and not, GQA, bf16 and fp16.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "kernels/attention.h"
+#include "kernels/attention_reference.h"
+#include "tests/kernels/gpu_util.h"
+
+namespace plotforge::kernels {
+namespace {
+
+using testing::DeviceBuffer;
+
+double tolerance(DType t) { return t == DType::kBF16 ? 1e-2 : 5e-3; }
+const char* name(DType t) { return t == DType::kBF16 ? "bf16" : "fp16"; }
+
+struct ForwardCase {
+  int batch, heads, kv_heads, q_len, kv_len, head_dim;
+  bool causal;
+};
+
+class AttentionForwardGpu : public ::testing::TestWithParam<ForwardCase> {};
+
+TEST_P(AttentionForwardGpu, MatchesReference) {
+  if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const ForwardCase c = GetParam();
+  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+    std::mt19937 rng(c.q_len * 131 + c.kv_len * 7 + c.head_dim + c.causal + static_cast<int>(dt));
+    AttentionShape s;
+    s.batch = c.batch, s.heads = c.heads, s.kv_heads = c.kv_heads, s.q_len = c.q_len, s.kv_len = c.kv_len;
+    s.head_dim = c.head_dim, s.causal = c.causal;
+    const std::size_t nq = static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim;
+    const std::size_t nk = static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim;
+    const auto q = testing::random_half(nq, dt, rng), k = testing::random_half(nk, dt, rng),
+               v = testing::random_half(nk, dt, rng);
+    DeviceBuffer dq(nq * 2), dk(nk * 2), dv(nk * 2), d_o(nq * 2), d_lse(nq / s.head_dim * 4);
+    dq.upload(q.bits.data());
+    dk.upload(k.bits.data());
+    dv.upload(v.bits.data());
+    d_o.poison();
+    d_lse.poison();
+    ASSERT_EQ(attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
+              cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<std::uint16_t> out_bits(nq);
+    std::vector<float> out(nq), lse(nq / s.head_dim), ref(nq), ref_lse(nq / s.head_dim);
+    d_o.download(out_bits.data());
+    d_lse.download(lse.data());
+    for (std::size_t i = 0; i < nq; ++i) out[i] = testing::from_half_bits(out_bits[i], dt);
+    attention_forward_reference(q.values.data(), k.values.data(), v.values.data(), ref.data(), ref_lse.data(), s);
+    EXPECT_LE(testing::relative_error(out, ref), tolerance(dt)) << name(dt);
+    for (std::size_t i = 0; i < lse.size(); ++i) {
+      if (std::isinf(ref_lse[i])) {
+        ASSERT_TRUE(std::isinf(lse[i]) && lse[i] < 0) << name(dt) << " row " << i << " lse " << lse[i];
+      } else {
+        ASSERT_NEAR(lse[i], ref_lse[i], 2e-2 * std::max(1.0f, std::fabs(ref_lse[i]))) << name(dt) << " row " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionForwardGpu,
+    ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
+                      ForwardCase{2, 4, 4, 100, 100, 64, false}, ForwardCase{1, 8, 2, 257, 257, 128, true},
+                      ForwardCase{1, 8, 2, 257, 257, 128, false}, ForwardCase{2, 4, 1, 33, 190, 128, true},
+                      ForwardCase{1, 2, 2, 190, 33, 64, true},   // more queries than keys: rows with no key
+                      ForwardCase{1, 6, 3, 517, 517, 128, true}, ForwardCase{3, 2, 2, 17, 1000, 64, false},
+                      ForwardCase{1, 4, 4, 1024, 1024, 128, true}));
+
+TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
+  if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
+  AttentionShape s;
+  s.head_dim = 96;
+  EXPECT_EQ(attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, s, DType::kBF16, nullptr),
+            cudaErrorInvalidValue);
+  s.head_dim = 64;
+  s.heads = 3, s.kv_heads = 2;
+  EXPECT_EQ(attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, s, DType::kBF16, nullptr),
+            cudaErrorInvalidValue);
+}
+
+struct DecodeCase {
+  int heads, kv_heads, head_dim, block_size;
+  std::vector<int> lens;
+};
+
+class DecodeAttentionGpu : public ::testing::TestWithParam<DecodeCase> {};
+
+TEST_P(DecodeAttentionGpu, MatchesReference) {
+  if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const DecodeCase c = GetParam();
+  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+    std::mt19937 rng(c.head_dim * 13 + c.lens.back() + static_cast<int>(dt));
+    PagedDecodeShape s;
+    s.num_seqs = static_cast<int>(c.lens.size());
+    s.heads = c.heads, s.kv_heads = c.kv_heads, s.head_dim = c.head_dim, s.block_size = c.block_size;
+    s.max_seq_len = *std::max_element(c.lens.begin(), c.lens.end());
+    s.max_blocks_per_seq = (s.max_seq_len + s.block_size - 1) / s.block_size;
+    const int n_blocks = s.num_seqs * s.max_blocks_per_seq + 3;
+    std::vector<int> perm(n_blocks);
+    for (int i = 0; i < n_blocks; ++i) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int> table(perm.begin(), perm.begin() + s.num_seqs * s.max_blocks_per_seq);
+    const std::size_t nkv = static_cast<std::size_t>(n_blocks) * s.kv_heads * s.block_size * s.head_dim;
+    const std::size_t nq = static_cast<std::size_t>(s.num_seqs) * s.heads * s.head_dim;
+    const auto q = testing::random_half(nq, dt, rng), k = testing::random_half(nkv, dt, rng),
+               v = testing::random_half(nkv, dt, rng);
+    DeviceBuffer dq(nq * 2), dk(nkv * 2), dv(nkv * 2), d_o(nq * 2), dtable(table.size() * 4), dlens(c.lens.size() * 4),
+        work(decode_attention_workspace_bytes(s));
+    dq.upload(q.bits.data());
+    dk.upload(k.bits.data());
+    dv.upload(v.bits.data());
+    dtable.upload(table.data());
+    dlens.upload(c.lens.data());
+    d_o.poison();
+    work.poison();
+    ASSERT_EQ(decode_attention(dq.get(), dk.get(), dv.get(), static_cast<int*>(dtable.get()),
+                               static_cast<int*>(dlens.get()), d_o.get(), work.get(), s, dt, nullptr),
+              cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<std::uint16_t> bits(nq);
+    d_o.download(bits.data());
+    std::vector<float> out(nq), ref(nq);
+    for (std::size_t i = 0; i < nq; ++i) out[i] = testing::from_half_bits(bits[i], dt);
+    decode_attention_reference(q.values.data(), k.values.data(), v.values.data(), table.data(), c.lens.data(),
+                               ref.data(), s);
+    EXPECT_LE(testing::relative_error(out, ref), tolerance(dt)) << name(dt);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionGpu,
+                         ::testing::Values(DecodeCase{4, 4, 64, 16, {1}}, DecodeCase{8, 2, 128, 16, {1, 15, 16, 17}},
+                                           DecodeCase{32, 8, 128, 16, {600, 1500, 2049, 3}},
+                                           DecodeCase{4, 1, 64, 32, {5000, 511, 512, 513}}));
+
+}  // namespace
+}  // namespace plotforge::kernels
