@@ -1,8 +1,10 @@
 #include "tests/test_util.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -15,8 +17,23 @@ std::string sample_dir() { return std::string(PLOTFORGE_SOURCE_DIR) + "/data/sam
 std::string shared_corpora() { return PLOTFORGE_SHARED_CORPORA; }
 std::string plotforge_bin() { return std::string(PLOTFORGE_BINARY_DIR) + "/cli/plotforge"; }
 
+// CTest runs each test in its own process, several at once: every process
+// gets its own directory, removed when it exits.
+static std::filesystem::path process_dir() {
+  static const std::filesystem::path dir = [] {
+    const auto d = std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / std::to_string(::getpid());
+    std::filesystem::remove_all(d);
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / std::to_string(::getpid()), ec);
+    });
+    return d;
+  }();
+  return dir;
+}
+
 std::string temp_dir(const std::string& name) {
-  const auto p = std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / name;
+  const auto p = process_dir() / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();
