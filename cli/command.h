@@ -17,6 +17,8 @@ using Args = std::vector<std::string>;
 int cmd_inspect(const Args& args);
 int cmd_tokenizer(const Args& args);
 int cmd_prepare(const Args& args);
+int cmd_train(const Args& args);
+int cmd_generate(const Args& args);
 
 // Parses args against `options` (plus --help and --config). Returns false if
 // --help was given (usage already printed). Throws po::error on bad options.

@@ -49,6 +49,8 @@ commands:
   inspect FILE           summarize a script (Fountain, text or JSONL); --json for JSON
   tokenizer train        train a SentencePiece tokenizer with the control tokens
   prepare                tokenize scripts into an HDF5 corpus with splits and labels
+  train                  train the Transformer plot model (configs/*.ini)
+  generate               write scenes from a checkpoint, conditioned on genre/beat/emotion
   help                   this text
 )";
 
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "tokenizer") return cmd_tokenizer(args);
     if (cmd == "prepare") return cmd_prepare(args);
+    if (cmd == "train") return cmd_train(args);
+    if (cmd == "generate") return cmd_generate(args);
     std::fprintf(stderr, "plotforge: unknown command '%s'; run 'plotforge help' for the list\n", cmd.c_str());
     return 2;
   } catch (const po::error& e) {

@@ -295,6 +295,9 @@ void write_corpus(const std::string& path, const CorpusData& data) {
     }
     w.strings("/control_tokens/name", names);
     w.numbers("/control_tokens/id", ids, H5T_STD_I32LE);
+    w.group("/tokenizer");
+    w.numbers("/tokenizer/model", std::vector<std::uint8_t>(data.tokenizer_model.begin(), data.tokenizer_model.end()),
+              H5T_STD_U8LE);
     w.attr_string("format", "plotforge-corpus");
     w.attr_int("schema_version", kCorpusSchemaVersion);
     w.attr_string("tokenizer_sha256", data.tokenizer_sha256);
@@ -379,6 +382,11 @@ CorpusData read_corpus(const std::string& path) {
   const auto names = r.strings("/control_tokens/name", nc);
   const auto ids = r.numbers<std::int32_t>("/control_tokens/id", H5T_NATIVE_INT32, nc);
   for (hsize_t i = 0; i < nc; ++i) c.control_tokens.emplace_back(names[i], ids[i]);
+  const auto model = r.numbers<std::uint8_t>("/tokenizer/model", H5T_NATIVE_UINT8);
+  c.tokenizer_model.assign(model.begin(), model.end());
+  if (sha256_hex(c.tokenizer_model) != c.tokenizer_sha256) {
+    r.fail("/tokenizer/model", "does not match attribute tokenizer_sha256");
+  }
   return c;
 }
 

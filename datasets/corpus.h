@@ -36,6 +36,7 @@ struct CorpusData {
   std::vector<CorpusScene> scenes;
   std::vector<std::pair<std::string, std::int32_t>> control_tokens;
   std::string tokenizer_sha256;
+  std::string tokenizer_model;  // the tokenizer file's bytes: a corpus is self-contained
   std::int32_t vocab_size = 0, eos_id = -1, newline_id = -1;
 
   std::uint64_t split_tokens(Split s) const;

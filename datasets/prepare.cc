@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "datasets/error.h"
+#include "datasets/text_checks.h"
 
 namespace plotforge {
 
@@ -166,6 +167,7 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
 
   CorpusData c;
   c.tokenizer_sha256 = tok.sha256();
+  c.tokenizer_model = read_file(tok.path());
   c.vocab_size = tok.vocab_size();
   c.eos_id = tok.eos_id();
   c.newline_id = tok.newline_id();

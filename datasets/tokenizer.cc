@@ -1,56 +1,48 @@
 #include "datasets/tokenizer.h"
 
-#include <algorithm>
-#include <filesystem>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "datasets/atomic_file.h"
 #include "datasets/error.h"
+#include "datasets/sentencepiece_model.h"
 #include "datasets/text_checks.h"
 
-// Exported by libsentencepiece but not declared in its installed headers; the
-// trainer logs its whole command line at INFO before reading --minloglevel.
-namespace sentencepiece::logging {
-void SetMinLogLevel(int v);
-}
+extern char** environ;
 
 namespace plotforge {
+
+namespace fs = std::filesystem;
 
 namespace {
 
 constexpr const char* kNewline = "<nl>";
 
-// Feeds SentencePiece's trainer the non-empty lines of the canonical texts.
-class LineIterator : public sentencepiece::SentenceIterator {
- public:
-  explicit LineIterator(const std::vector<Document>& docs) : docs_(docs) { advance(); }
-  bool done() const override { return doc_ >= docs_.size(); }
-  void Next() override { advance(); }
-  const std::string& value() const override { return value_; }
-  sentencepiece::util::Status status() const override { return {}; }
-
- private:
-  void advance() {
-    while (doc_ < docs_.size()) {
-      const std::string& t = docs_[doc_].text;
-      if (pos_ >= t.size()) {
-        ++doc_;
-        pos_ = 0;
-        continue;
-      }
-      std::size_t nl = t.find('\n', pos_);
-      if (nl == std::string::npos) nl = t.size();
-      value_ = t.substr(pos_, nl - pos_);
-      pos_ = nl + 1;
-      if (!value_.empty()) return;
-    }
-  }
-  const std::vector<Document>& docs_;
-  std::size_t doc_ = 0, pos_ = 0;
-  std::string value_;
-};
+// Runs argv[0] (found on PATH) with stdout and stderr into `log`; returns
+// the exit status, or -1 if it could not start.
+int run_program(const std::vector<std::string>& argv, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 }  // namespace
 
@@ -65,80 +57,104 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
   std::string symbols;
   for (const auto& t : plotforge::control_tokens(genres)) symbols += (symbols.empty() ? "" : ",") + t;
 
-  std::string args;
-  args += "--model_type=" + o.model_type;
-  args += " --vocab_size=" + std::to_string(o.vocab_size);
-  args += " --character_coverage=1.0";
-  args += " --normalization_rule_name=identity --remove_extra_whitespaces=false --add_dummy_prefix=false";
-  args += " --allow_whitespace_only_pieces=true --split_digits=true";
-  args += std::string(" --byte_fallback=") + (o.model_type == "char" ? "false" : "true");
-  args += " --hard_vocab_limit=false --max_sentence_length=65536";
-  args += " --input_sentence_size=2000000 --shuffle_input_sentence=true";
-  args += " --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1";
-  args += std::string(" --control_symbols=") + kNewline;
-  args += " --user_defined_symbols=" + symbols;
-  args += " --num_threads=" + std::to_string(std::max(1, o.threads));
-  if (o.quiet) args += " --minloglevel=2";
-
-  if (o.quiet) sentencepiece::logging::SetMinLogLevel(2);
-  LineIterator lines(docs);
-  std::string model;
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args, &lines, &model);
-  if (!status.ok()) {
-    throw InputError("tokenizer train: SentencePiece failed: " + std::string(status.message()) +
-                     " (a smaller --vocab-size often helps on a small corpus)");
+  // spm_train reads one sentence per line: the canonical texts' lines.
+  const fs::path work = fs::temp_directory_path() / ("plotforge-spm-" + std::to_string(::getpid()));
+  fs::create_directories(work);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{work};
+  {
+    std::ofstream lines(work / "lines.txt", std::ios::binary);
+    for (const auto& d : docs) {
+      std::size_t start = 0;
+      while (start < d.text.size()) {
+        std::size_t nl = d.text.find('\n', start);
+        if (nl == std::string::npos) nl = d.text.size();
+        if (nl > start) lines.write(d.text.data() + start, static_cast<std::streamsize>(nl - start)) << '\n';
+        start = nl + 1;
+      }
+    }
+    if (!lines) throw InputError((work / "lines.txt").string() + ": write failed (disk full?)");
   }
-  const std::string dir = std::filesystem::path(o.out).parent_path().string();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
-  write_file_atomic(o.out, model);
+  const std::vector<std::string> argv = {
+      "spm_train",
+      "--input=" + (work / "lines.txt").string(),
+      "--model_prefix=" + (work / "tok").string(),
+      "--model_type=" + o.model_type,
+      "--vocab_size=" + std::to_string(o.vocab_size),
+      "--character_coverage=1.0",
+      "--normalization_rule_name=identity",
+      "--remove_extra_whitespaces=false",
+      "--add_dummy_prefix=false",
+      "--allow_whitespace_only_pieces=true",
+      "--split_digits=true",
+      std::string("--byte_fallback=") + (o.model_type == "char" ? "false" : "true"),
+      "--hard_vocab_limit=false",
+      "--max_sentence_length=65536",
+      "--input_sentence_size=2000000",
+      "--shuffle_input_sentence=true",
+      "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1",
+      std::string("--control_symbols=") + kNewline,
+      "--user_defined_symbols=" + symbols,
+      "--num_threads=" + std::to_string(std::max(1, o.threads)),
+      std::string("--minloglevel=") + (o.quiet ? "2" : "0"),
+  };
+  const std::string log = (work / "spm_train.log").string();
+  const int rc = run_program(argv, log);
+  if (rc == -1) {
+    throw InputError("tokenizer train: cannot run spm_train; install Debian's 'sentencepiece' package (scripts/setup.sh)");
+  }
+  if (rc != 0) {
+    std::string tail = read_file(log);
+    if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
+    throw InputError("tokenizer train: spm_train failed (exit " + std::to_string(rc) + "; a smaller --vocab-size often "
+                     "helps on a small corpus):\n" + tail);
+  }
+  const std::string dir = fs::path(o.out).parent_path().string();
+  if (!dir.empty()) fs::create_directories(dir);
+  write_file_atomic(o.out, read_file((work / "tok.model").string()));
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
+  if (!fs::is_regular_file(path, ec)) {
     throw InputError(path + ": tokenizer not found; train one with 'plotforge tokenizer train'");
   }
   const std::string bytes = read_file(path);
   Tokenizer t;
-  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
-  const auto status = t.sp_->LoadFromSerializedProto(bytes);
-  if (!status.ok()) {
-    throw InputError(path + ": not a SentencePiece model (" + std::string(status.message()) + ")");
-  }
+  t.sp_ = std::make_shared<const SentencePieceModel>(SentencePieceModel::parse(bytes, path));
   t.path_ = path;
   t.sha256_ = sha256_hex(bytes);
   t.newline_id_ = t.piece_id(kNewline);
-  if (t.newline_id_ < 0 || !t.sp_->IsControl(t.newline_id_)) {
+  if (t.newline_id_ < 0 || t.sp_->type(t.newline_id_) != SentencePieceModel::Type::kControl) {
     throw InputError(path + ": tokenizer lacks the control symbol <nl>; it was not trained by "
                             "'plotforge tokenizer train', so retrain it with that command");
   }
-  // This SentencePiece has no IsUserDefined(): the genre tokens are found by
-  // their form, the fixed ones by name.
-  for (int id = 0; id < t.sp_->GetPieceSize(); ++id) {
-    const std::string p = t.sp_->IdToPiece(id);
+  for (int id = 0; id < t.sp_->size(); ++id) {
+    const std::string& p = t.sp_->piece(id);
     if (p.rfind("<genre=", 0) == 0 && p.back() == '>') t.control_tokens_.emplace_back(p, id);
   }
   for (const auto& needed : plotforge::control_tokens({})) {
-    if (t.piece_id(needed) < 0) {
+    const int id = t.piece_id(needed);
+    if (id < 0 || t.sp_->type(id) != SentencePieceModel::Type::kUserDefined) {
       throw InputError(path + ": tokenizer lacks the control token " + needed +
                        "; retrain it with 'plotforge tokenizer train'");
     }
-    t.control_tokens_.emplace_back(needed, t.piece_id(needed));
+    t.control_tokens_.emplace_back(needed, id);
   }
   return t;
 }
 
 void Tokenizer::encode_append(std::string_view text, std::vector<int>* ids) const {
-  std::vector<int> line_ids;
   std::size_t start = 0;
   while (true) {
     const std::size_t nl = text.find('\n', start);
     const std::string_view line = text.substr(start, nl == std::string_view::npos ? nl : nl - start);
-    if (!line.empty()) {
-      line_ids.clear();
-      sp_->Encode(line, &line_ids);
-      ids->insert(ids->end(), line_ids.begin(), line_ids.end());
-    }
+    sp_->encode(line, ids);
     if (nl == std::string_view::npos) break;
     ids->push_back(newline_id_);
     start = nl + 1;
@@ -152,30 +168,21 @@ std::vector<int> Tokenizer::encode(std::string_view text) const {
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
-  std::string out, part;
-  std::vector<int> segment;
+  std::string out;
+  std::size_t start = 0;
   for (std::size_t i = 0; i <= ids.size(); ++i) {
     if (i == ids.size() || ids[i] == newline_id_) {
-      if (!segment.empty()) {
-        part.clear();
-        sp_->Decode(segment, &part);
-        out += part;
-        segment.clear();
-      }
+      out += sp_->decode(ids.data() + start, i - start);
       if (i < ids.size()) out.push_back('\n');
-    } else if (ids[i] >= 0 && ids[i] < sp_->GetPieceSize()) {
-      segment.push_back(ids[i]);
+      start = i + 1;
     }
   }
   return out;
 }
 
-int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+int Tokenizer::vocab_size() const { return sp_->size(); }
 int Tokenizer::eos_id() const { return sp_->eos_id(); }
-int Tokenizer::piece_id(const std::string& piece) const {
-  const int id = sp_->PieceToId(piece);
-  return (id == sp_->unk_id() && piece != sp_->IdToPiece(sp_->unk_id())) ? -1 : id;
-}
-std::string Tokenizer::piece(int id) const { return sp_->IdToPiece(id); }
+int Tokenizer::piece_id(const std::string& piece) const { return sp_->piece_id(piece); }
+std::string Tokenizer::piece(int id) const { return sp_->piece(id); }
 
 }  // namespace plotforge

@@ -9,6 +9,9 @@
 //
 // Control tokens (documents.h) are user-defined symbols: each is one token
 // wherever it appears in the text.
+//
+// Training runs Debian's spm_train program; encoding and decoding use our
+// own reader of the model file (sentencepiece_model.h explains why).
 #pragma once
 
 #include <memory>
@@ -19,8 +22,8 @@
 
 #include "datasets/documents.h"
 
-namespace sentencepiece {
-class SentencePieceProcessor;
+namespace plotforge {
+class SentencePieceModel;
 }
 
 namespace plotforge {
@@ -35,7 +38,8 @@ struct TokenizerTrainOptions {
 
 class Tokenizer {
  public:
-  // Trains on the documents' canonical text; writes options.out atomically.
+  // Trains on the documents' canonical text with spm_train; writes
+  // options.out atomically.
   static void train(const TokenizerTrainOptions& options, const std::vector<Document>& docs);
 
   // Throws InputError if the file is missing, not a SentencePiece model, or
@@ -57,7 +61,7 @@ class Tokenizer {
   const std::string& path() const { return path_; }
 
  private:
-  std::shared_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::shared_ptr<const SentencePieceModel> sp_;
   int newline_id_ = -1;
   std::vector<std::pair<std::string, int>> control_tokens_;
   std::string sha256_, path_;

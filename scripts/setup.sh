@@ -15,8 +15,9 @@ DEBIAN_PACKAGES=(
   libgtest-dev googletest
   libbenchmark-dev
   python3 python3-pip
+  python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
 )
-PYPI_PACKAGES=(numpy h5py)
+PYPI_PACKAGES=(numpy h5py tensorboard)   # h5py: corpus reader test; tensorboard: event-file reader test
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

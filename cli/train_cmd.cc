@@ -1,0 +1,210 @@
+// plotforge train / plotforge generate.
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "cli/command.h"
+#include "datasets/annotations.h"
+#include "datasets/documents.h"
+#include "datasets/error.h"
+#include "datasets/tokenizer.h"
+#include "models/generate.h"
+#include "training/checkpoint.h"
+#include "training/trainer.h"
+
+namespace plotforge::cli {
+
+namespace {
+
+// Registers every training option with its default from TrainOptions. The
+// long names are the INI keys: training keys at the top of the file, model
+// keys in its [model] section (model.dim on the command line).
+void add_train_options(po::options_description& o, const TrainOptions& d) {
+  o.add_options()
+      ("data", po::value<std::string>()->required(), "corpus.h5 from 'plotforge prepare'")
+      ("out", po::value<std::string>()->required(), "run directory (checkpoints, logs)")
+      ("resume", po::bool_switch(), "continue from the newest valid checkpoint in --out")
+      ("device", po::value<std::string>()->default_value(d.device), "auto | cpu | cuda")
+      ("seed", po::value<std::uint64_t>()->default_value(d.seed), "random seed (init and data order)")
+      ("batch-size", po::value<int>()->default_value(d.batch_size), "sequences per micro-batch")
+      ("grad-accum", po::value<int>()->default_value(d.grad_accum), "micro-batches per optimizer step")
+      ("max-steps", po::value<long>()->default_value(d.max_steps), "optimizer steps")
+      ("lr", po::value<double>()->default_value(d.lr), "peak learning rate")
+      ("min-lr", po::value<double>()->default_value(d.min_lr), "learning-rate floor after cosine decay")
+      ("warmup-steps", po::value<long>()->default_value(d.warmup_steps), "linear warmup steps")
+      ("lr-decay-steps", po::value<long>()->default_value(d.lr_decay_steps), "cosine decay length (0: max-steps)")
+      ("weight-decay", po::value<double>()->default_value(d.weight_decay), "AdamW decoupled weight decay (matrices only)")
+      ("beta1", po::value<double>()->default_value(d.beta1), "AdamW beta1")
+      ("beta2", po::value<double>()->default_value(d.beta2), "AdamW beta2")
+      ("grad-clip", po::value<double>()->default_value(d.grad_clip), "global gradient-norm clip (0: off)")
+      ("eval-every", po::value<int>()->default_value(d.eval_every), "steps between validation passes")
+      ("eval-batches", po::value<int>()->default_value(d.eval_batches), "validation batches per pass")
+      ("log-every", po::value<int>()->default_value(d.log_every), "steps between metrics lines")
+      ("checkpoint-every", po::value<int>()->default_value(d.checkpoint_every), "steps between checkpoints")
+      ("keep-last", po::value<int>()->default_value(d.keep_last), "checkpoints kept (plus best.pt)")
+      ("peak-flops", po::value<double>()->default_value(d.peak_flops), "device peak FLOP/s for MFU (0: by device name)")
+      ("quiet", po::bool_switch(), "no progress lines");
+  const TransformerConfig& m = d.model;
+  o.add_options()
+      ("model.dim", po::value<int>()->default_value(m.dim), "model width")
+      ("model.n_layers", po::value<int>()->default_value(m.n_layers), "Transformer blocks")
+      ("model.n_heads", po::value<int>()->default_value(m.n_heads), "attention heads")
+      ("model.n_kv_heads", po::value<int>()->default_value(m.n_kv_heads), "key/value heads (0: n_heads)")
+      ("model.ffn_hidden", po::value<int>()->default_value(m.ffn_hidden), "SwiGLU hidden size (0: 8/3 dim)")
+      ("model.context", po::value<int>()->default_value(m.context), "context length in tokens")
+      ("model.rope_theta", po::value<float>()->default_value(m.rope_theta), "rotary base")
+      ("model.norm_eps", po::value<float>()->default_value(m.norm_eps), "RMSNorm epsilon")
+      ("model.tie_embeddings", po::value<bool>()->default_value(m.tie_embeddings), "share embed_tokens and lm_head");
+}
+
+// The resolved options as INI text, for the record in every checkpoint.
+std::string resolved_ini(const po::variables_map& vm) {
+  std::ostringstream top, model;
+  for (const auto& [key, v] : vm) {
+    if (key == "config" || key == "help") continue;
+    std::ostringstream val;
+    const auto& a = v.value();
+    if (auto p = boost::any_cast<std::string>(&a)) val << *p;
+    else if (auto p = boost::any_cast<int>(&a)) val << *p;
+    else if (auto p = boost::any_cast<long>(&a)) val << *p;
+    else if (auto p = boost::any_cast<std::uint64_t>(&a)) val << *p;
+    else if (auto p = boost::any_cast<double>(&a)) val << *p;
+    else if (auto p = boost::any_cast<float>(&a)) val << *p;
+    else if (auto p = boost::any_cast<bool>(&a)) val << (*p ? "true" : "false");
+    else continue;
+    if (key.rfind("model.", 0) == 0) model << key.substr(6) << " = " << val.str() << "\n";
+    else top << key << " = " << val.str() << "\n";
+  }
+  return top.str() + "\n[model]\n" + model.str();
+}
+
+}  // namespace
+
+int cmd_train(const Args& args) {
+  const TrainOptions d;
+  po::options_description o("plotforge train");
+  add_train_options(o, d);
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge train --config configs/NAME.ini --data corpus.h5 --out DIR [options]\n"
+                     "Any option can also be set in the INI file; the command line wins.",
+                     o, args, &vm)) {
+    return 0;
+  }
+  TrainOptions t;
+  t.data = vm["data"].as<std::string>();
+  t.out = vm["out"].as<std::string>();
+  t.resume = vm["resume"].as<bool>();
+  t.device = vm["device"].as<std::string>();
+  t.seed = vm["seed"].as<std::uint64_t>();
+  t.batch_size = vm["batch-size"].as<int>();
+  t.grad_accum = vm["grad-accum"].as<int>();
+  t.max_steps = vm["max-steps"].as<long>();
+  t.lr = vm["lr"].as<double>();
+  t.min_lr = vm["min-lr"].as<double>();
+  t.warmup_steps = vm["warmup-steps"].as<long>();
+  t.lr_decay_steps = vm["lr-decay-steps"].as<long>();
+  t.weight_decay = vm["weight-decay"].as<double>();
+  t.beta1 = vm["beta1"].as<double>();
+  t.beta2 = vm["beta2"].as<double>();
+  t.grad_clip = vm["grad-clip"].as<double>();
+  t.eval_every = vm["eval-every"].as<int>();
+  t.eval_batches = vm["eval-batches"].as<int>();
+  t.log_every = vm["log-every"].as<int>();
+  t.checkpoint_every = vm["checkpoint-every"].as<int>();
+  t.keep_last = vm["keep-last"].as<int>();
+  t.peak_flops = vm["peak-flops"].as<double>();
+  t.progress = !vm["quiet"].as<bool>();
+  t.model.dim = vm["model.dim"].as<int>();
+  t.model.n_layers = vm["model.n_layers"].as<int>();
+  t.model.n_heads = vm["model.n_heads"].as<int>();
+  t.model.n_kv_heads = vm["model.n_kv_heads"].as<int>();
+  t.model.ffn_hidden = vm["model.ffn_hidden"].as<int>();
+  t.model.context = vm["model.context"].as<int>();
+  t.model.rope_theta = vm["model.rope_theta"].as<float>();
+  t.model.norm_eps = vm["model.norm_eps"].as<float>();
+  t.model.tie_embeddings = vm["model.tie_embeddings"].as<bool>();
+  t.config_ini = resolved_ini(vm);
+  const TrainResult r = train(t);
+  std::cout << "trained " << r.steps << " steps in " << r.seconds << " s: loss " << r.last_loss << ", val loss "
+            << r.last_val_loss << " (best " << r.best_val_loss << "), " << static_cast<long>(r.tokens_per_s)
+            << " tokens/s\n";
+  return 0;
+}
+
+int cmd_generate(const Args& args) {
+  po::options_description o("plotforge generate");
+  SampleOptions d;
+  o.add_options()
+      ("checkpoint", po::value<std::string>()->required(), "run directory (its newest checkpoint) or a .pt file")
+      ("prompt", po::value<std::string>()->default_value(""), "Fountain text to continue")
+      ("genre", po::value<std::string>()->default_value(""), "condition on a genre (a control token)")
+      ("beat", po::value<std::string>()->default_value(""), "condition the scene on a beat")
+      ("emotion", po::value<std::string>()->default_value(""), "condition the scene on an emotion")
+      ("max-new-tokens", po::value<int>()->default_value(d.max_new_tokens), "tokens to generate")
+      ("temperature", po::value<float>()->default_value(d.temperature), "0 is greedy")
+      ("top-k", po::value<int>()->default_value(d.top_k), "keep the k likeliest tokens (0: all)")
+      ("top-p", po::value<float>()->default_value(d.top_p), "nucleus sampling mass (1: off)")
+      ("seed", po::value<std::uint64_t>()->default_value(d.seed), "sampling seed")
+      ("num-samples", po::value<int>()->default_value(d.num_samples), "samples, separated by page breaks (===)")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu | cuda");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge generate --checkpoint DIR [--prompt TEXT] [--genre G] [--beat B] [options]", o,
+                     args, &vm)) {
+    return 0;
+  }
+  const std::string ckpt = resolve_checkpoint(vm["checkpoint"].as<std::string>());
+  const std::filesystem::path run_dir = std::filesystem::path(ckpt).parent_path().parent_path();
+  const Tokenizer tok = Tokenizer::load((run_dir / "tokenizer.model").string());
+  const CheckpointState peek = load_checkpoint(ckpt);
+  if (peek.tokenizer_sha256 != tok.sha256()) {
+    throw InputError((run_dir / "tokenizer.model").string() + ": sha256 differs from the one " + ckpt +
+                     " was trained with");
+  }
+  Transformer model(peek.model);
+  load_checkpoint(ckpt, &model);
+  if (vm["device"].as<std::string>() == "cuda") {
+    if (!torch::cuda::is_available()) throw InputError("--device cuda: no CUDA device is usable; use --device cpu");
+    model->to(torch::kCUDA);
+  }
+
+  auto control = [&](const std::string& kind, const std::string& value) -> std::string {
+    if (value.empty()) return "";
+    const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
+    if (tok.piece_id(token) < 0) {
+      std::string known;
+      for (const auto& [name, id] : tok.control_tokens()) {
+        if (name.rfind("<" + kind + "=", 0) == 0) known += (known.empty() ? "" : ", ") + name.substr(kind.size() + 2, name.size() - kind.size() - 3);
+      }
+      throw InputError("--" + kind + " " + value + ": not in this model's vocabulary; known: " + known);
+    }
+    return token;
+  };
+  std::string prompt = control("genre", vm["genre"].as<std::string>());
+  if (!prompt.empty()) prompt += "\n";
+  prompt += scene_token() + control("beat", vm["beat"].as<std::string>()) +
+            control("emotion", vm["emotion"].as<std::string>()) + "\n" + vm["prompt"].as<std::string>();
+
+  SampleOptions s;
+  s.max_new_tokens = vm["max-new-tokens"].as<int>();
+  s.temperature = vm["temperature"].as<float>();
+  s.top_k = vm["top-k"].as<int>();
+  s.top_p = vm["top-p"].as<float>();
+  s.seed = vm["seed"].as<std::uint64_t>();
+  s.num_samples = vm["num-samples"].as<int>();
+  s.stop_token = tok.eos_id();
+  const std::vector<int> ids = tok.encode(prompt);
+  const auto samples = generate(model, ids, s);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    std::vector<int> all = ids;
+    all.insert(all.end(), samples[i].begin(), samples[i].end());
+    if (i > 0) std::cout << "\n===\n\n";
+    std::string text = strip_control_tokens(tok.decode(all));
+    if (!text.empty() && text.back() != '\n') text += "\n";
+    std::cout << text;
+  }
+  return 0;
+}
+
+}  // namespace plotforge::cli

@@ -1,0 +1,195 @@
+#include "models/transformer.h"
+
+#include <cmath>
+
+#include <torch/nn/init.h>
+#include <torch/nn/functional/activation.h>
+
+#include "datasets/error.h"
+#include "models/torch_compat.h"
+
+namespace plotforge {
+
+int TransformerConfig::hidden() const {
+  if (ffn_hidden > 0) return ffn_hidden;
+  const int h = (2 * 4 * dim) / 3;
+  return (h + 31) / 32 * 32;
+}
+
+void TransformerConfig::validate() const {
+  auto bad = [](const std::string& field, const std::string& why) {
+    return InputError("model." + field + ": " + why);
+  };
+  if (vocab_size < 2) throw bad("vocab_size", "must be at least 2 (it comes from the tokenizer)");
+  if (dim < 1) throw bad("dim", "must be positive");
+  if (n_layers < 1) throw bad("n_layers", "must be positive");
+  if (n_heads < 1 || dim % n_heads != 0) {
+    throw bad("n_heads", std::to_string(n_heads) + " must divide dim = " + std::to_string(dim));
+  }
+  if (head_dim() % 2 != 0) throw bad("n_heads", "dim / n_heads must be even for rotary embeddings");
+  if (n_kv_heads < 0 || n_heads % kv_heads() != 0) {
+    throw bad("n_kv_heads", std::to_string(n_kv_heads) + " must divide n_heads = " + std::to_string(n_heads));
+  }
+  if (context < 1) throw bad("context", "must be positive");
+  if (ffn_hidden < 0) throw bad("ffn_hidden", "must be positive (or 0 for the default)");
+  if (!(norm_eps > 0)) throw bad("norm_eps", "must be positive");
+  if (!(rope_theta > 0)) throw bad("rope_theta", "must be positive");
+}
+
+double TransformerConfig::train_flops_per_token() const {
+  const double d = dim, kv = static_cast<double>(kv_heads()) * head_dim();
+  const double per_layer = d * d * 2 + d * kv * 2 + 3.0 * d * hidden();  // q,o + k,v + gate,up,down
+  const double n = n_layers * per_layer + d * vocab_size;                // + lm_head
+  return 6.0 * n + 12.0 * n_layers * d * context;                        // attention scores and mixing, as nanoGPT counts
+}
+
+RMSNormImpl::RMSNormImpl(int dim, float eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  const auto xf = x.to(torch::kFloat32);
+  const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps_);
+  return normed.to(x.scalar_type()) * weight;
+}
+
+namespace {
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); }
+
+}  // namespace
+
+AttentionImpl::AttentionImpl(const TransformerConfig& c)
+    : n_heads_(c.n_heads), n_kv_heads_(c.kv_heads()), head_dim_(c.head_dim()) {
+  q_proj = register_module("q_proj", linear(c.dim, n_heads_ * head_dim_));
+  k_proj = register_module("k_proj", linear(c.dim, n_kv_heads_ * head_dim_));
+  v_proj = register_module("v_proj", linear(c.dim, n_kv_heads_ * head_dim_));
+  o_proj = register_module("o_proj", linear(n_heads_ * head_dim_, c.dim));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     KVCache* cache, int layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, n_heads_, head_dim_}).transpose(1, 2);
+  auto k = k_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  int64_t start = 0;
+  if (cache != nullptr) {
+    start = cache->length;
+    cache->k[layer].narrow(2, start, T).copy_(k);
+    cache->v[layer].narrow(2, start, T).copy_(v);
+    k = cache->k[layer].narrow(2, 0, start + T);
+    v = cache->v[layer].narrow(2, 0, start + T);
+  }
+  if (n_kv_heads_ != n_heads_) {
+    k = k.repeat_interleave(n_heads_ / n_kv_heads_, 1);
+    v = v.repeat_interleave(n_heads_ / n_kv_heads_, 1);
+  }
+  torch::Tensor y;
+  if (start == 0) {
+    y = compat::scaled_dot_product_attention(q, k, v, c10::nullopt, /*is_causal=*/true);
+  } else if (T == 1) {
+    y = compat::scaled_dot_product_attention(q, k, v, c10::nullopt, false);
+  } else {
+    // A chunk continuing a cache: query i sees keys up to start + i.
+    const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + start;
+    const auto cols = torch::arange(start + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
+    const auto mask = torch::zeros({T, start + T}, q.options()).masked_fill(cols > rows, -INFINITY);
+    y = compat::scaled_dot_product_attention(q, k, v, mask, false);
+  }
+  return o_proj(y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_}));
+}
+
+MLPImpl::MLPImpl(const TransformerConfig& c) {
+  gate_proj = register_module("gate_proj", linear(c.dim, c.hidden()));
+  up_proj = register_module("up_proj", linear(c.dim, c.hidden()));
+  down_proj = register_module("down_proj", linear(c.hidden(), c.dim));
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+BlockImpl::BlockImpl(const TransformerConfig& c) {
+  self_attn = register_module("self_attn", Attention(c));
+  mlp = register_module("mlp", MLP(c));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.dim, c.norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dim, c.norm_eps));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                 KVCache* cache, int layer) {
+  const auto h = x + self_attn(input_layernorm(x), cos, sin, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+TransformerImpl::TransformerImpl(const TransformerConfig& c) : config_(c) {
+  c.validate();
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.dim));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int i = 0; i < c.n_layers; ++i) layers->push_back(Block(c));
+  norm = register_module("norm", RMSNorm(c.dim, c.norm_eps));
+  if (!c.tie_embeddings) lm_head = register_module("lm_head", linear(c.dim, c.vocab_size));
+
+  // GPT-2's initialization: N(0, 0.02), residual projections scaled down by
+  // sqrt(2 * n_layers) so the residual stream's variance does not grow with depth.
+  torch::NoGradGuard no_grad;
+  const double residual_std = 0.02 / std::sqrt(2.0 * c.n_layers);
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    if (name.find("layernorm") != std::string::npos || name.rfind("norm.", 0) == 0) continue;
+    const bool residual = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+    torch::nn::init::normal_(p.value(), 0.0, residual ? residual_std : 0.02);
+  }
+
+  // Rotary tables: inv_freq over half the head, duplicated (rotate-half form).
+  const int hd = c.head_dim();
+  const auto inv_freq =
+      1.0 / torch::pow(static_cast<double>(c.rope_theta), torch::arange(0, hd, 2, torch::kFloat64) / hd);
+  const auto t = torch::arange(c.context, torch::kFloat64);
+  const auto freqs = torch::outer(t, inv_freq);
+  const auto emb = torch::cat({freqs, freqs}, -1);
+  cos_ = register_buffer("rope_cos", emb.cos().to(torch::kFloat32));
+  sin_ = register_buffer("rope_sin", emb.sin().to(torch::kFloat32));
+}
+
+KVCache TransformerImpl::make_cache(int batch, int capacity) const {
+  KVCache cache;
+  const auto opts = embed_tokens->weight.options();
+  for (int i = 0; i < config_.n_layers; ++i) {
+    cache.k.push_back(torch::zeros({batch, config_.kv_heads(), capacity, config_.head_dim()}, opts));
+    cache.v.push_back(torch::zeros({batch, config_.kv_heads(), capacity, config_.head_dim()}, opts));
+  }
+  return cache;
+}
+
+torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cache) {
+  const int64_t T = tokens.size(1);
+  const int64_t start = cache ? cache->length : 0;
+  TORCH_CHECK(start + T <= config_.context, "sequence of ", start + T, " tokens exceeds the model's context of ",
+              config_.context);
+  if (cache) TORCH_CHECK(start + T <= cache->k[0].size(2), "KV cache too small");
+  // Module::to() moves registered buffers in place, so cos_/sin_ follow the model.
+  const auto cos = cos_.narrow(0, start, T).to(embed_tokens->weight.scalar_type());
+  const auto sin = sin_.narrow(0, start, T).to(embed_tokens->weight.scalar_type());
+  auto x = embed_tokens(tokens);
+  for (int i = 0; i < config_.n_layers; ++i) x = layers[i]->as<BlockImpl>()->forward(x, cos, sin, cache, i);
+  x = norm(x);
+  if (cache) cache->length += static_cast<int>(T);
+  return config_.tie_embeddings ? torch::matmul(x, embed_tokens->weight.t()) : lm_head(x);
+}
+
+std::int64_t TransformerImpl::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace plotforge

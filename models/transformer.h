@@ -1,0 +1,122 @@
+// The Transformer plot model: a Llama-style decoder-only Transformer.
+//
+//   tokens -> embed_tokens -> N x [ x + attn(rmsnorm(x)); x + mlp(rmsnorm(x)) ]
+//          -> norm -> lm_head -> logits
+//
+// Attention is causal self-attention with rotary position embeddings (the
+// rotate-half form Hugging Face's Llama uses) and optional grouped-query
+// attention; the MLP is SwiGLU; no biases anywhere. Parameter names and
+// shapes are Hugging Face Llama's, without its "model." prefix
+// (embed_tokens.weight, layers.0.self_attn.q_proj.weight, ...,
+// norm.weight, lm_head.weight), so export is a write, not a translation.
+//
+// Control tokens condition generation: they are ordinary tokens of the
+// vocabulary (<genre=...>, <beat=...>, ...), so the model needs nothing extra.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+namespace plotforge {
+
+struct TransformerConfig {
+  int vocab_size = 0;
+  int dim = 128;
+  int n_layers = 4;
+  int n_heads = 4;
+  int n_kv_heads = 0;   // 0 means n_heads (no GQA)
+  int ffn_hidden = 0;   // 0 means Llama's rule: 2/3 * 4 * dim, rounded up to a multiple of 32
+  int context = 256;    // the longest sequence trained on and generated
+  float rope_theta = 10000.f;
+  float norm_eps = 1e-5f;
+  bool tie_embeddings = false;
+
+  int kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
+  int head_dim() const { return dim / n_heads; }
+  int hidden() const;
+  // Throws InputError naming the field when a value is unusable.
+  void validate() const;
+  // Matmul FLOPs per token for a forward+backward pass (6N plus attention),
+  // for MFU.
+  double train_flops_per_token() const;
+};
+
+// A growing cache of keys and values for incremental decoding.
+struct KVCache {
+  std::vector<torch::Tensor> k, v;  // per layer [B, n_kv_heads, capacity, head_dim]
+  int length = 0;                    // positions filled
+};
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int dim, float eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+
+ private:
+  float eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const TransformerConfig& c);
+  // x [B, T, dim]; cos/sin [T, head_dim] for positions start..start+T.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        KVCache* cache, int layer);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  int n_heads_, n_kv_heads_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+class MLPImpl : public torch::nn::Module {
+ public:
+  explicit MLPImpl(const TransformerConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const TransformerConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, KVCache* cache,
+                        int layer);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const TransformerConfig& c);
+
+  // tokens [B, T] int64 -> logits [B, T, vocab]. With a cache, the tokens
+  // continue it at position cache->length, and the cache grows by T.
+  torch::Tensor forward(const torch::Tensor& tokens, KVCache* cache = nullptr);
+
+  KVCache make_cache(int batch, int capacity) const;
+  const TransformerConfig& config() const { return config_; }
+  std::int64_t parameter_count() const;  // tied weights counted once
+
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+
+ private:
+  TransformerConfig config_;
+  torch::Tensor cos_, sin_;  // [context, head_dim], not parameters
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace plotforge

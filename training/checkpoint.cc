@@ -1,0 +1,160 @@
+#include "training/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "datasets/atomic_file.h"
+#include "datasets/error.h"
+
+namespace plotforge {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_config(torch::serialize::OutputArchive& a, const TransformerConfig& c) {
+  a.write("model.vocab_size", c10::IValue(static_cast<int64_t>(c.vocab_size)));
+  a.write("model.dim", c10::IValue(static_cast<int64_t>(c.dim)));
+  a.write("model.n_layers", c10::IValue(static_cast<int64_t>(c.n_layers)));
+  a.write("model.n_heads", c10::IValue(static_cast<int64_t>(c.n_heads)));
+  a.write("model.n_kv_heads", c10::IValue(static_cast<int64_t>(c.n_kv_heads)));
+  a.write("model.ffn_hidden", c10::IValue(static_cast<int64_t>(c.hidden())));
+  a.write("model.context", c10::IValue(static_cast<int64_t>(c.context)));
+  a.write("model.rope_theta", c10::IValue(static_cast<double>(c.rope_theta)));
+  a.write("model.norm_eps", c10::IValue(static_cast<double>(c.norm_eps)));
+  a.write("model.tie_embeddings", c10::IValue(c.tie_embeddings));
+}
+
+c10::IValue read_value(torch::serialize::InputArchive& a, const std::string& key) {
+  c10::IValue v;
+  if (!a.try_read(key, v)) throw std::runtime_error("missing key " + key);
+  return v;
+}
+
+TransformerConfig read_config(torch::serialize::InputArchive& a) {
+  TransformerConfig c;
+  c.vocab_size = static_cast<int>(read_value(a, "model.vocab_size").toInt());
+  c.dim = static_cast<int>(read_value(a, "model.dim").toInt());
+  c.n_layers = static_cast<int>(read_value(a, "model.n_layers").toInt());
+  c.n_heads = static_cast<int>(read_value(a, "model.n_heads").toInt());
+  c.n_kv_heads = static_cast<int>(read_value(a, "model.n_kv_heads").toInt());
+  c.ffn_hidden = static_cast<int>(read_value(a, "model.ffn_hidden").toInt());
+  c.context = static_cast<int>(read_value(a, "model.context").toInt());
+  c.rope_theta = static_cast<float>(read_value(a, "model.rope_theta").toDouble());
+  c.norm_eps = static_cast<float>(read_value(a, "model.norm_eps").toDouble());
+  c.tie_embeddings = read_value(a, "model.tie_embeddings").toBool();
+  return c;
+}
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& run_dir, long step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step-%08ld.pt", step);
+  return (fs::path(run_dir) / "checkpoints" / name).string();
+}
+
+std::string best_checkpoint_path(const std::string& run_dir) {
+  return (fs::path(run_dir) / "checkpoints" / "best.pt").string();
+}
+
+void save_checkpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointState& s) {
+  fs::create_directories(fs::path(path).parent_path());
+  torch::serialize::OutputArchive a;
+  for (const auto& p : model->named_parameters()) a.write("param." + p.key(), p.value().detach().cpu());
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    a.write("optimizer", opt);
+  }
+  write_config(a, s.model);
+  a.write("format", c10::IValue(std::string("plotforge-checkpoint-1")));
+  a.write("step", c10::IValue(static_cast<int64_t>(s.step)));
+  a.write("loader_position", c10::IValue(static_cast<int64_t>(s.loader_position)));
+  a.write("best_val_loss", c10::IValue(s.best_val_loss));
+  a.write("elapsed_s", c10::IValue(s.elapsed_s));
+  a.write("tokenizer_sha256", c10::IValue(s.tokenizer_sha256));
+  a.write("config_ini", c10::IValue(s.config_ini));
+  a.write("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+  AtomicPath out(path);
+  a.save_to(out.temp_path());
+  out.commit();
+}
+
+CheckpointState load_checkpoint(const std::string& path, Transformer* model, torch::optim::Optimizer* optimizer) {
+  CheckpointState s;
+  try {
+    torch::serialize::InputArchive a;
+    a.load_from(path);
+    if (read_value(a, "format").toStringRef() != "plotforge-checkpoint-1") throw std::runtime_error("unknown format");
+    s.model = read_config(a);
+    s.step = read_value(a, "step").toInt();
+    s.loader_position = static_cast<std::uint64_t>(read_value(a, "loader_position").toInt());
+    s.best_val_loss = read_value(a, "best_val_loss").toDouble();
+    s.elapsed_s = read_value(a, "elapsed_s").toDouble();
+    s.tokenizer_sha256 = read_value(a, "tokenizer_sha256").toStringRef();
+    s.config_ini = read_value(a, "config_ini").toStringRef();
+    if (model) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : (*model)->named_parameters()) {
+        torch::Tensor t;
+        if (!a.try_read("param." + p.key(), t)) throw std::runtime_error("missing parameter " + p.key());
+        if (t.sizes() != p.value().sizes()) throw std::runtime_error("parameter " + p.key() + " has another shape");
+        p.value().copy_(t);
+      }
+    }
+    if (optimizer) {
+      torch::serialize::InputArchive opt;
+      if (!a.try_read("optimizer", opt)) throw std::runtime_error("no optimizer state");
+      optimizer->load(opt);
+      torch::Tensor rng;
+      if (!a.try_read("rng.cpu", rng)) throw std::runtime_error("no RNG state");
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      gen.set_state(rng);
+    }
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    throw InputError(path + ": not a complete plotforge checkpoint (" + what + ")");
+  }
+  return s;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::string> out;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path().string());
+  }
+  std::sort(out.rbegin(), out.rend());  // zero-padded steps: lexical order is step order
+  return out;
+}
+
+std::string resolve_checkpoint(const std::string& path_or_dir) {
+  std::error_code ec;
+  if (fs::is_regular_file(path_or_dir, ec)) return path_or_dir;
+  if (!fs::is_directory(path_or_dir, ec)) throw InputError(path_or_dir + ": no such checkpoint file or run directory");
+  for (const auto& c : list_checkpoints(path_or_dir)) {
+    try {
+      load_checkpoint(c);
+      return c;
+    } catch (const InputError& e) {
+      std::fprintf(stderr, "warning: skipping %s\n", e.what());
+    }
+  }
+  throw InputError(path_or_dir + ": no valid checkpoint in " + path_or_dir + "/checkpoints; train with 'plotforge train'");
+}
+
+}  // namespace plotforge

@@ -1,0 +1,54 @@
+// The trainer every generator uses: AdamW with decoupled weight decay (none
+// on norms and embeddings), linear warmup then cosine decay, global-norm
+// gradient clipping, gradient accumulation, periodic evaluation, atomic
+// checkpoints with exact resume, metrics.jsonl + TensorBoard logs and a
+// progress line.
+//
+// Run directory:
+//   DIR/tokenizer.model          copied from the corpus, for generation
+//   DIR/checkpoints/step-*.pt    the last keep_last, plus best.pt
+//   DIR/metrics.jsonl            one object per logged step and per eval
+//   DIR/events.out.tfevents.*    the same scalars for TensorBoard
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "models/transformer.h"
+
+namespace plotforge {
+
+struct TrainOptions {
+  std::string data;  // corpus.h5
+  std::string out;   // run directory
+  TransformerConfig model;  // vocab_size comes from the corpus
+
+  int batch_size = 12;  // sequences per micro-batch
+  int grad_accum = 1;
+  long max_steps = 2000;
+  double lr = 1e-3, min_lr = 1e-4;
+  long warmup_steps = 100;
+  long lr_decay_steps = 0;  // 0: max_steps
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.99, adam_eps = 1e-8;
+  double grad_clip = 1.0;  // 0 disables clipping
+
+  int eval_every = 250, eval_batches = 20;
+  int log_every = 1;
+  int checkpoint_every = 250, keep_last = 3;
+  std::uint64_t seed = 1337;
+  bool resume = false;
+  std::string device = "auto";  // auto | cpu | cuda
+  double peak_flops = 0;        // per-device peak for MFU; 0: look up the device's name
+  bool progress = true;
+  std::string config_ini;  // resolved options, stored in checkpoints
+};
+
+struct TrainResult {
+  long steps = 0;
+  double last_loss = 0, last_val_loss = 0, best_val_loss = 0;
+  double tokens_per_s = 0, seconds = 0;
+};
+
+TrainResult train(const TrainOptions& options);
+
+}  // namespace plotforge
