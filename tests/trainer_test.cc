@@ -1,0 +1,190 @@
+// The trainer and generator through the real executable, as separate
+// processes: training runs, exact resume after SIGKILL, corrupt checkpoints,
+// logs read back by TensorBoard, and generation.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace plotforge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::plotforge_bin;
+using testing::run;
+
+// A prepared sample corpus and its tokenizer, made once per test process.
+const std::string& sample_corpus() {
+  static const std::string path = [] {
+    const std::string dir = testing::temp_dir("trainer-corpus");
+    auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
+                 "/tok.model --vocab-size 1000");
+    if (r.exit_code != 0) throw std::runtime_error(r.output);
+    r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() +
+            " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5");
+    if (r.exit_code != 0) throw std::runtime_error(r.output);
+    return dir + "/c.h5";
+  }();
+  return path;
+}
+
+std::string train_args(const std::string& out, int steps) {
+  return " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + sample_corpus() +
+         " --out " + out + " --max-steps " + std::to_string(steps) +
+         " --batch-size 4 --model.context 48 --eval-every 10 --eval-batches 2 --checkpoint-every 5 --log-every 1 "
+         "--warmup-steps 5 --keep-last 2 --seed 11";
+}
+
+std::map<long, double> step_losses(const std::string& run_dir) {
+  std::map<long, double> out;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out[j["step"].get<long>()] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+TEST(Trainer, TrainsAndWritesItsRunDirectory) {
+  const std::string out = testing::temp_dir("train-basic");
+  const auto r = run(plotforge_bin() + train_args(out, 40));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameters"), std::string::npos);
+  EXPECT_NE(r.output.find("step 40/40"), std::string::npos) << r.output;
+  const auto losses = step_losses(out);
+  ASSERT_EQ(losses.size(), 40u);
+  EXPECT_LT(losses.at(40), losses.at(1) - 1.0) << "the loss should fall";
+  EXPECT_TRUE(fs::exists(out + "/tokenizer.model"));
+  EXPECT_TRUE(fs::exists(out + "/checkpoints/best.pt"));
+  EXPECT_TRUE(fs::exists(out + "/checkpoints/step-00000040.pt"));
+  EXPECT_TRUE(fs::exists(out + "/checkpoints/step-00000035.pt"));
+  EXPECT_FALSE(fs::exists(out + "/checkpoints/step-00000030.pt"));  // keep-last 2
+  int evals = 0;
+  std::ifstream in(out + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("val_loss")) {
+      ++evals;
+      EXPECT_NEAR(j["val_ppl"].get<double>(), std::exp(j["val_loss"].get<double>()), 1e-6);
+    } else {
+      for (const char* k : {"lr", "grad_norm", "tokens_per_s", "elapsed_s"}) EXPECT_TRUE(j.contains(k)) << k;
+    }
+  }
+  EXPECT_EQ(evals, 4);
+  const auto tb = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_tfevents.py " + out);
+  EXPECT_EQ(tb.exit_code, 0) << tb.output;
+}
+
+TEST(Trainer, ResumeAfterSigkillReproducesEveryLossBitForBit) {
+  const std::string straight = testing::temp_dir("resume-straight"), killed = testing::temp_dir("resume-killed");
+  ASSERT_EQ(run(plotforge_bin() + train_args(straight, 30)).exit_code, 0);
+  const auto expect = step_losses(straight);
+  ASSERT_EQ(expect.size(), 30u);
+
+  // Start the same run as a child and SIGKILL it once it has logged 17 steps.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + plotforge_bin() + train_args(killed, 30) + " --quiet > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::size_t logged = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    logged = fs::exists(killed + "/metrics.jsonl") ? step_losses(killed).size() : 0;
+    if (logged >= 17) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it was killed";
+  const std::size_t at_kill = step_losses(killed).size();
+  ASSERT_GE(at_kill, 17u);
+  ASSERT_LT(at_kill, 30u);
+
+  const auto r = run(plotforge_bin() + train_args(killed, 30) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
+  const auto got = step_losses(killed);
+  ASSERT_EQ(got.size(), 30u);
+  for (const auto& [step, loss] : expect) EXPECT_EQ(got.at(step), loss) << "step " << step;
+}
+
+TEST(Trainer, ResumeSkipsACorruptCheckpoint) {
+  const std::string out = testing::temp_dir("resume-corrupt");
+  ASSERT_EQ(run(plotforge_bin() + train_args(out, 20)).exit_code, 0);
+  const std::string newest = out + "/checkpoints/step-00000020.pt";
+  fs::resize_file(newest, fs::file_size(newest) / 2);
+  const auto r = run(plotforge_bin() + train_args(out, 25) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: skipping " + newest), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(step 15)"), std::string::npos) << r.output;
+  EXPECT_EQ(step_losses(out).size(), 25u);
+}
+
+TEST(Trainer, ClearErrorsForBadConfigAndMismatchedCorpus) {
+  const std::string out = testing::temp_dir("train-errors");
+  auto r = run(plotforge_bin() + train_args(out, 5) + " --model.n_heads 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("model.n_heads: 3 must divide dim = 64"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + train_args(out, 5) + " --lr -1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("lr:"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + train_args(out, 5) + " --device cuda");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--device cuda"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + train_args(out, 5) + " --batch-sise 3");
+  EXPECT_EQ(r.exit_code, 2);
+
+  // A run resumed on a corpus made with another tokenizer.
+  ASSERT_EQ(run(plotforge_bin() + train_args(out, 5)).exit_code, 0) << r.output;
+  const std::string dir = testing::temp_dir("other-tok");
+  ASSERT_EQ(run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
+                "/tok.model --vocab-size 900").exit_code, 0);
+  ASSERT_EQ(run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() +
+                " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5").exit_code, 0);
+  r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+          dir + "/c.h5 --out " + out + " --max-steps 10 --model.context 48 --resume");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("tokenizer sha256"), std::string::npos) << r.output;
+}
+
+TEST(Generate, SeededConditionedAndParseable) {
+  const std::string out = testing::temp_dir("generate");
+  ASSERT_EQ(run(plotforge_bin() + train_args(out, 20)).exit_code, 0);
+  const std::string gen = plotforge_bin() + " generate --checkpoint " + out + " --genre tragedy --beat climax " +
+                          "--max-new-tokens 40 --num-samples 2";
+  const auto a = run(gen + " --seed 1 2>/dev/null"), b = run(gen + " --seed 1 2>/dev/null"),
+             c = run(gen + " --seed 2 2>/dev/null");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_EQ(a.output, b.output);
+  EXPECT_NE(a.output, c.output);
+  EXPECT_EQ(a.output.find("<scene>"), std::string::npos) << "control tokens are stripped";
+  EXPECT_NE(a.output.find("==="), std::string::npos) << "samples are separated by page breaks";
+  const std::string path = out + "/sample.fountain";
+  testing::write_text(path, a.output);
+  const auto inspect = run(plotforge_bin() + " inspect --json " + path);
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  const auto greedy = plotforge_bin() + " generate --checkpoint " + out + " --temperature 0 --max-new-tokens 30";
+  EXPECT_EQ(run(greedy + " --seed 1").output, run(greedy + " --seed 9").output);
+  auto r = run(plotforge_bin() + " generate --checkpoint " + out + " --genre western");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("known: comedy, history, tragedy"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + " generate --checkpoint " + out + "/nothing");
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace plotforge
