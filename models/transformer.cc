@@ -4,8 +4,10 @@
 
 #include <torch/nn/init.h>
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/linear.h>
 
 #include "datasets/error.h"
+#include "models/fused_cpu.h"
 #include "models/torch_compat.h"
 
 namespace plotforge {
@@ -48,6 +50,7 @@ RMSNormImpl::RMSNormImpl(int dim, float eps) : eps_(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  if (fused::applies(x)) return fused::rms_norm(x, weight, eps_);
   const auto xf = x.to(torch::kFloat32);
   const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps_);
   return normed.to(x.scalar_type()) * weight;
@@ -55,9 +58,11 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
+// Splits below use chunk/split rather than narrow: their backward is one
+// cat, where narrow's allocates a zero tensor per slice.
 torch::Tensor rotate_half(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  const auto halves = x.chunk(2, -1);
+  return torch::cat({-halves[1], halves[0]}, -1);
 }
 
 torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); }
@@ -75,11 +80,20 @@ AttentionImpl::AttentionImpl(const TransformerConfig& c)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      KVCache* cache, int layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, n_heads_, head_dim_}).transpose(1, 2);
-  auto k = k_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
-  auto v = v_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
-  q = q * cos + rotate_half(q) * sin;
-  k = k * cos + rotate_half(k) * sin;
+  // One GEMM for q, k and v: small models are bound by per-op overhead.
+  const auto qkv = torch::nn::functional::linear(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
+  const int64_t nq = n_heads_ * head_dim_, nkv = n_kv_heads_ * head_dim_;
+  const auto parts = qkv.split_with_sizes({nq, nkv, nkv}, -1);
+  auto q = parts[0].view({B, T, n_heads_, head_dim_}).transpose(1, 2);
+  auto k = parts[1].view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = parts[2].view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  if (fused::applies(q)) {
+    q = fused::apply_rotary(q, cos, sin);
+    k = fused::apply_rotary(k, cos, sin);
+  } else {
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+  }
   int64_t start = 0;
   if (cache != nullptr) {
     start = cache->length;
@@ -114,7 +128,10 @@ MLPImpl::MLPImpl(const TransformerConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  // gate and up in one GEMM.
+  const auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}));
+  const auto halves = gu.chunk(2, -1);
+  return down_proj(torch::silu(halves[0]) * halves[1]);
 }
 
 BlockImpl::BlockImpl(const TransformerConfig& c) {
@@ -179,7 +196,9 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cac
   // Module::to() moves registered buffers in place, so cos_/sin_ follow the model.
   const auto cos = cos_.narrow(0, start, T).to(embed_tokens->weight.scalar_type());
   const auto sin = sin_.narrow(0, start, T).to(embed_tokens->weight.scalar_type());
-  auto x = embed_tokens(tokens);
+  // index_select rather than embedding: on CPU its backward is one index_add
+  // instead of a loop over tokens.
+  auto x = embed_tokens->weight.index_select(0, tokens.reshape(-1)).view({tokens.size(0), T, config_.dim});
   for (int i = 0; i < config_.n_layers; ++i) x = layers[i]->as<BlockImpl>()->forward(x, cos, sin, cache, i);
   x = norm(x);
   if (cache) cache->length += static_cast<int>(T);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "datasets/error.h"
+#include "models/fused_cpu.h"
 #include "models/generate.h"
 #include "models/transformer.h"
 #include "training/schedule.h"
@@ -81,6 +82,34 @@ TEST(Transformer, KVCacheGivesTheSameLogitsAsAFullPass) {
     EXPECT_LT((inc - full).abs().max().item<float>(), 1e-5) << "kv heads " << kv;
     EXPECT_EQ(cache.length, 20);
   }
+}
+
+TEST(FusedCpu, MatchPlainOpsForwardAndBackward) {
+  torch::manual_seed(5);
+  const auto x = torch::randn({3, 2, 7, 16}, torch::requires_grad());
+  const auto w = (torch::randn({16}) + 1).requires_grad_();
+  const auto g = torch::randn({3, 2, 7, 16});
+  // RMSNorm
+  const auto plain = x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-5) * w;
+  const auto pg = torch::autograd::grad({plain}, {x, w}, {g});
+  const auto fused_y = fused::rms_norm(x, w, 1e-5);
+  const auto fg = torch::autograd::grad({fused_y}, {x, w}, {g});
+  EXPECT_TRUE(torch::allclose(fused_y, plain, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(fg[0], pg[0], 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(fg[1], pg[1], 1e-4, 1e-5));
+  // Rotary, with tables whose halves repeat, as the model builds them.
+  const auto half = torch::randn({7, 8});
+  const auto cos = torch::cat({half.cos(), half.cos()}, -1), sin = torch::cat({half.sin(), half.sin()}, -1);
+  auto rot = [](const torch::Tensor& t) {
+    const auto h = t.chunk(2, -1);
+    return torch::cat({-h[1], h[0]}, -1);
+  };
+  const auto plain_r = x * cos + rot(x) * sin;
+  const auto fused_r = fused::apply_rotary(x, cos, sin);
+  EXPECT_TRUE(torch::allclose(fused_r, plain_r, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(torch::autograd::grad({fused_r}, {x}, {g})[0],
+                              torch::autograd::grad({x * cos + rot(x) * sin}, {x}, {g})[0], 1e-5, 1e-6));
+  EXPECT_FALSE(fused::applies(x.to(torch::kFloat64)));
 }
 
 TEST(Transformer, RejectsBadConfigsNamingTheField) {

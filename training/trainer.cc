@@ -25,6 +25,7 @@
 #include "models/torch_compat.h"
 #include "training/checkpoint.h"
 #include "training/device_info.h"
+#include "training/optimizer.h"
 #include "training/schedule.h"
 #include "training/tensorboard.h"
 
@@ -118,21 +119,9 @@ TrainResult train(const TrainOptions& opt) {
   Transformer model(mc);
   model->to(device);
 
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model->named_parameters()) {
-    // Matrices decay; norms (vectors) and the token embedding do not.
-    const bool is_embedding = p.key().rfind("embed_tokens", 0) == 0 && !mc.tie_embeddings;
-    (p.value().dim() >= 2 && !is_embedding ? decay : no_decay).push_back(p.value());
-  }
-  auto group_options = [&](double wd) {
-    auto o = std::make_unique<torch::optim::AdamWOptions>(opt.lr);
-    o->betas({opt.beta1, opt.beta2}).eps(opt.adam_eps).weight_decay(wd);
-    return o;
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, group_options(opt.weight_decay));
-  groups.emplace_back(no_decay, group_options(0.0));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(opt.lr));
+  AdamWSettings adamw{opt.lr, opt.beta1, opt.beta2, opt.adam_eps, opt.weight_decay};
+  auto optimizer_owner = make_adamw(model, adamw);
+  torch::optim::AdamW& optimizer = *optimizer_owner;
 
   const int context = mc.context;
   LoaderOptions lo;
@@ -231,7 +220,7 @@ TrainResult train(const TrainOptions& opt) {
 
   for (long step = first_step; step < opt.max_steps; ++step) {
     const double lr = schedule.at(step);
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    set_learning_rate(optimizer, lr);
 
     double loss_sum = 0;
     try {

@@ -1,0 +1,27 @@
+#include "training/optimizer.h"
+
+namespace plotforge {
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s) {
+  std::vector<torch::Tensor> decay, no_decay;
+  const bool tied = model->config().tie_embeddings;
+  for (const auto& p : model->named_parameters()) {
+    const bool is_embedding = p.key().rfind("embed_tokens", 0) == 0 && !tied;
+    (p.value().dim() >= 2 && !is_embedding ? decay : no_decay).push_back(p.value());
+  }
+  auto options = [&](double wd) {
+    auto o = std::make_unique<torch::optim::AdamWOptions>(s.lr);
+    o->betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(wd);
+    return o;
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(s.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(s.lr));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+}
+
+}  // namespace plotforge

@@ -1,0 +1,22 @@
+// The AdamW set-up every generator trains with: decoupled weight decay on
+// matrices only (not on norms, nor on an untied token embedding).
+#pragma once
+
+#include <memory>
+
+#include <torch/optim/adamw.h>
+
+#include "models/transformer.h"
+
+namespace plotforge {
+
+struct AdamWSettings {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.1;
+};
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s);
+
+// Sets every group's learning rate (the schedule changes it each step).
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+}  // namespace plotforge
