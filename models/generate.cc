@@ -43,14 +43,18 @@ std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int
   const auto device = model->embed_tokens->weight.device();
   const int B = o.num_samples;
   const int capacity = std::min<int>(context, static_cast<int>(prompt.size()) + o.max_new_tokens);
+  // Past the context the window slides: the cache is rebuilt from the last
+  // three quarters of the context, so positions stay within what the model
+  // was trained on while most of the recent text stays in view.
+  const int keep = std::max(1, context * 3 / 4);
   KVCache cache = model->make_cache(B, capacity);
   std::vector<std::int64_t> p64(prompt.begin(), prompt.end());
-  auto tokens = torch::tensor(p64, torch::kInt64).unsqueeze(0).repeat({B, 1}).to(device);
+  auto history = torch::tensor(p64, torch::kInt64).unsqueeze(0).repeat({B, 1}).to(device);
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   std::vector<std::vector<int>> out(B);
   std::vector<bool> done(B, false);
-  auto logits = model->forward(tokens, &cache).select(1, -1);
-  for (int t = 0; t < o.max_new_tokens && cache.length < capacity + 1; ++t) {
+  auto logits = model->forward(history, &cache).select(1, -1);
+  for (int t = 0; t < o.max_new_tokens; ++t) {
     const auto next = sample_next(logits, o, gen);
     const auto acc = next.accessor<std::int64_t, 1>();
     bool all_done = true;
@@ -63,8 +67,15 @@ std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int
       }
       all_done = all_done && done[b];
     }
-    if (all_done || cache.length >= capacity) break;
-    logits = model->forward(next.unsqueeze(1).to(device), &cache).select(1, -1);
+    if (all_done || t + 1 == o.max_new_tokens) break;
+    const auto step = next.unsqueeze(1).to(device);
+    history = torch::cat({history, step}, 1);
+    if (cache.length < capacity) {
+      logits = model->forward(step, &cache).select(1, -1);
+    } else {
+      cache = model->make_cache(B, capacity);
+      logits = model->forward(history.narrow(1, history.size(1) - keep, keep), &cache).select(1, -1);
+    }
   }
   return out;
 }

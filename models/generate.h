@@ -21,8 +21,9 @@ struct SampleOptions {
 };
 
 // Returns num_samples continuations (without the prompt), each ending before
-// stop_token or after max_new_tokens, or when the context is full. The same
-// seed gives the same tokens.
+// stop_token or after max_new_tokens. Past the model's context the window
+// slides (the cache is rebuilt from the most recent tokens). The same seed
+// gives the same tokens.
 std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o);
 
 // Picks one token per row of logits [B, vocab] (exposed for tests).

@@ -34,7 +34,11 @@ print(f"wall {wall:.1f} s for {rows[-1]['step']} steps ({1000 * wall / rows[-1][
       f"final val loss {val[-1]['val_loss']:.4f}, median {sorted(tps)[len(tps) // 2]:.0f} tokens/s")
 PY
 echo "== 2. PyTorch eager reference, same config"
+# torch's default thread count (what nanoGPT runs with), then one thread:
+# on two cores Debian's torch oversubscribes (its OpenMP threads and
+# OpenBLAS's own), so one thread is the faster baseline.
 /usr/bin/python3 scripts/reference/bench_train.py configs/shakespeare-char.ini "$vocab" 200
+/usr/bin/python3 scripts/reference/bench_train.py configs/shakespeare-char.ini "$vocab" 200 1
 echo "== 3. tokens/s per config (30 steps each, char vocabulary)"
 for cfg in tiny shakespeare-char small; do
   rm -rf $W/tp-$cfg

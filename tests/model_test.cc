@@ -176,6 +176,19 @@ TEST(Generate, KVCacheGenerationEqualsRecomputingTheWholePrefix) {
   EXPECT_EQ(std::vector<int>(seq.begin() + prompt.size(), seq.end()), fast);
 }
 
+TEST(Generate, RunsPastTheContextBySlidingTheWindow) {
+  torch::manual_seed(5);
+  Transformer m(small_config());  // context 32
+  SampleOptions o;
+  o.max_new_tokens = 100;
+  o.num_samples = 2;
+  const auto out = generate(m, {1, 2, 3}, o);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].size(), 100u);
+  EXPECT_EQ(out[1].size(), 100u);
+  EXPECT_NE(out[0], out[1]);
+}
+
 TEST(LrSchedule, WarmupCosineFloor) {
   LrSchedule s{1e-3, 1e-4, 100, 2000};
   EXPECT_NEAR(s.at(0), 1e-3 / 101, 1e-12);

@@ -1,6 +1,6 @@
 """PyTorch eager baseline: training-step speed of the reference model.
 
-usage: bench_train.py CONFIG.ini VOCAB_SIZE [STEPS]
+usage: bench_train.py CONFIG.ini VOCAB_SIZE [STEPS] [THREADS]
 Trains model.py's Transformer with the config's model, batch size and AdamW
 settings on random tokens (speed does not depend on the data) and prints
 ms/iter and tokens/s over STEPS steps after 5 warm-up steps. Same model,
@@ -19,6 +19,8 @@ from model import Config, Transformer, make_optimizer  # noqa: E402
 
 path, vocab = sys.argv[1], int(sys.argv[2])
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+if len(sys.argv) > 4:
+    torch.set_num_threads(int(sys.argv[4]))
 ini = configparser.ConfigParser()
 ini.read_string("[train]\n" + open(path).read())
 t, m = ini["train"], ini["model"]
