@@ -83,6 +83,14 @@ TEST(Trainer, TrainsAndWritesItsRunDirectory) {
   EXPECT_EQ(evals, 4);
   const auto tb = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_tfevents.py " + out);
   EXPECT_EQ(tb.exit_code, 0) << tb.output;
+  const auto plot = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/plot_metrics.py " + out +
+                        " --out " + out + "/loss.png");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  std::ifstream png(out + "/loss.png", std::ios::binary);
+  char magic[8] = {};
+  png.read(magic, 8);
+  EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_GT(fs::file_size(out + "/loss.png"), 10000u);
 }
 
 TEST(Trainer, ResumeAfterSigkillReproducesEveryLossBitForBit) {

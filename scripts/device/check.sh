@@ -39,7 +39,7 @@ step configure cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -D
 step build cmake --build build-device -j "$(nproc)"
 step gpu-tests ctest --test-dir build-device -L gpu --output-on-failure --timeout 300
 if command -v compute-sanitizer >/dev/null; then
-  small='Shapes/AttentionForwardGpu.MatchesReference/2:Shapes/AttentionForwardGpu.MatchesReference/5:Shapes/DecodeAttentionGpu.MatchesReference/1'
+  small='Shapes/AttentionForwardGpu.MatchesReference/B2H4KV4Tq100Tk100D64Full:Shapes/AttentionForwardGpu.MatchesReference/B2H4KV1Tq33Tk190D128Causal:Shapes/DecodeAttentionGpu.MatchesReference/H8KV2D128Block16Lens_1_15_16_17'
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
   step racecheck compute-sanitizer --tool racecheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
 fi

@@ -63,6 +63,13 @@ TEST_P(AttentionForwardGpu, MatchesReference) {
   }
 }
 
+std::string forward_name(const ::testing::TestParamInfo<ForwardCase>& i) {
+  const ForwardCase& c = i.param;
+  return "B" + std::to_string(c.batch) + "H" + std::to_string(c.heads) + "KV" + std::to_string(c.kv_heads) + "Tq" +
+         std::to_string(c.q_len) + "Tk" + std::to_string(c.kv_len) + "D" + std::to_string(c.head_dim) +
+         (c.causal ? "Causal" : "Full");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionForwardGpu,
     ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
@@ -70,7 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ForwardCase{1, 8, 2, 257, 257, 128, false}, ForwardCase{2, 4, 1, 33, 190, 128, true},
                       ForwardCase{1, 2, 2, 190, 33, 64, true},   // more queries than keys: rows with no key
                       ForwardCase{1, 6, 3, 517, 517, 128, true}, ForwardCase{3, 2, 2, 17, 1000, 64, false},
-                      ForwardCase{1, 4, 4, 1024, 1024, 128, true}));
+                      ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
+    forward_name);
 
 TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
@@ -133,10 +141,18 @@ TEST_P(DecodeAttentionGpu, MatchesReference) {
   }
 }
 
+std::string decode_name(const ::testing::TestParamInfo<DecodeCase>& i) {
+  std::string n = "H" + std::to_string(i.param.heads) + "KV" + std::to_string(i.param.kv_heads) + "D" +
+                  std::to_string(i.param.head_dim) + "Block" + std::to_string(i.param.block_size) + "Lens";
+  for (int l : i.param.lens) n += "_" + std::to_string(l);
+  return n;
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionGpu,
                          ::testing::Values(DecodeCase{4, 4, 64, 16, {1}}, DecodeCase{8, 2, 128, 16, {1, 15, 16, 17}},
                                            DecodeCase{32, 8, 128, 16, {600, 1500, 2049, 3}},
-                                           DecodeCase{4, 1, 64, 32, {5000, 511, 512, 513}}));
+                                           DecodeCase{4, 1, 64, 32, {5000, 511, 512, 513}}),
+                         decode_name);
 
 }  // namespace
 }  // namespace plotforge::kernels
