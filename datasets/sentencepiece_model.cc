@@ -256,6 +256,14 @@ void SentencePieceModel::encode_unigram(std::string_view s, std::vector<int>* ou
   std::vector<std::int32_t> from(n + 1, -1), via(n + 1, -1);
   std::vector<char> reached(n + 1, 0);
   reached[0] = 1;
+  auto relax = [&](std::size_t end, float cand, std::size_t start, int id) {
+    if (!reached[end] || cand > best[end]) {
+      best[end] = cand;
+      from[end] = static_cast<std::int32_t>(start);
+      via[end] = id;
+      reached[end] = 1;
+    }
+  };
   for (std::size_t pos = 0; pos < n; pos += utf8_len(static_cast<unsigned char>(s[pos]))) {
     if (!reached[pos]) continue;
     const std::size_t char_len = std::min(utf8_len(static_cast<unsigned char>(s[pos])), n - pos);
@@ -272,13 +280,7 @@ void SentencePieceModel::encode_unigram(std::string_view s, std::vector<int>* ou
         if (id >= 0 && pieces_[id].type != Type::kUnused) {
           const float score =
               pieces_[id].type == Type::kUserDefined ? chars * max_score_ + 1.0f : pieces_[id].score;
-          const float cand = base + score;
-          if (!reached[end] || cand > best[end]) {
-            best[end] = cand;
-            from[end] = static_cast<std::int32_t>(pos);
-            via[end] = id;
-            reached[end] = 1;
-          }
+          relax(end, base + score, pos, id);
           if (chars == 1) has_single = true;
         }
         if (end < n) next_char_end = end + std::min(utf8_len(static_cast<unsigned char>(s[end])), n - end);
@@ -298,16 +300,7 @@ void SentencePieceModel::encode_unigram(std::string_view s, std::vector<int>* ou
       node = next;
       ++end;
     }
-    if (!has_single) {
-      const std::size_t e = pos + char_len;
-      const float cand = base + unk_score;
-      if (!reached[e] || cand > best[e]) {
-        best[e] = cand;
-        from[e] = static_cast<std::int32_t>(pos);
-        via[e] = unk_id_;
-        reached[e] = 1;
-      }
-    }
+    if (!has_single) relax(pos + char_len, base + unk_score, pos, unk_id_);
   }
   std::vector<std::pair<std::size_t, std::size_t>> path;  // (start, end)
   for (std::size_t e = n; e > 0; e = static_cast<std::size_t>(from[e])) path.emplace_back(from[e], e);
