@@ -7,8 +7,8 @@
 #include <torch/nn/functional/linear.h>
 
 #include "datasets/error.h"
+#include "models/attention.h"
 #include "models/fused_cpu.h"
-#include "models/torch_compat.h"
 
 namespace plotforge {
 
@@ -102,22 +102,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     k = cache->k[layer].narrow(2, 0, start + T);
     v = cache->v[layer].narrow(2, 0, start + T);
   }
-  if (n_kv_heads_ != n_heads_) {
-    k = k.repeat_interleave(n_heads_ / n_kv_heads_, 1);
-    v = v.repeat_interleave(n_heads_ / n_kv_heads_, 1);
-  }
-  torch::Tensor y;
-  if (start == 0) {
-    y = compat::scaled_dot_product_attention(q, k, v, c10::nullopt, /*is_causal=*/true);
-  } else if (T == 1) {
-    y = compat::scaled_dot_product_attention(q, k, v, c10::nullopt, false);
-  } else {
-    // A chunk continuing a cache: query i sees keys up to start + i.
-    const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + start;
-    const auto cols = torch::arange(start + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
-    const auto mask = torch::zeros({T, start + T}, q.options()).masked_fill(cols > rows, -INFINITY);
-    y = compat::scaled_dot_product_attention(q, k, v, mask, false);
-  }
+  const auto y = causal_attention(q, k, v, start);
   return o_proj(y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_}));
 }
 

@@ -1,0 +1,19 @@
+// The one function every model computes attention through, so the CUDA
+// kernels (kernels/attention.h) plug in at a single place.
+//
+//   q [B, H, T, D], k and v [B, Hkv, start + T, D]  (H % Hkv == 0)
+//   -> [B, H, T, D], query i attending to keys 0 .. start + i.
+//
+// Today it calls libtorch's fused attention (the private
+// at::_scaled_dot_product_attention in 1.13, the public one in 2.x; see
+// torch_compat.h). The custom CUDA kernels have not run on a GPU yet and are
+// not wired in (docs/perf/attention-h200.md).
+#pragma once
+
+#include <ATen/Tensor.h>
+
+namespace plotforge {
+
+at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start);
+
+}  // namespace plotforge
