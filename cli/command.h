@@ -19,6 +19,7 @@ int cmd_tokenizer(const Args& args);
 int cmd_prepare(const Args& args);
 int cmd_train(const Args& args);
 int cmd_generate(const Args& args);
+int cmd_export(const Args& args);
 
 // Parses args against `options` (plus --help and --config). Returns false if
 // --help was given (usage already printed). Throws po::error on bad options.

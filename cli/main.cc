@@ -51,6 +51,7 @@ commands:
   prepare                tokenize scripts into an HDF5 corpus with splits and labels
   train                  train the Transformer plot model (configs/*.ini)
   generate               write scenes from a checkpoint, conditioned on genre/beat/emotion
+  export                 write a Hugging Face-compatible bundle (safetensors + config.json)
   help                   this text
 )";
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     if (cmd == "prepare") return cmd_prepare(args);
     if (cmd == "train") return cmd_train(args);
     if (cmd == "generate") return cmd_generate(args);
+    if (cmd == "export") return cmd_export(args);
     std::fprintf(stderr, "plotforge: unknown command '%s'; run 'plotforge help' for the list\n", cmd.c_str());
     return 2;
   } catch (const po::error& e) {

@@ -12,6 +12,7 @@
 #include "datasets/tokenizer.h"
 #include "models/generate.h"
 #include "training/checkpoint.h"
+#include "training/export.h"
 #include "training/trainer.h"
 
 namespace plotforge::cli {
@@ -204,6 +205,20 @@ int cmd_generate(const Args& args) {
     if (!text.empty() && text.back() != '\n') text += "\n";
     std::cout << text;
   }
+  return 0;
+}
+
+int cmd_export(const Args& args) {
+  po::options_description o("plotforge export");
+  o.add_options()
+      ("checkpoint", po::value<std::string>()->required(), "run directory (its newest checkpoint) or a .pt file")
+      ("out", po::value<std::string>()->required(), "bundle directory to write")
+      ("dtype", po::value<std::string>()->default_value("fp32"), "fp32 | bf16");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge export --checkpoint DIR --out BUNDLE [--dtype fp32|bf16]", o, args, &vm)) return 0;
+  export_bundle(vm["checkpoint"].as<std::string>(), vm["out"].as<std::string>(), vm["dtype"].as<std::string>());
+  std::cout << "wrote " << vm["out"].as<std::string>() << " (model.safetensors, config.json, generation_config.json, "
+            << "tokenizer.model)\n";
   return 0;
 }
 

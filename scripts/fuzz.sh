@@ -7,10 +7,18 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
   > build-fuzz/seeds/jsonl/one.jsonl
 build-fuzz/fuzz/fountain_fuzz -max_total_time="$secs" -max_len=65536 -timeout=10 build-fuzz/seeds/fountain
 build-fuzz/fuzz/jsonl_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/jsonl
+mkdir -p build-fuzz/seeds/safetensors
+python3 - build-fuzz/seeds/safetensors/one.safetensors <<'PY'
+import json, struct, sys
+h = json.dumps({"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+                "b": {"dtype": "BF16", "shape": [3], "data_offsets": [16, 22]}, "__metadata__": {"k": "v"}}).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + bytes(22))
+PY
+build-fuzz/fuzz/safetensors_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/safetensors

@@ -1,0 +1,70 @@
+// plotforge export, read back by PyPI's safetensors + numpy.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+#include "training/checkpoint.h"
+
+namespace plotforge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::plotforge_bin;
+using testing::run;
+
+TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
+  const std::string dir = testing::temp_dir("export");
+  auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
+               "/tok.model --vocab-size 600");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() + " --tokenizer " +
+          dir + "/tok.model --out " + dir + "/c.h5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* tie : {"true", "false"}) {
+    const std::string run_dir = dir + "/run-" + tie;
+    r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+            dir + "/c.h5 --out " + run_dir + " --max-steps 5 --model.context 32 --model.n_kv_heads 2 --batch-size 2 " +
+            "--eval-every 5 --eval-batches 1 --quiet --model.tie_embeddings " + tie);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // Raw float32 dumps of the checkpoint's parameters, under their HF names.
+    const std::string ckpt = resolve_checkpoint(run_dir);
+    const CheckpointState st = load_checkpoint(ckpt);
+    Transformer model(st.model);
+    load_checkpoint(ckpt, &model);
+    const std::string expected = dir + "/expected-" + tie;
+    fs::create_directories(expected);
+    nlohmann::json shapes;
+    for (const auto& p : model->named_parameters()) {
+      const std::string name = p.key().rfind("lm_head", 0) == 0 ? p.key() : "model." + p.key();
+      const auto t = p.value().detach().contiguous();
+      std::ofstream(expected + "/" + name + ".f32", std::ios::binary)
+          .write(reinterpret_cast<const char*>(t.data_ptr<float>()), static_cast<std::streamsize>(t.numel() * 4));
+      shapes[name] = t.sizes().vec();
+    }
+    std::ofstream(expected + "/shapes.json") << shapes.dump();
+    EXPECT_EQ(shapes.contains("lm_head.weight"), std::string(tie) == "false");
+    for (const char* dtype : {"fp32", "bf16"}) {
+      const std::string bundle = dir + "/bundle-" + tie + "-" + dtype;
+      r = run(plotforge_bin() + " export --checkpoint " + run_dir + " --out " + bundle + " --dtype " + dtype);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      for (const char* f : {"model.safetensors", "config.json", "generation_config.json", "tokenizer.model"}) {
+        EXPECT_TRUE(fs::exists(bundle + "/" + f)) << f;
+      }
+      r = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_bundle.py " + bundle + " " + expected +
+              " " + dtype);
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+    }
+  }
+  r = run(plotforge_bin() + " export --checkpoint " + dir + "/run-true --out " + dir + "/b --dtype fp8");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--dtype"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace plotforge
