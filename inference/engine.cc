@@ -1,0 +1,166 @@
+#include "inference/engine.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "datasets/error.h"
+
+namespace plotforge::runtime {
+
+namespace {
+
+// y[n, out] = x[n, in] * w[out, in]^T
+void matmul(const float* x, const float* w, float* y, int n, int in, int out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+}
+
+void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps) {
+  for (int i = 0; i < n; ++i) {
+    const float* xi = x + static_cast<std::size_t>(i) * d;
+    float ss = 0;
+    for (int k = 0; k < d; ++k) ss += xi[k] * xi[k];
+    const float r = 1.0f / std::sqrt(ss / d + eps);
+    float* yi = y + static_cast<std::size_t>(i) * d;
+    for (int k = 0; k < d; ++k) yi[k] = xi[k] * r * w[k];
+  }
+}
+
+// Rotate-half rotary embedding of one head vector at table row t.
+void rope(float* v, const float* cos, const float* sin, int hd) {
+  const int h = hd / 2;
+  for (int k = 0; k < h; ++k) {
+    const float a = v[k], b = v[k + h];
+    v[k] = a * cos[k] - b * sin[k];
+    v[k + h] = b * cos[k + h] + a * sin[k + h];
+  }
+}
+
+}  // namespace
+
+Engine::Engine(const Model& model, BlockPool& pool) : model_(model), pool_(pool) {
+  const ModelConfig& c = model.config();
+  const int hd = c.head_dim();
+  cos_.resize(static_cast<std::size_t>(c.context) * hd);
+  sin_.resize(cos_.size());
+  // As the trainer builds them: float64 frequencies, rounded to float32.
+  for (int t = 0; t < c.context; ++t) {
+    for (int i = 0; i < hd / 2; ++i) {
+      const double inv = 1.0 / std::pow(static_cast<double>(c.rope_theta), (2.0 * i) / hd);
+      const double f = t * inv;
+      cos_[t * hd + i] = cos_[t * hd + i + hd / 2] = static_cast<float>(std::cos(f));
+      sin_[t * hd + i] = sin_[t * hd + i + hd / 2] = static_cast<float>(std::sin(f));
+    }
+  }
+}
+
+std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
+  const ModelConfig& c = model_.config();
+  const int D = c.dim, hd = c.head_dim(), H = c.n_heads, KV = c.n_kv_heads, group = H / KV;
+  const int q_out = H * hd, kv_out = KV * hd, qkv_out = q_out + 2 * kv_out, F = c.hidden, bs = pool_.block_size();
+  // Token rows: which sequence and position each belongs to.
+  std::vector<Sequence*> row_seq;
+  std::vector<int> row_pos, row_token;
+  for (auto& item : batch) {
+    const int start = item.seq->length();
+    if (start + static_cast<int>(item.tokens.size()) > c.context) {
+      throw InputError("sequence of " + std::to_string(start + item.tokens.size()) + " tokens exceeds the model's context of " +
+                       std::to_string(c.context));
+    }
+    reserve(pool_, *item.seq, start + static_cast<int>(item.tokens.size()));
+    for (std::size_t i = 0; i < item.tokens.size(); ++i) {
+      if (item.tokens[i] < 0 || item.tokens[i] >= c.vocab) throw InputError("token id out of range");
+      row_seq.push_back(item.seq);
+      row_pos.push_back(start + static_cast<int>(i));
+      row_token.push_back(item.tokens[i]);
+    }
+  }
+  const int N = static_cast<int>(row_pos.size());
+  std::vector<float> x(static_cast<std::size_t>(N) * D), h(x.size()), qkv(static_cast<std::size_t>(N) * qkv_out),
+      att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F), act(static_cast<std::size_t>(N) * F),
+      proj(x.size());
+  for (int n = 0; n < N; ++n) std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::vector<float> scores(c.context);
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& w = model_.layers()[l];
+    rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
+    matmul(h.data(), w.wqkv.data(), qkv.data(), N, D, qkv_out);
+    // Rotary on q and k, then k and v into the cache.
+    for (int n = 0; n < N; ++n) {
+      float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
+      const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
+      const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
+      for (int head = 0; head < H; ++head) rope(r + head * hd, cs, sn, hd);
+      for (int g = 0; g < KV; ++g) rope(r + q_out + g * hd, cs, sn, hd);
+      const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
+      for (int g = 0; g < KV; ++g) {
+        std::copy_n(r + q_out + g * hd, hd, pool_.k(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
+        std::copy_n(r + q_out + kv_out + g * hd, hd, pool_.v(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
+      }
+    }
+    // Attention: each new token over its sequence's keys 0..pos.
+    for (int n = 0; n < N; ++n) {
+      const Sequence& s = *row_seq[n];
+      const int len = row_pos[n] + 1;
+      for (int head = 0; head < H; ++head) {
+        const int g = head / group;
+        const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
+        float mx = -INFINITY;
+        for (int t = 0; t < len; ++t) {
+          const float* k = pool_.k(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
+          float dot = 0;
+          for (int d = 0; d < hd; ++d) dot += q[d] * k[d];
+          scores[t] = dot * scale;
+          mx = std::max(mx, scores[t]);
+        }
+        float sum = 0;
+        for (int t = 0; t < len; ++t) {
+          scores[t] = std::exp(scores[t] - mx);
+          sum += scores[t];
+        }
+        float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
+        std::fill_n(out, hd, 0.f);
+        for (int t = 0; t < len; ++t) {
+          const float* v = pool_.v(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
+          const float p = scores[t] / sum;
+          for (int d = 0; d < hd; ++d) out[d] += p * v[d];
+        }
+      }
+    }
+    matmul(att.data(), w.wo, proj.data(), N, q_out, D);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
+    matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
+    for (int n = 0; n < N; ++n) {
+      const float* g = &gu[static_cast<std::size_t>(n) * 2 * F];
+      float* a = &act[static_cast<std::size_t>(n) * F];
+      for (int i = 0; i < F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * g[F + i];
+    }
+    matmul(act.data(), w.wdown, proj.data(), N, F, D);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+  }
+  for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
+
+  // Logits for the rows asked for.
+  std::vector<int> rows;
+  int base = 0;
+  for (const auto& item : batch) {
+    const int count = static_cast<int>(item.tokens.size());
+    if (item.all_logits) {
+      for (int i = 0; i < count; ++i) rows.push_back(base + i);
+    } else if (count > 0) {
+      rows.push_back(base + count - 1);
+    }
+    base += count;
+  }
+  std::vector<float> sel(rows.size() * D), normed(rows.size() * D), logits(rows.size() * c.vocab);
+  for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(&x[static_cast<std::size_t>(rows[r]) * D], D, &sel[r * D]);
+  rms_norm(sel.data(), model_.final_norm(), normed.data(), static_cast<int>(rows.size()), D, c.norm_eps);
+  matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()), D, c.vocab);
+  return logits;
+}
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,23 @@
+// Generation on the runtime: prefill the prompt once (in chunks), branch it
+// into n sequences that share its KV blocks, and decode them as one batch.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "inference/engine.h"
+#include "inference/sampler.h"
+
+namespace plotforge::runtime {
+
+struct Completion {
+  std::vector<int> tokens;  // generated ids (stop string and EOS excluded)
+  std::vector<float> logprobs;
+  std::string text;
+  std::string finish_reason;  // "eos", "stop", "length", "context"
+};
+
+std::vector<Completion> generate(Engine& engine, const std::vector<int>& prompt, const SamplingParams& p,
+                                 int prefill_chunk = 256);
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,69 @@
+#include "inference/kv_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "datasets/error.h"
+
+namespace plotforge::runtime {
+
+BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks)
+    : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers) {
+  layer_floats_ = 2ull * c.n_kv_heads * block_size * c.head_dim();
+  block_floats_ = layer_floats_ * c.n_layers;
+  data_.assign(block_floats_ * num_blocks, 0.f);
+  refs_.assign(num_blocks, 0);
+  for (int b = num_blocks - 1; b >= 0; --b) free_.push_back(b);
+}
+
+int BlockPool::allocate() {
+  if (free_.empty()) return -1;
+  const int b = free_.back();
+  free_.pop_back();
+  refs_[b] = 1;
+  return b;
+}
+
+void BlockPool::release(int block) {
+  if (--refs_[block] == 0) free_.push_back(block);
+}
+
+float* BlockPool::k(int block, int layer) { return block_data(block) + layer * layer_floats_; }
+float* BlockPool::v(int block, int layer) { return k(block, layer) + layer_floats_ / 2; }
+
+void reserve(BlockPool& pool, Sequence& seq, int positions) {
+  while (static_cast<int>(seq.blocks.size()) * pool.block_size() < positions) {
+    const int b = pool.allocate();
+    if (b < 0) {
+      throw InputError("KV cache full (" + std::to_string(pool.total_blocks()) + " blocks of " +
+                       std::to_string(pool.block_size()) + " positions); raise --cache-blocks or lower --n/--max-new-tokens");
+    }
+    seq.blocks.push_back(b);
+  }
+}
+
+Sequence fork(BlockPool& pool, const Sequence& parent) {
+  Sequence child;
+  child.tokens = parent.tokens;
+  const int full = parent.length() / pool.block_size();
+  for (int i = 0; i < full; ++i) {
+    pool.retain(parent.blocks[i]);
+    child.blocks.push_back(parent.blocks[i]);
+  }
+  if (parent.length() % pool.block_size() != 0) {
+    // Copy-on-write of the partial last block: the child will write into it.
+    const int b = pool.allocate();
+    if (b < 0) throw InputError("KV cache full while branching; raise --cache-blocks");
+    std::memcpy(pool.block_data(b), pool.block_data(parent.blocks[full]), pool.block_floats() * sizeof(float));
+    child.blocks.push_back(b);
+  }
+  return child;
+}
+
+void free_sequence(BlockPool& pool, Sequence& seq) {
+  for (int b : seq.blocks) pool.release(b);
+  seq.blocks.clear();
+  seq.tokens.clear();
+}
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,52 @@
+// The paged KV cache: fixed-size blocks from one pool, a block table per
+// sequence, reference counts so sequences can share blocks.
+//
+// A block holds block_size positions of keys and values for every layer:
+//   [layer][K or V][kv_head][position in block][head_dim] floats.
+// fork() makes a child that shares its parent's full blocks (reference
+// counted) and copies the partial last one, so n branches of one prompt
+// store the prompt once.
+#pragma once
+
+#include <vector>
+
+#include "inference/model.h"
+
+namespace plotforge::runtime {
+
+class BlockPool {
+ public:
+  BlockPool(const ModelConfig& c, int block_size, int num_blocks);
+  int block_size() const { return block_size_; }
+  int free_blocks() const { return static_cast<int>(free_.size()); }
+  int total_blocks() const { return num_blocks_; }
+  // A fresh block with reference count 1, or -1 if the pool is empty.
+  int allocate();
+  void retain(int block) { ++refs_[block]; }
+  void release(int block);
+  int refcount(int block) const { return refs_[block]; }
+  float* k(int block, int layer);
+  float* v(int block, int layer);
+  std::size_t block_floats() const { return block_floats_; }
+  float* block_data(int block) { return data_.data() + static_cast<std::size_t>(block) * block_floats_; }
+
+ private:
+  int block_size_, num_blocks_, layers_;
+  std::size_t layer_floats_, block_floats_;
+  std::vector<float> data_;
+  std::vector<int> refs_, free_;
+};
+
+struct Sequence {
+  std::vector<int> blocks;  // the block table
+  std::vector<int> tokens;  // every token in the cache, in order
+  int length() const { return static_cast<int>(tokens.size()); }
+};
+
+// Grows seq's block table to hold `positions`; throws InputError when the
+// pool is exhausted.
+void reserve(BlockPool& pool, Sequence& seq, int positions);
+Sequence fork(BlockPool& pool, const Sequence& parent);
+void free_sequence(BlockPool& pool, Sequence& seq);
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,141 @@
+// plotforge-run: the torch-free runtime.
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/annotations.h"
+#include "datasets/documents.h"
+#include "datasets/error.h"
+#include "inference/generate.h"
+
+namespace po = boost::program_options;
+using namespace plotforge;
+using namespace plotforge::runtime;
+
+namespace {
+
+constexpr const char* kHelp = R"(plotforge-run: the lean runtime for exported plotforge bundles (no libtorch)
+
+usage: plotforge-run COMMAND [options]      plotforge-run COMMAND --help
+
+commands:
+  generate    write scenes from a bundle (plotforge export), batched branches sharing the prompt's KV cache
+  help        this text
+)";
+
+std::string control(const Tokenizer& tok, const std::string& kind, const std::string& value) {
+  if (value.empty()) return "";
+  const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
+  if (tok.piece_id(token) < 0) throw InputError("--" + kind + " " + value + ": not in this model's vocabulary");
+  return token;
+}
+
+int cmd_generate(const std::vector<std::string>& args) {
+  po::options_description o("plotforge-run generate");
+  SamplingParams d;
+  o.add_options()("help,h", "this help")
+      ("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")
+      ("prompt", po::value<std::string>()->default_value(""), "Fountain text to continue")
+      ("genre", po::value<std::string>()->default_value(""), "condition on a genre")
+      ("beat", po::value<std::string>()->default_value(""), "condition the scene on a beat")
+      ("emotion", po::value<std::string>()->default_value(""), "condition the scene on an emotion")
+      ("n", po::value<int>()->default_value(d.n), "branches from the one prompt")
+      ("max-new-tokens", po::value<int>()->default_value(d.max_new_tokens), "tokens per branch")
+      ("temperature", po::value<float>()->default_value(d.temperature), "0 is greedy")
+      ("top-k", po::value<int>()->default_value(d.top_k), "0: off")
+      ("top-p", po::value<float>()->default_value(d.top_p), "1: off")
+      ("min-p", po::value<float>()->default_value(d.min_p), "0: off")
+      ("repetition-penalty", po::value<float>()->default_value(d.repetition_penalty), "1: off")
+      ("presence-penalty", po::value<float>()->default_value(d.presence_penalty), "0: off")
+      ("frequency-penalty", po::value<float>()->default_value(d.frequency_penalty), "0: off")
+      ("seed", po::value<std::uint64_t>()->default_value(d.seed), "sampling seed (branch i uses seed + i)")
+      ("stop", po::value<std::vector<std::string>>()->composing(), "stop string (repeatable)")
+      ("logprobs", po::bool_switch(), "print JSON with per-token log-probabilities")
+      ("cache-blocks", po::value<int>()->default_value(4096), "KV cache blocks of 16 positions");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(o).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: plotforge-run generate --bundle DIR [--prompt TEXT] [--n K] [sampling options]\n\n" << o;
+    return 0;
+  }
+  po::notify(vm);
+  const auto model = Model::load(vm["bundle"].as<std::string>());
+  const Tokenizer& tok = model->tokenizer();
+  std::string prompt = control(tok, "genre", vm["genre"].as<std::string>());
+  if (!prompt.empty()) prompt += "\n";
+  prompt += scene_token() + control(tok, "beat", vm["beat"].as<std::string>()) +
+            control(tok, "emotion", vm["emotion"].as<std::string>()) + "\n" + vm["prompt"].as<std::string>();
+  SamplingParams p;
+  p.n = vm["n"].as<int>();
+  p.max_new_tokens = vm["max-new-tokens"].as<int>();
+  p.temperature = vm["temperature"].as<float>();
+  p.top_k = vm["top-k"].as<int>();
+  p.top_p = vm["top-p"].as<float>();
+  p.min_p = vm["min-p"].as<float>();
+  p.repetition_penalty = vm["repetition-penalty"].as<float>();
+  p.presence_penalty = vm["presence-penalty"].as<float>();
+  p.frequency_penalty = vm["frequency-penalty"].as<float>();
+  p.seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("stop")) p.stop = vm["stop"].as<std::vector<std::string>>();
+  p.logprobs = vm["logprobs"].as<bool>();
+  if (vm["cache-blocks"].as<int>() < 1) throw InputError("--cache-blocks: must be at least 1");
+  BlockPool pool(model->config(), 16, vm["cache-blocks"].as<int>());
+  Engine engine(*model, pool);
+  const std::vector<int> ids = tok.encode(prompt);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto out = generate(engine, ids, p);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t total = 0;
+  for (const auto& c : out) total += c.tokens.size();
+  if (p.logprobs) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& c : out) {
+      j.push_back({{"text", strip_control_tokens(tok.decode(ids) + c.text)}, {"tokens", c.tokens}, {"logprobs", c.logprobs},
+                   {"finish_reason", c.finish_reason}});
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (i > 0) std::cout << "\n===\n\n";
+      std::string text = strip_control_tokens(tok.decode(ids) + out[i].text);
+      if (!text.empty() && text.back() != '\n') text += "\n";
+      std::cout << text;
+    }
+  }
+  std::fprintf(stderr, "plotforge-run: %zu tokens in %.2f s (%.0f tokens/s), %d branch%s\n", total, s,
+               s > 0 ? total / s : 0.0, p.n, p.n == 1 ? "" : "es");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (cmd == "generate") return cmd_generate(args);
+    std::fprintf(stderr, "plotforge-run: unknown command '%s'; run 'plotforge-run help'\n", cmd.c_str());
+    return 2;
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "plotforge-run %s: %s; run 'plotforge-run %s --help'\n", cmd.c_str(), e.what(), cmd.c_str());
+    return 2;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "plotforge-run %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "plotforge-run %s: internal error: %s\n", cmd.c_str(), e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,123 @@
+#include "inference/model.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/error.h"
+#include "datasets/text_checks.h"
+
+namespace plotforge::runtime {
+
+namespace {
+
+int int_field(const nlohmann::json& j, const char* key, const std::string& file) {
+  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() < 0 ||
+      j[key].get<long long>() > (1 << 30)) {
+    throw InputError(file + ": field '" + key + "' is missing or not a sensible non-negative integer");
+  }
+  return j[key].get<int>();
+}
+
+}  // namespace
+
+const float* Model::weight(const std::string& name, std::vector<std::int64_t> shape) {
+  const TensorView& t = file_->at(name);
+  if (t.shape != shape) {
+    std::string want, got;
+    for (auto s : shape) want += std::to_string(s) + " ";
+    for (auto s : t.shape) got += std::to_string(s) + " ";
+    throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' has shape [ " + got + "], config.json implies [ " +
+                     want + "]");
+  }
+  if (t.dtype == DType::kF32) {
+    if (reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0) {
+      std::vector<float> copy(static_cast<std::size_t>(t.numel()));
+      std::memcpy(copy.data(), t.data, t.bytes);
+      widened_.push_back(std::move(copy));
+      return widened_.back().data();
+    }
+    return reinterpret_cast<const float*>(t.data);
+  }
+  if (t.dtype == DType::kBF16) {
+    std::vector<float> w(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      std::uint16_t b;
+      std::memcpy(&b, t.data + 2 * i, 2);
+      w[i] = bf16_to_float(b);
+    }
+    widened_.push_back(std::move(w));
+    return widened_.back().data();
+  }
+  throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' is " + dtype_name(t.dtype) +
+                   "; the runtime reads F32 and BF16");
+}
+
+std::unique_ptr<Model> Model::load(const std::string& dir) {
+  std::unique_ptr<Model> m(new Model());
+  m->dir_ = dir;
+  const std::string cfg_path = dir + "/config.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(cfg_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  ModelConfig& c = m->config_;
+  c.dim = int_field(j, "hidden_size", cfg_path);
+  c.n_layers = int_field(j, "num_hidden_layers", cfg_path);
+  c.n_heads = int_field(j, "num_attention_heads", cfg_path);
+  c.n_kv_heads = int_field(j, "num_key_value_heads", cfg_path);
+  c.hidden = int_field(j, "intermediate_size", cfg_path);
+  c.vocab = int_field(j, "vocab_size", cfg_path);
+  c.context = int_field(j, "max_position_embeddings", cfg_path);
+  c.eos_id = int_field(j, "eos_token_id", cfg_path);
+  if (!j.contains("rms_norm_eps") || !j["rms_norm_eps"].is_number() || !j.contains("rope_theta") ||
+      !j["rope_theta"].is_number()) {
+    throw InputError(cfg_path + ": fields 'rms_norm_eps' and 'rope_theta' must be numbers");
+  }
+  c.norm_eps = j["rms_norm_eps"].get<float>();
+  c.rope_theta = j["rope_theta"].get<float>();
+  c.tie_embeddings = j.value("tie_word_embeddings", false);
+  if (c.dim < 1 || c.n_layers < 1 || c.n_heads < 1 || c.n_kv_heads < 1 || c.dim % c.n_heads != 0 ||
+      c.n_heads % c.n_kv_heads != 0 || c.head_dim() % 2 != 0 || c.vocab < 1 || c.context < 1 || c.hidden < 1 ||
+      c.eos_id >= c.vocab) {
+    throw InputError(cfg_path + ": inconsistent sizes (heads must divide hidden_size, kv heads must divide heads, "
+                                "head_dim must be even)");
+  }
+  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(dir + "/model.safetensors"));
+  m->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.model"));
+  if (m->tokenizer_->vocab_size() != c.vocab) {
+    throw InputError(dir + "/tokenizer.model: " + std::to_string(m->tokenizer_->vocab_size()) +
+                     " pieces, config.json says vocab_size " + std::to_string(c.vocab));
+  }
+  const std::int64_t D = c.dim, V = c.vocab, hd = c.head_dim(), q_out = c.n_heads * hd, kv_out = c.n_kv_heads * hd,
+                     H = c.hidden;
+  m->embed_ = m->weight("model.embed_tokens.weight", {V, D});
+  m->lm_head_ = c.tie_embeddings ? m->embed_ : m->weight("lm_head.weight", {V, D});
+  m->final_norm_ = m->weight("model.norm.weight", {D});
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.input_norm = m->weight(p + "input_layernorm.weight", {D});
+    w.post_norm = m->weight(p + "post_attention_layernorm.weight", {D});
+    const float* q = m->weight(p + "self_attn.q_proj.weight", {q_out, D});
+    const float* k = m->weight(p + "self_attn.k_proj.weight", {kv_out, D});
+    const float* v = m->weight(p + "self_attn.v_proj.weight", {kv_out, D});
+    w.wqkv.assign(q, q + q_out * D);
+    w.wqkv.insert(w.wqkv.end(), k, k + kv_out * D);
+    w.wqkv.insert(w.wqkv.end(), v, v + kv_out * D);
+    w.wo = m->weight(p + "self_attn.o_proj.weight", {D, q_out});
+    const float* g = m->weight(p + "mlp.gate_proj.weight", {H, D});
+    const float* u = m->weight(p + "mlp.up_proj.weight", {H, D});
+    w.wgate_up.assign(g, g + H * D);
+    w.wgate_up.insert(w.wgate_up.end(), u, u + H * D);
+    w.wdown = m->weight(p + "mlp.down_proj.weight", {D, H});
+    m->layers_.push_back(std::move(w));
+  }
+  return m;
+}
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,57 @@
+// A bundle loaded for the runtime: config.json checked against the tensors
+// in model.safetensors, weights as float32 (fp32 bundles are used straight
+// from the mapping; bf16 ones are widened once at load).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/tokenizer.h"
+#include "inference/safetensors.h"
+
+namespace plotforge::runtime {
+
+struct ModelConfig {
+  int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, hidden = 0, vocab = 0, context = 0;
+  float rope_theta = 10000.f, norm_eps = 1e-5f;
+  bool tie_embeddings = false;
+  int eos_id = -1;
+  int head_dim() const { return dim / n_heads; }
+};
+
+struct LayerWeights {
+  const float *input_norm, *post_norm;
+  std::vector<float> wqkv;    // [q_out + 2 kv_out, dim]: q, k, v stacked, one GEMM
+  const float* wo;            // [dim, n_heads * head_dim]
+  std::vector<float> wgate_up;  // [2 hidden, dim]
+  const float* wdown;         // [dim, hidden]
+};
+
+class Model {
+ public:
+  // Loads BUNDLE/{config.json, model.safetensors, tokenizer.model}. Throws
+  // InputError naming the file and field or tensor at fault.
+  static std::unique_ptr<Model> load(const std::string& bundle_dir);
+
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const float* embed() const { return embed_; }      // [vocab, dim]
+  const float* lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
+  const float* final_norm() const { return final_norm_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+ private:
+  Model() = default;
+  const float* weight(const std::string& name, std::vector<std::int64_t> shape);
+
+  ModelConfig config_;
+  std::unique_ptr<SafetensorsFile> file_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::vector<std::vector<float>> widened_;  // bf16 weights as float32
+  const float *embed_ = nullptr, *lm_head_ = nullptr, *final_norm_ = nullptr;
+  std::vector<LayerWeights> layers_;
+  std::string dir_;
+};
+
+}  // namespace plotforge::runtime
