@@ -17,6 +17,8 @@ BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks)
 }
 
 int BlockPool::allocate() {
+  while (free_.empty() && evict_one_ && evict_one_()) {
+  }
   if (free_.empty()) return -1;
   const int b = free_.back();
   free_.pop_back();

@@ -8,6 +8,7 @@
 // store the prompt once.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "inference/model.h"
@@ -20,8 +21,10 @@ class BlockPool {
   int block_size() const { return block_size_; }
   int free_blocks() const { return static_cast<int>(free_.size()); }
   int total_blocks() const { return num_blocks_; }
-  // A fresh block with reference count 1, or -1 if the pool is empty.
+  // A fresh block with reference count 1, or -1 if the pool is empty even
+  // after asking the evictor (the prefix cache) to free one.
   int allocate();
+  void set_evictor(std::function<bool()> evict_one) { evict_one_ = std::move(evict_one); }
   void retain(int block) { ++refs_[block]; }
   void release(int block);
   int refcount(int block) const { return refs_[block]; }
@@ -35,6 +38,7 @@ class BlockPool {
   std::size_t layer_floats_, block_floats_;
   std::vector<float> data_;
   std::vector<int> refs_, free_;
+  std::function<bool()> evict_one_;
 };
 
 struct Sequence {

@@ -7,11 +7,14 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <set>
 
 #include "datasets/error.h"
 #include "datasets/text_checks.h"
 #include "inference/engine.h"
 #include "inference/generate.h"
+#include "inference/prefix_cache.h"
+#include "inference/scheduler.h"
 #include "models/generate.h"
 #include "tests/test_util.h"
 #include "training/checkpoint.h"
@@ -133,6 +136,89 @@ TEST(RuntimeParity, Greedy200StepsIdenticalAloneBranchedAndInAMixedBatch) {
   std::vector<int> eb = expect_b;
   got_b.resize(eb.size());  // libtorch stops at EOS
   EXPECT_EQ(got_b, eb);
+}
+
+TEST(Scheduler, ContinuousBatchingAndThePrefixCacheChangeNoToken) {
+  const auto model = runtime::Model::load(trained().bundle);
+  const std::string story = "INT. CASTLE - NIGHT\n\nThunder. A candle gutters.\n\nMACBETH\nIs this a dagger which I see before me,\n";
+  std::vector<std::vector<int>> prompts;
+  for (const char* tail : {"LADY MACBETH\n", "BANQUO\n", "Enter a Porter\n\nPORTER\n", "MACBETH\n", "DUNCAN\n"}) {
+    prompts.push_back(prompt_of(*model, story + tail));
+  }
+  runtime::SamplingParams p;
+  p.temperature = 0;
+  p.max_new_tokens = 24;
+  // Each alone, no cache.
+  std::vector<std::vector<int>> alone;
+  {
+    runtime::BlockPool pool(model->config(), 16, 128);
+    runtime::Engine engine(*model, pool);
+    for (const auto& pr : prompts) alone.push_back(runtime::generate(engine, pr, p)[0].tokens);
+  }
+  // All at once through one scheduler with a prefix cache, in a pool small
+  // enough to force evictions on the second round.
+  runtime::BlockPool pool(model->config(), 16, 40);
+  runtime::Engine engine(*model, pool);
+  runtime::PrefixCache cache(pool);
+  runtime::SchedulerOptions o;
+  o.prefill_chunk = 7;  // long prompts arrive over several steps
+  runtime::Scheduler s(engine, &cache, o);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int> ids;
+    for (const auto& pr : prompts) ids.push_back(s.submit(pr, p));
+    int steps = 0;
+    while (!s.idle()) {
+      s.step();
+      ASSERT_LT(++steps, 10000);
+    }
+    auto done = s.take_finished();
+    ASSERT_EQ(done.size(), prompts.size());
+    for (const auto& f : done) {
+      const std::size_t i = std::find(ids.begin(), ids.end(), f.id) - ids.begin();
+      EXPECT_EQ(f.completions[0].tokens, alone[i]) << "round " << round << " request " << i;
+    }
+  }
+  EXPECT_GT(cache.hits(), 0u);
+  EXPECT_GT(static_cast<double>(cache.hits()) / cache.lookups(), 0.5) << cache.hits() << "/" << cache.lookups();
+  runtime::SchedulerOptions tiny;
+  tiny.max_queue = 2;
+  runtime::Scheduler bounded(engine, nullptr, tiny);
+  EXPECT_GE(bounded.submit(prompts[0], p), 0);
+  EXPECT_GE(bounded.submit(prompts[1], p), 0);
+  EXPECT_EQ(bounded.submit(prompts[2], p), -1) << "the queue is bounded";
+  p.top_p = 2;
+  EXPECT_THROW(bounded.submit(prompts[0], p), InputError);
+}
+
+TEST(RuntimeSampling, SeedsPenaltiesStopsAndLogprobs) {
+  const auto model = runtime::Model::load(trained().bundle);
+  runtime::BlockPool pool(model->config(), 16, 128);
+  runtime::Engine engine(*model, pool);
+  const auto prompt = prompt_of(*model, "HAMLET\n");
+  runtime::SamplingParams p;
+  p.max_new_tokens = 40;
+  p.n = 3;
+  p.logprobs = true;
+  const auto a = runtime::generate(engine, prompt, p), b = runtime::generate(engine, prompt, p);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(a[i].tokens, b[i].tokens);
+  EXPECT_NE(a[0].tokens, a[1].tokens) << "branches draw with their own seeds";
+  for (const auto& c : a) {
+    ASSERT_EQ(c.logprobs.size(), c.tokens.size());
+    for (float lp : c.logprobs) EXPECT_LE(lp, 0.f);
+  }
+  p.n = 1;
+  p.logprobs = false;
+  p.temperature = 0;
+  p.repetition_penalty = 1000.f;  // greedy, but no token may repeat while it has a positive logit
+  const auto r = runtime::generate(engine, prompt, p)[0].tokens;
+  EXPECT_GT(std::set<int>(r.begin(), r.end()).size(), r.size() * 3 / 4);
+  p.repetition_penalty = 1.f;
+  const std::string text = runtime::generate(engine, prompt, p)[0].text;
+  ASSERT_GT(text.size(), 6u);
+  p.stop = {text.substr(3, 3)};
+  const auto stopped = runtime::generate(engine, prompt, p)[0];
+  EXPECT_EQ(stopped.finish_reason, "stop");
+  EXPECT_EQ(stopped.text, text.substr(0, text.find(p.stop[0])));
 }
 
 TEST(RuntimeParity, HostileBundlesAreClearErrors) {

@@ -1,0 +1,202 @@
+#include "inference/scheduler.h"
+
+#include <algorithm>
+
+#include "datasets/error.h"
+
+namespace plotforge::runtime {
+
+struct Scheduler::Branch {
+  Sequence seq;
+  std::unique_ptr<Sampler> sampler;
+  std::vector<int> counts;
+  Completion out;
+  int pending = -1;  // sampled, to be fed at the next step
+  bool done = false;
+};
+
+struct Scheduler::Active {
+  int id;
+  SamplingParams params;
+  std::vector<int> prompt;
+  Sequence seq;  // the prompt, while prefilling
+  int prefilled = 0;
+  std::vector<Branch> branches;
+};
+
+Scheduler::Scheduler(Engine& engine, PrefixCache* cache, const SchedulerOptions& options)
+    : engine_(engine), cache_(cache), o_(options) {}
+
+Scheduler::~Scheduler() {
+  for (auto& a : running_) {
+    free_sequence(engine_.pool(), a->seq);
+    for (auto& b : a->branches) free_sequence(engine_.pool(), b.seq);
+  }
+}
+
+int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params) {
+  params.validate();
+  if (prompt.empty()) throw InputError("the prompt is empty");
+  const int context = engine_.model().config().context;
+  if (static_cast<int>(prompt.size()) >= context) {
+    throw InputError("the prompt has " + std::to_string(prompt.size()) + " tokens; the model's context is " +
+                     std::to_string(context));
+  }
+  if (static_cast<int>(queue_.size()) >= o_.max_queue) return -1;
+  auto a = std::make_unique<Active>();
+  a->id = next_id_++;
+  a->params = params;
+  a->prompt = std::move(prompt);
+  queue_.push_back(std::move(a));
+  return queue_.back()->id;
+}
+
+void Scheduler::finish_prefill(Active& a, const float* logits) {
+  if (cache_) cache_->insert(a.seq);
+  const int vocab = engine_.model().config().vocab;
+  a.branches.resize(a.params.n);
+  for (int i = 0; i < a.params.n; ++i) {
+    Branch& b = a.branches[i];
+    b.seq = fork(engine_.pool(), a.seq);
+    b.sampler = std::make_unique<Sampler>(a.params, a.params.seed + static_cast<std::uint64_t>(i));
+    b.counts.assign(vocab, 0);
+    std::vector<float> row(logits, logits + vocab);
+    advance(a, b, row.data());
+  }
+  free_sequence(engine_.pool(), a.seq);
+}
+
+bool Scheduler::advance(Active& a, Branch& b, const float* logits_in) {
+  const Model& model = engine_.model();
+  const int vocab = model.config().vocab;
+  std::vector<float> logits(logits_in, logits_in + vocab);
+  float lp = 0;
+  const int t = b.sampler->sample(logits.data(), vocab, b.seq.tokens, b.counts, a.params.logprobs ? &lp : nullptr);
+  b.pending = -1;
+  if (t == model.config().eos_id) {
+    b.done = true;
+    b.out.finish_reason = "eos";
+    return false;
+  }
+  b.out.tokens.push_back(t);
+  if (a.params.logprobs) b.out.logprobs.push_back(lp);
+  ++b.counts[t];
+  for (const auto& s : a.params.stop) {
+    if (s.empty()) continue;
+    const std::string text = model.tokenizer().decode(b.out.tokens);
+    const std::size_t at = text.find(s);
+    if (at != std::string::npos) {
+      b.done = true;
+      b.out.finish_reason = "stop";
+      b.out.text = text.substr(0, at);
+      return false;
+    }
+  }
+  if (static_cast<int>(b.out.tokens.size()) >= a.params.max_new_tokens) {
+    b.done = true;
+    b.out.finish_reason = "length";
+    return false;
+  }
+  if (b.seq.length() + 1 > model.config().context) {
+    b.done = true;
+    b.out.finish_reason = "context";
+    return false;
+  }
+  b.pending = t;
+  return true;
+}
+
+void Scheduler::step() {
+  const int bs = engine_.pool().block_size();
+  // Admit. A prompt that starts like one still being prefilled waits, so it
+  // can reuse that prompt's blocks from the cache once they exist.
+  while (!queue_.empty() && static_cast<int>(running_.size()) < o_.max_running) {
+    Active& next = *queue_.front();
+    bool wait = false;
+    if (cache_) {
+      for (const auto& r : running_) {
+        const std::size_t n = std::min<std::size_t>({static_cast<std::size_t>(bs), r->prompt.size(), next.prompt.size()});
+        if (r->branches.empty() && std::equal(r->prompt.begin(), r->prompt.begin() + n, next.prompt.begin())) wait = true;
+      }
+    }
+    if (wait) break;
+    if (cache_) next.prefilled = cache_->match(next.prompt, &next.seq);
+    running_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    if (next.params.max_new_tokens == 0) {
+      free_sequence(engine_.pool(), running_.back()->seq);
+      running_.back()->branches.resize(next.params.n);
+      for (auto& b : running_.back()->branches) {
+        b.done = true;
+        b.out.finish_reason = "length";
+      }
+    }
+  }
+
+  std::vector<BatchItem> batch;
+  struct Slot {
+    Active* a;
+    Branch* b;  // null: a prefill chunk
+    bool last_chunk;
+  };
+  std::vector<Slot> slots;
+  int budget = o_.max_step_tokens;
+  for (auto& a : running_) {
+    if (!a->branches.empty()) {
+      for (auto& b : a->branches) {
+        if (!b.done && b.pending >= 0) {
+          batch.push_back({&b.seq, {b.pending}, false});
+          slots.push_back({a.get(), &b, false});
+        }
+      }
+    } else if (budget > 0) {
+      const int remaining = static_cast<int>(a->prompt.size()) - a->prefilled;
+      const int take = std::min({remaining, o_.prefill_chunk, budget});
+      batch.push_back({&a->seq, std::vector<int>(a->prompt.begin() + a->prefilled, a->prompt.begin() + a->prefilled + take), false});
+      slots.push_back({a.get(), nullptr, take == remaining});
+      a->prefilled += take;
+      budget -= take;
+      prefill_tokens_ += take;
+    }
+  }
+  if (!batch.empty()) {
+    const std::vector<float> logits = engine_.forward(batch);
+    const int vocab = engine_.model().config().vocab;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      const float* row = logits.data() + i * vocab;
+      if (slots[i].b) {
+        ++decode_tokens_;
+        advance(*slots[i].a, *slots[i].b, row);
+      } else if (slots[i].last_chunk) {
+        finish_prefill(*slots[i].a, row);
+      }
+    }
+  }
+  // Retire requests whose branches are all done.
+  for (auto it = running_.begin(); it != running_.end();) {
+    Active& a = **it;
+    const bool done = !a.branches.empty() &&
+                      std::all_of(a.branches.begin(), a.branches.end(), [](const Branch& b) { return b.done; });
+    if (!done) {
+      ++it;
+      continue;
+    }
+    Finished f{a.id, {}};
+    for (auto& b : a.branches) {
+      if (cache_ && b.seq.length() > 0) cache_->insert(b.seq);
+      if (b.out.finish_reason != "stop") b.out.text = engine_.model().tokenizer().decode(b.out.tokens);
+      free_sequence(engine_.pool(), b.seq);
+      f.completions.push_back(std::move(b.out));
+    }
+    finished_.push_back(std::move(f));
+    it = running_.erase(it);
+  }
+}
+
+std::vector<Finished> Scheduler::take_finished() {
+  std::vector<Finished> out;
+  out.swap(finished_);
+  return out;
+}
+
+}  // namespace plotforge::runtime
