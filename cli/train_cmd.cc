@@ -1,4 +1,6 @@
 // plotforge train / plotforge generate.
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -196,7 +198,12 @@ int cmd_generate(const Args& args) {
   s.num_samples = vm["num-samples"].as<int>();
   s.stop_token = tok.eos_id();
   const std::vector<int> ids = tok.encode(prompt);
+  const auto t0 = std::chrono::steady_clock::now();
   const auto samples = generate(model, ids, s);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t total = 0;
+  for (const auto& x : samples) total += x.size();
+  std::fprintf(stderr, "plotforge generate: %zu tokens in %.2f s (%.0f tokens/s)\n", total, secs, secs > 0 ? total / secs : 0.0);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     std::vector<int> all = ids;
     all.insert(all.end(), samples[i].begin(), samples[i].end());

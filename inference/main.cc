@@ -10,6 +10,7 @@
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
 #include "datasets/error.h"
+#include "inference/bench.h"
 #include "inference/generate.h"
 
 namespace po = boost::program_options;
@@ -24,6 +25,8 @@ usage: plotforge-run COMMAND [options]      plotforge-run COMMAND --help
 
 commands:
   generate    write scenes from a bundle (plotforge export), batched branches sharing the prompt's KV cache
+  bench       prefill and decode speed over batch sizes against the measured memory bandwidth, and a
+              branching workload with and without prefix sharing
   help        this text
 )";
 
@@ -111,6 +114,44 @@ int cmd_generate(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_bench(const std::vector<std::string>& args) {
+  po::options_description o("plotforge-run bench");
+  BenchOptions d;
+  std::string sizes;
+  o.add_options()("help,h", "this help")
+      ("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")
+      ("batch-sizes", po::value<std::string>(&sizes)->default_value("1,8,32"), "decode batch sizes")
+      ("decode-tokens", po::value<int>(&d.decode_tokens)->default_value(d.decode_tokens), "decode steps per batch size")
+      ("prompt-tokens", po::value<int>(&d.prompt_tokens)->default_value(d.prompt_tokens), "prefill prompt length")
+      ("sessions", po::value<int>(&d.sessions)->default_value(d.sessions), "branching workload: sessions")
+      ("branches", po::value<int>(&d.branches)->default_value(d.branches), "branching workload: branches per session")
+      ("prefix-tokens", po::value<int>(&d.prefix_tokens)->default_value(d.prefix_tokens), "branching workload: shared prefix")
+      ("branch-tokens", po::value<int>(&d.branch_tokens)->default_value(d.branch_tokens), "branching workload: tokens per branch")
+      ("cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks), "KV cache blocks of 16 positions");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(o).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: plotforge-run bench --bundle DIR [options]\n\n" << o;
+    return 0;
+  }
+  po::notify(vm);
+  d.bundle = vm["bundle"].as<std::string>();
+  d.batch_sizes.clear();
+  for (std::size_t start = 0; start < sizes.size();) {
+    std::size_t comma = sizes.find(',', start);
+    if (comma == std::string::npos) comma = sizes.size();
+    const int b = std::atoi(sizes.substr(start, comma - start).c_str());
+    if (b < 1) throw InputError("--batch-sizes: '" + sizes + "' must be positive integers separated by commas");
+    d.batch_sizes.push_back(b);
+    start = comma + 1;
+  }
+  if (d.decode_tokens < 1 || d.prompt_tokens < 1 || d.sessions < 1 || d.branches < 1 || d.prefix_tokens < 1 ||
+      d.branch_tokens < 1 || d.cache_blocks < 1) {
+    throw InputError("bench: every size must be at least 1");
+  }
+  return run_bench(d);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +167,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "generate") return cmd_generate(args);
+    if (cmd == "bench") return cmd_bench(args);
     std::fprintf(stderr, "plotforge-run: unknown command '%s'; run 'plotforge-run help'\n", cmd.c_str());
     return 2;
   } catch (const po::error& e) {

@@ -24,6 +24,7 @@ struct SamplingParams {
   std::vector<std::string> stop;  // stop strings (not included in the text)
   int n = 1;                      // branches from one prompt
   bool logprobs = false;
+  bool ignore_eos = false;  // benchmarks: always run max_new_tokens
 
   // Throws InputError naming the option when a value is out of range.
   void validate() const;

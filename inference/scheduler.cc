@@ -73,7 +73,7 @@ bool Scheduler::advance(Active& a, Branch& b, const float* logits_in) {
   float lp = 0;
   const int t = b.sampler->sample(logits.data(), vocab, b.seq.tokens, b.counts, a.params.logprobs ? &lp : nullptr);
   b.pending = -1;
-  if (t == model.config().eos_id) {
+  if (t == model.config().eos_id && !a.params.ignore_eos) {
     b.done = true;
     b.out.finish_reason = "eos";
     return false;

@@ -1,0 +1,140 @@
+#include "inference/bench.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "datasets/error.h"
+#include "inference/engine.h"
+#include "inference/prefix_cache.h"
+#include "inference/scheduler.h"
+
+namespace plotforge::runtime {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Device-to-device copy bandwidth of main memory, counting bytes read plus
+// bytes written; best of 5 over 1 GiB, far past any cache.
+double copy_bandwidth() {
+  const std::size_t n = std::size_t{1} << 30;
+  std::vector<char> a(n, 1), b(n, 0);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(b.data(), a.data(), n);
+    best = std::min(best, seconds_since(t0));
+    a[i] = b[n - 1 - i];  // keep the copies observable
+  }
+  return 2.0 * n / best;
+}
+
+std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<int> d(4, vocab - 1);
+  std::vector<int> t(n);
+  for (auto& x : t) x = d(rng);
+  return t;
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& o) {
+  const auto model = Model::load(o.bundle);
+  const ModelConfig& c = model->config();
+  std::mt19937 rng(0);
+  // Weights a decode step reads: every layer's matrices, the final norm, lm_head.
+  double weight_bytes = static_cast<double>(c.vocab) * c.dim;
+  for (const auto& l : model->layers()) {
+    // q/k/v, gate/up, o_proj [dim, dim], down_proj [dim, hidden], two norms.
+    weight_bytes += static_cast<double>(l.wqkv.size() + l.wgate_up.size()) + static_cast<double>(c.dim) * c.dim +
+                    static_cast<double>(c.dim) * c.hidden + 2.0 * c.dim;
+  }
+  weight_bytes *= 4;
+  const double bandwidth = copy_bandwidth();
+  std::printf("bundle %s: %d layers, width %d, vocab %d, %.1f MB of fp32 weights read per decode step\n",
+              o.bundle.c_str(), c.n_layers, c.dim, c.vocab, weight_bytes / 1e6);
+  std::printf("memory bandwidth (memcpy, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
+              bandwidth / 1e9, bandwidth / weight_bytes);
+
+  {  // prefill
+    BlockPool pool(c, 16, o.cache_blocks);
+    Engine engine(*model, pool);
+    const int P = std::min(o.prompt_tokens, c.context - 1);
+    Sequence seq;
+    std::vector<BatchItem> warm{{&seq, random_tokens(8, c.vocab, rng), false}};
+    engine.forward(warm);
+    free_sequence(pool, seq);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<BatchItem> batch{{&seq, random_tokens(P, c.vocab, rng), false}};
+    engine.forward(batch);
+    const double s = seconds_since(t0);
+    free_sequence(pool, seq);
+    std::printf("prefill, one %d-token prompt: %.0f tokens/s\n", P, P / s);
+  }
+  std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
+  for (int B : o.batch_sizes) {
+    BlockPool pool(c, 16, o.cache_blocks);
+    Engine engine(*model, pool);
+    std::vector<Sequence> seqs(B);
+    std::vector<BatchItem> prefill;
+    for (auto& s : seqs) prefill.push_back({&s, random_tokens(16, c.vocab, rng), false});
+    engine.forward(prefill);
+    const int steps = std::min(o.decode_tokens, c.context - 17);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) {
+      std::vector<BatchItem> batch;
+      for (auto& s : seqs) batch.push_back({&s, random_tokens(1, c.vocab, rng), false});
+      engine.forward(batch);
+    }
+    const double s = seconds_since(t0);
+    const double tps = static_cast<double>(B) * steps / s;
+    std::printf("| %d | %.0f | %.2f | %.0f%% |\n", B, tps, 1000 * s / steps,
+                100 * (B == 1 ? tps / (bandwidth / weight_bytes) : tps / (B * bandwidth / weight_bytes)));
+    for (auto& q : seqs) free_sequence(pool, q);
+  }
+  // Branching: S sessions, each a P-token story so far, each steered into K
+  // branches submitted as separate requests (as a viewer's choices arrive).
+  std::printf("\nbranching workload: %d sessions x %d branches on a %d-token prefix, %d tokens per branch\n",
+              o.sessions, o.branches, o.prefix_tokens, o.branch_tokens);
+  std::printf("| prefix sharing | seconds | generated tokens/s | prefill tokens computed | prefix-cache hit rate |\n|---|---|---|---|---|\n");
+  std::vector<std::vector<int>> prompts;
+  for (int s = 0; s < o.sessions; ++s) {
+    const auto prefix = random_tokens(o.prefix_tokens, c.vocab, rng);
+    for (int k = 0; k < o.branches; ++k) {
+      auto p = prefix;
+      const auto choice = random_tokens(4, c.vocab, rng);
+      p.insert(p.end(), choice.begin(), choice.end());
+      prompts.push_back(std::move(p));
+    }
+  }
+  double secs[2] = {0, 0};
+  for (const bool sharing : {false, true}) {
+    BlockPool pool(c, 16, o.cache_blocks);
+    Engine engine(*model, pool);
+    PrefixCache cache(pool);
+    Scheduler sched(engine, sharing ? &cache : nullptr, SchedulerOptions{});
+    SamplingParams p;
+    p.temperature = 0;
+    p.max_new_tokens = o.branch_tokens;
+    p.ignore_eos = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& pr : prompts) {
+      if (sched.submit(pr, p) < 0) throw InputError("bench: the request queue is full");
+    }
+    while (!sched.idle()) sched.step();
+    const double s = seconds_since(t0);
+    secs[sharing] = s;
+    const double generated = static_cast<double>(prompts.size()) * o.branch_tokens;
+    std::printf("| %s | %.2f | %.0f | %llu | %s |\n", sharing ? "on" : "off", s, generated / s,
+                static_cast<unsigned long long>(sched.prefill_tokens()),
+                sharing ? (std::to_string(static_cast<int>(100.0 * cache.hits() / std::max<std::uint64_t>(1, cache.lookups()))) + "%").c_str() : "-");
+  }
+  std::printf("\nprefix sharing speed-up on the branching workload: %.2fx\n", secs[0] / secs[1]);
+  return 0;
+}
+
+}  // namespace plotforge::runtime
