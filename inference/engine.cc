@@ -11,9 +11,14 @@ namespace plotforge::runtime {
 
 namespace {
 
-// y[n, out] = x[n, in] * w[out, in]^T
+// y[n, out] = x[n, in] * w[out, in]^T. A single row is a matrix-vector
+// product, which OpenBLAS streams through the weights faster than a GEMM.
 void matmul(const float* x, const float* w, float* y, int n, int in, int out) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+  if (n == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w, in, x, 1, 0.0f, y, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+  }
 }
 
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps) {
