@@ -51,6 +51,8 @@ RunResult run(const std::string& command) {
   return r;
 }
 
+RunResult run_stdout(const std::string& command) { return run("{ { " + command + "; } 2>/dev/null; }"); }
+
 const std::string& sample_tokenizer() {
   static const std::string path = [] {
     const std::string dir = temp_dir("sample-tokenizer");

@@ -19,6 +19,8 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 RunResult run(const std::string& command);
+// Like run(), but with stderr discarded: output is stdout alone.
+RunResult run_stdout(const std::string& command);
 
 // Trains (once per process) a unigram tokenizer on the sample corpus.
 const std::string& sample_tokenizer();

@@ -174,8 +174,8 @@ TEST(Generate, SeededConditionedAndParseable) {
   ASSERT_EQ(run(plotforge_bin() + train_args(out, 20)).exit_code, 0);
   const std::string gen = plotforge_bin() + " generate --checkpoint " + out + " --genre tragedy --beat climax " +
                           "--max-new-tokens 40 --num-samples 2";
-  const auto a = run(gen + " --seed 1 2>/dev/null"), b = run(gen + " --seed 1 2>/dev/null"),
-             c = run(gen + " --seed 2 2>/dev/null");
+  const auto a = testing::run_stdout(gen + " --seed 1"), b = testing::run_stdout(gen + " --seed 1"),
+             c = testing::run_stdout(gen + " --seed 2");
   ASSERT_EQ(a.exit_code, 0) << a.output;
   EXPECT_EQ(a.output, b.output);
   EXPECT_NE(a.output, c.output);
@@ -186,7 +186,7 @@ TEST(Generate, SeededConditionedAndParseable) {
   const auto inspect = run(plotforge_bin() + " inspect --json " + path);
   EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
   const auto greedy = plotforge_bin() + " generate --checkpoint " + out + " --temperature 0 --max-new-tokens 30";
-  EXPECT_EQ(run(greedy + " --seed 1").output, run(greedy + " --seed 9").output);
+  EXPECT_EQ(testing::run_stdout(greedy + " --seed 1").output, testing::run_stdout(greedy + " --seed 9").output);
   auto r = run(plotforge_bin() + " generate --checkpoint " + out + " --genre western");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("known: comedy, history, tragedy"), std::string::npos) << r.output;
