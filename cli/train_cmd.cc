@@ -172,22 +172,8 @@ int cmd_generate(const Args& args) {
     model->to(torch::kCUDA);
   }
 
-  auto control = [&](const std::string& kind, const std::string& value) -> std::string {
-    if (value.empty()) return "";
-    const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
-    if (tok.piece_id(token) < 0) {
-      std::string known;
-      for (const auto& [name, id] : tok.control_tokens()) {
-        if (name.rfind("<" + kind + "=", 0) == 0) known += (known.empty() ? "" : ", ") + name.substr(kind.size() + 2, name.size() - kind.size() - 3);
-      }
-      throw InputError("--" + kind + " " + value + ": not in this model's vocabulary; known: " + known);
-    }
-    return token;
-  };
-  std::string prompt = control("genre", vm["genre"].as<std::string>());
-  if (!prompt.empty()) prompt += "\n";
-  prompt += scene_token() + control("beat", vm["beat"].as<std::string>()) +
-            control("emotion", vm["emotion"].as<std::string>()) + "\n" + vm["prompt"].as<std::string>();
+  const std::string prompt = conditioning_prompt(tok, vm["genre"].as<std::string>(), vm["beat"].as<std::string>(),
+                                                 vm["emotion"].as<std::string>(), vm["prompt"].as<std::string>());
 
   SampleOptions s;
   s.max_new_tokens = vm["max-new-tokens"].as<int>();

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "datasets/annotations.h"
 #include "datasets/atomic_file.h"
 #include "datasets/error.h"
 #include "datasets/sentencepiece_model.h"
@@ -178,6 +179,27 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
     }
   }
   return out;
+}
+
+std::string conditioning_prompt(const Tokenizer& tok, const std::string& genre, const std::string& beat,
+                                const std::string& emotion, const std::string& text) {
+  auto control = [&](const std::string& kind, const std::string& value) -> std::string {
+    if (value.empty()) return "";
+    const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
+    if (tok.piece_id(token) < 0) {
+      std::string known;
+      for (const auto& [name, id] : tok.control_tokens()) {
+        if (name.rfind("<" + kind + "=", 0) == 0) {
+          known += (known.empty() ? "" : ", ") + name.substr(kind.size() + 2, name.size() - kind.size() - 3);
+        }
+      }
+      throw InputError("--" + kind + " " + value + ": not in this model's vocabulary; known: " + known);
+    }
+    return token;
+  };
+  std::string prompt = control("genre", genre);
+  if (!prompt.empty()) prompt += "\n";
+  return prompt + scene_token() + control("beat", beat) + control("emotion", emotion) + "\n" + text;
 }
 
 int Tokenizer::vocab_size() const { return sp_->size(); }

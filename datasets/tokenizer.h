@@ -67,4 +67,10 @@ class Tokenizer {
   std::string sha256_, path_;
 };
 
+// The text a generator continues: "<genre=G>\n<scene><beat=B><emotion=E>\n"
+// then `text`; empty labels are left out. Throws InputError listing the
+// known values when a label has no control token in `tok`.
+std::string conditioning_prompt(const Tokenizer& tok, const std::string& genre, const std::string& beat,
+                                const std::string& emotion, const std::string& text);
+
 }  // namespace plotforge

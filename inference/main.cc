@@ -30,13 +30,6 @@ commands:
   help        this text
 )";
 
-std::string control(const Tokenizer& tok, const std::string& kind, const std::string& value) {
-  if (value.empty()) return "";
-  const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
-  if (tok.piece_id(token) < 0) throw InputError("--" + kind + " " + value + ": not in this model's vocabulary");
-  return token;
-}
-
 int cmd_generate(const std::vector<std::string>& args) {
   po::options_description o("plotforge-run generate");
   SamplingParams d;
@@ -68,10 +61,8 @@ int cmd_generate(const std::vector<std::string>& args) {
   po::notify(vm);
   const auto model = Model::load(vm["bundle"].as<std::string>());
   const Tokenizer& tok = model->tokenizer();
-  std::string prompt = control(tok, "genre", vm["genre"].as<std::string>());
-  if (!prompt.empty()) prompt += "\n";
-  prompt += scene_token() + control(tok, "beat", vm["beat"].as<std::string>()) +
-            control(tok, "emotion", vm["emotion"].as<std::string>()) + "\n" + vm["prompt"].as<std::string>();
+  const std::string prompt = conditioning_prompt(tok, vm["genre"].as<std::string>(), vm["beat"].as<std::string>(),
+                                                 vm["emotion"].as<std::string>(), vm["prompt"].as<std::string>());
   SamplingParams p;
   p.n = vm["n"].as<int>();
   p.max_new_tokens = vm["max-new-tokens"].as<int>();
