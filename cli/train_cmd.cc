@@ -48,6 +48,7 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("checkpoint-every", po::value<int>()->default_value(d.checkpoint_every), "steps between checkpoints")
       ("keep-last", po::value<int>()->default_value(d.keep_last), "checkpoints kept (plus best.pt)")
       ("peak-flops", po::value<double>()->default_value(d.peak_flops), "device peak FLOP/s for MFU (0: by device name)")
+      ("dist-timeout", po::value<double>()->default_value(d.dist_timeout_s), "seconds before a dead or hung rank fails the others")
       ("quiet", po::bool_switch(), "no progress lines");
   const TransformerConfig& m = d.model;
   o.add_options()
@@ -119,6 +120,7 @@ int cmd_train(const Args& args) {
   t.keep_last = vm["keep-last"].as<int>();
   t.peak_flops = vm["peak-flops"].as<double>();
   t.progress = !vm["quiet"].as<bool>();
+  t.dist_timeout_s = vm["dist-timeout"].as<double>();
   t.model.dim = vm["model.dim"].as<int>();
   t.model.n_layers = vm["model.n_layers"].as<int>();
   t.model.n_heads = vm["model.n_heads"].as<int>();

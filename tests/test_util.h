@@ -26,5 +26,6 @@ RunResult run_stdout(const std::string& command);
 const std::string& sample_tokenizer();
 
 void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);  // "" if unreadable
 
 }  // namespace plotforge::testing

@@ -25,6 +25,7 @@
 #include "models/torch_compat.h"
 #include "training/checkpoint.h"
 #include "training/device_info.h"
+#include "training/distributed.h"
 #include "training/optimizer.h"
 #include "training/schedule.h"
 #include "training/tensorboard.h"
@@ -105,9 +106,22 @@ TrainResult train(const TrainOptions& opt) {
   mc.vocab_size = corpus->vocab_size;
   mc.validate();
 
+  const LaunchEnv env = launch_env();
+  std::unique_ptr<DataParallel> dp;
+  if (env.world_size > 1) {
+    dp = std::make_unique<DataParallel>(
+        env, std::chrono::milliseconds(static_cast<long long>(opt.dist_timeout_s * 1000)));
+  }
+  const bool rank0 = env.rank == 0;
+  auto collective_failed = [&](const std::exception& e) {
+    return InputError("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
+                      ": a collective failed, so another rank died or hung (" +
+                      std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + "); every rank stops");
+  };
+
   fs::create_directories(opt.out);
   const std::string tok_path = (fs::path(opt.out) / "tokenizer.model").string();
-  write_file_atomic(tok_path, corpus->tokenizer_model);
+  if (rank0) write_file_atomic(tok_path, corpus->tokenizer_model);
 
   const torch::Device device = pick_device(opt.device);
   const bool cuda = device.is_cuda();
@@ -127,7 +141,12 @@ TrainResult train(const TrainOptions& opt) {
   LoaderOptions lo;
   lo.batch_size = opt.batch_size;
   lo.seed = opt.seed;
+  lo.rank = env.rank;
+  lo.world_size = env.world_size;
   TokenWindowLoader train_loader(corpus, context, lo);
+  // Validation batches are global batches too: each rank evaluates its slice
+  // of the same eval_batches, so the validation set does not depend on the
+  // world size.
   lo.split = Split::kValidation;
   lo.prefetch = 0;
   TokenWindowLoader val_loader(corpus, context, lo);
@@ -159,24 +178,33 @@ TrainResult train(const TrainOptions& opt) {
     }
     if (!loaded) std::fprintf(stderr, "no valid checkpoint in %s: starting from step 0\n", opt.out.c_str());
     train_loader.set_position(state.loader_position);
-    truncate_metrics(metrics_path, state.step);
-  } else {
+    if (rank0) truncate_metrics(metrics_path, state.step);
+  } else if (rank0) {
     std::error_code ec;
     fs::remove(metrics_path, ec);
   }
 
-  std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
-  if (!metrics) throw InputError(metrics_path + ": cannot open for writing");
-  EventWriter events(opt.out);
+  // Logs are rank 0's; the other ranks write nothing.
+  std::FILE* metrics = nullptr;
+  std::unique_ptr<EventWriter> events;
+  if (rank0) {
+    metrics = std::fopen(metrics_path.c_str(), "a");
+    if (!metrics) throw InputError(metrics_path + ": cannot open for writing");
+    events = std::make_unique<EventWriter>(opt.out);
+  }
 
-  const long tokens_per_step = static_cast<long>(opt.batch_size) * opt.grad_accum * context;
+  const long tokens_per_step = static_cast<long>(opt.batch_size) * opt.grad_accum * context * env.world_size;
   const double peak = opt.peak_flops > 0 ? opt.peak_flops : (cuda ? peak_bf16_flops(cuda_device_name()) : 0.0);
-  std::fprintf(stderr,
-               "model: %.2fM parameters (%d layers, %d heads, %d kv heads, width %d, context %d) on %s\n"
-               "batch: %d sequences x %d accumulation x %d tokens = %ld tokens per step; %ld steps\n",
-               model->parameter_count() / 1e6, mc.n_layers, mc.n_heads, mc.kv_heads(), mc.dim, context,
-               cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)", opt.batch_size, opt.grad_accum, context,
-               tokens_per_step, opt.max_steps);
+  if (rank0) {
+    std::fprintf(stderr,
+                 "model: %.2fM parameters (%d layers, %d heads, %d kv heads, width %d, context %d) on %s\n"
+                 "batch: %d sequences x %d accumulation x %d ranks x %d tokens = %ld tokens per step; %ld steps\n",
+                 model->parameter_count() / 1e6, mc.n_layers, mc.n_heads, mc.kv_heads(), mc.dim, context,
+                 cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)", opt.batch_size, opt.grad_accum,
+                 env.world_size, context, tokens_per_step, opt.max_steps);
+    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d\n", env.world_size,
+                         env.launcher.c_str(), env.master_addr.c_str(), env.master_port);
+  }
 
   LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
   const auto vocab = mc.vocab_size;
@@ -195,13 +223,20 @@ TrainResult train(const TrainOptions& opt) {
                    .item<double>();
     }
     model->train();
+    if (dp) {
+      try {
+        total = dp->sum(total) / env.world_size;
+      } catch (const std::exception& e) {
+        throw collective_failed(e);
+      }
+    }
     return total / opt.eval_batches;
   };
 
   auto save = [&](long step, const std::string& path) {
     state.step = step;
     state.loader_position = train_loader.position();
-    save_checkpoint(path, model, &optimizer, state);
+    if (rank0) save_checkpoint(path, model, &optimizer, state);
   };
 
   const bool tty = isatty(STDERR_FILENO);
@@ -245,6 +280,14 @@ TrainResult train(const TrainOptions& opt) {
       }
       throw;
     }
+    if (dp) {
+      try {
+        dp->average_gradients(model->parameters(), opt.bucket_bytes);
+        loss_sum = dp->sum(loss_sum) / env.world_size;
+      } catch (const std::exception& e) {
+        throw collective_failed(e);
+      }
+    }
     double grad_norm = 0;
     if (opt.grad_clip > 0) {
       grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
@@ -266,7 +309,7 @@ TrainResult train(const TrainOptions& opt) {
     }
     result.last_loss = loss;
     window_tokens += tokens_per_step;
-    if (done % opt.log_every == 0 || done == opt.max_steps) {
+    if (rank0 && (done % opt.log_every == 0 || done == opt.max_steps)) {
       const double window_s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       tokens_per_s = window_s > 0 ? window_tokens / window_s : 0;
@@ -279,10 +322,10 @@ TrainResult train(const TrainOptions& opt) {
       if (mfu >= 0) j["mfu"] = mfu;
       std::fprintf(metrics, "%s\n", j.dump().c_str());
       std::fflush(metrics);
-      events.add_scalar("train/loss", static_cast<float>(loss), done);
-      events.add_scalar("train/lr", static_cast<float>(lr), done);
-      events.add_scalar("train/grad_norm", static_cast<float>(grad_norm), done);
-      events.add_scalar("train/tokens_per_s", static_cast<float>(tokens_per_s), done);
+      events->add_scalar("train/loss", static_cast<float>(loss), done);
+      events->add_scalar("train/lr", static_cast<float>(lr), done);
+      events->add_scalar("train/grad_norm", static_cast<float>(grad_norm), done);
+      events->add_scalar("train/tokens_per_s", static_cast<float>(tokens_per_s), done);
       if (done % print_every == 0 || done == opt.max_steps) {
         const double eta = tokens_per_s > 0 ? (opt.max_steps - done) * tokens_per_step / tokens_per_s : 0;
         char mfu_text[32] = "";
@@ -298,26 +341,30 @@ TrainResult train(const TrainOptions& opt) {
       const double val = evaluate();
       result.last_val_loss = val;
       nlohmann::json j = {{"step", done}, {"val_loss", val}, {"val_ppl", std::exp(val)}};
-      std::fprintf(metrics, "%s\n", j.dump().c_str());
-      std::fflush(metrics);
-      events.add_scalar("val/loss", static_cast<float>(val), done);
-      events.add_scalar("val/ppl", static_cast<float>(std::exp(val)), done);
-      if (opt.progress) std::fprintf(stderr, "%sstep %ld: val loss %.4f, ppl %.2f\n", tty ? "\n" : "", done, val, std::exp(val));
+      if (rank0) {
+        std::fprintf(metrics, "%s\n", j.dump().c_str());
+        std::fflush(metrics);
+        events->add_scalar("val/loss", static_cast<float>(val), done);
+        events->add_scalar("val/ppl", static_cast<float>(std::exp(val)), done);
+      }
+      if (rank0 && opt.progress) std::fprintf(stderr, "%sstep %ld: val loss %.4f, ppl %.2f\n", tty ? "\n" : "", done, val, std::exp(val));
       if (val < state.best_val_loss) {
         state.best_val_loss = val;
         state.elapsed_s = elapsed();
         save(done, best_checkpoint_path(opt.out));
       }
     }
-    events.flush();
+    if (events) events->flush();
     if (done % opt.checkpoint_every == 0 || done == opt.max_steps) {
       state.elapsed_s = elapsed();
       save(done, checkpoint_path(opt.out, done));
-      const auto all = list_checkpoints(opt.out);
-      for (std::size_t i = static_cast<std::size_t>(opt.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+      if (rank0) {
+        const auto all = list_checkpoints(opt.out);
+        for (std::size_t i = static_cast<std::size_t>(opt.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+      }
     }
   }
-  std::fclose(metrics);
+  if (metrics) std::fclose(metrics);
   result.steps = opt.max_steps;
   result.best_val_loss = state.best_val_loss;
   result.seconds = elapsed();

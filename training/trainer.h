@@ -9,6 +9,10 @@
 //   DIR/checkpoints/step-*.pt    the last keep_last, plus best.pt
 //   DIR/metrics.jsonl            one object per logged step and per eval
 //   DIR/events.out.tfevents.*    the same scalars for TensorBoard
+//
+// Under a launcher (training/distributed.h) every rank trains on its slice
+// of each global batch, gradients are averaged across ranks, and rank 0
+// alone writes the run directory; all ranks resume from its checkpoints.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,8 @@ struct TrainOptions {
   std::string device = "auto";  // auto | cpu | cuda
   double peak_flops = 0;        // per-device peak for MFU; 0: look up the device's name
   bool progress = true;
+  double dist_timeout_s = 300;                // a rank that dies or hangs fails the others after this
+  std::size_t bucket_bytes = 25u << 20;       // gradient all-reduce bucket size
   std::string config_ini;  // resolved options, stored in checkpoints
 };
 

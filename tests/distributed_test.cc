@@ -1,0 +1,162 @@
+// Data parallelism with real processes on this machine (Gloo over loopback):
+// 2 ranks x B equal 1 rank x 2B step for step; a world-2 checkpoint resumes
+// at world 1; a killed rank makes the other exit with a clear error; the
+// launcher environments parse.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/error.h"
+#include "tests/test_util.h"
+#include "training/distributed.h"
+
+namespace plotforge {
+namespace {
+
+using testing::plotforge_bin;
+using testing::run;
+
+TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
+  LaunchEnv e = launch_env_from({});
+  EXPECT_EQ(e.world_size, 1);
+  EXPECT_EQ(e.launcher, "none");
+  e = launch_env_from({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "10.1.2.3"},
+                       {"MASTER_PORT", "29501"}});
+  EXPECT_EQ(e.launcher, "torchrun");
+  EXPECT_EQ(e.rank, 3);
+  EXPECT_EQ(e.world_size, 8);
+  EXPECT_EQ(e.local_rank, 1);
+  EXPECT_EQ(e.master_addr, "10.1.2.3");
+  EXPECT_EQ(e.master_port, 29501);
+  e = launch_env_from({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
+                       {"SLURM_NODELIST", "gpu[07-10,12],cpu1"}});
+  EXPECT_EQ(e.launcher, "slurm");
+  EXPECT_EQ(e.rank, 5);
+  EXPECT_EQ(e.world_size, 16);
+  EXPECT_EQ(e.local_rank, 1);
+  EXPECT_EQ(e.master_addr, "gpu07");
+  e = launch_env_from({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_NODELIST", "a,b"}, {"MASTER_ADDR", "m"}});
+  EXPECT_EQ(e.master_addr, "m");
+  EXPECT_EQ(first_slurm_host("node01"), "node01");
+  EXPECT_EQ(first_slurm_host("n[3-4]"), "n3");
+  EXPECT_THROW(launch_env_from({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), InputError);
+  EXPECT_THROW(launch_env_from({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), InputError);
+  EXPECT_THROW(launch_env_from({{"MASTER_PORT", "70000"}}), InputError);
+}
+
+const std::string& corpus() {
+  static const std::string path = [] {
+    const std::string dir = testing::temp_dir("dist-corpus");
+    auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
+                 "/tok.model --vocab-size 800");
+    if (r.exit_code) throw std::runtime_error(r.output);
+    r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() + " --tokenizer " +
+            dir + "/tok.model --out " + dir + "/c.h5");
+    if (r.exit_code) throw std::runtime_error(r.output);
+    return dir + "/c.h5";
+  }();
+  return path;
+}
+
+std::string args(const std::string& out, int steps, int batch) {
+  return " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + corpus() + " --out " +
+         out + " --max-steps " + std::to_string(steps) + " --batch-size " + std::to_string(batch) +
+         " --model.context 48 --eval-every 10 --eval-batches 4 --checkpoint-every 10 --log-every 1 --quiet --dist-timeout 20";
+}
+
+int free_port() {
+  std::random_device rd;
+  return 20000 + static_cast<int>(rd() % 20000);
+}
+
+// Starts `plotforge ARGS` as rank `rank` of `world`; returns its pid.
+pid_t spawn_rank(const std::string& a, int rank, int world, int port, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setenv("RANK", std::to_string(rank).c_str(), 1);
+    setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+    setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
+    setenv("MASTER_ADDR", "127.0.0.1", 1);
+    setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+    const std::string cmd = "exec " + plotforge_bin() + a + " > " + log + " 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::map<long, double> losses(const std::string& run_dir, const char* key = "loss") {
+  std::map<long, double> out;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains(key)) out[j["step"].get<long>()] = j[key].get<double>();
+  }
+  return out;
+}
+
+TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
+  const std::string one = testing::temp_dir("dp-one"), two = testing::temp_dir("dp-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 20, 8)).exit_code, 0);
+  const int port = free_port();
+  const pid_t r1 = spawn_rank(args(two, 20, 4), 1, 2, port, two + "-rank1.log");
+  const pid_t r0 = spawn_rank(args(two, 20, 4), 0, 2, port, two + "-rank0.log");
+  ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(two + "-rank0.log");
+  ASSERT_EQ(wait_exit(r1), 0) << testing::read_text(two + "-rank1.log");
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(a.size(), 20u);
+  ASSERT_EQ(b.size(), 20u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  const auto va = losses(one, "val_loss"), vb = losses(two, "val_loss");
+  ASSERT_EQ(va.size(), 2u);
+  for (const auto& [step, loss] : va) EXPECT_NEAR(vb.at(step), loss, 1e-5) << "val at step " << step;
+  EXPECT_FALSE(std::filesystem::exists(two + "/metrics.jsonl.rank1"));
+
+  // The world-2 checkpoint at step 20 resumes at world 1 (batch 2B) to 30 steps.
+  auto r = run(plotforge_bin() + args(two, 30, 8) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(run(plotforge_bin() + args(one, 30, 8) + " --resume").exit_code, 0);
+  const auto a30 = losses(one), b30 = losses(two);
+  for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
+}
+
+TEST(DataParallel, AKilledRankMakesTheOtherExitWithAClearError) {
+  const std::string out = testing::temp_dir("dp-kill");
+  const int port = free_port();
+  const pid_t r1 = spawn_rank(args(out, 100000, 4), 1, 2, port, out + "-rank1.log");
+  const pid_t r0 = spawn_rank(args(out, 100000, 4), 0, 2, port, out + "-rank0.log");
+  // Let them train a few steps, then kill rank 1.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (losses(out).size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(losses(out).size(), 5u) << testing::read_text(out + "-rank0.log");
+  kill(r1, SIGKILL);
+  wait_exit(r1);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = wait_exit(r0);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string log = testing::read_text(out + "-rank0.log");
+  EXPECT_EQ(code, 1) << log;
+  EXPECT_NE(log.find("rank 0 of 2: a collective failed"), std::string::npos) << log;
+  EXPECT_LT(waited, 40.0) << "rank 0 must give up within about --dist-timeout (20 s)";
+}
+
+}  // namespace
+}  // namespace plotforge

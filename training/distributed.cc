@@ -1,0 +1,148 @@
+#include "training/distributed.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cstdlib>
+
+#include "datasets/error.h"
+
+extern char** environ;
+
+namespace plotforge {
+
+namespace {
+
+int int_var(const std::map<std::string, std::string>& env, const std::string& name, int fallback) {
+  const auto it = env.find(name);
+  if (it == env.end() || it->second.empty()) return fallback;
+  try {
+    std::size_t used = 0;
+    const int v = std::stoi(it->second, &used);
+    if (used != it->second.size() || v < 0) throw std::invalid_argument("");
+    return v;
+  } catch (const std::exception&) {
+    throw InputError("environment variable " + name + "='" + it->second + "' is not a non-negative integer");
+  }
+}
+
+}  // namespace
+
+std::string first_slurm_host(const std::string& nodelist) {
+  std::size_t end = nodelist.find_first_of(",[");
+  std::string host = nodelist.substr(0, end);
+  if (end != std::string::npos && nodelist[end] == '[') {
+    const std::size_t close = nodelist.find(']', end);
+    const std::string range = nodelist.substr(end + 1, close == std::string::npos ? std::string::npos : close - end - 1);
+    host += range.substr(0, range.find_first_of(",-"));
+  }
+  return host;
+}
+
+LaunchEnv launch_env_from(const std::map<std::string, std::string>& env) {
+  LaunchEnv e;
+  auto has = [&](const char* k) { return env.count(k) && !env.at(k).empty(); };
+  if (has("RANK") || has("WORLD_SIZE")) {
+    e.launcher = "torchrun";
+    e.rank = int_var(env, "RANK", 0);
+    e.world_size = int_var(env, "WORLD_SIZE", 1);
+    e.local_rank = int_var(env, "LOCAL_RANK", 0);
+  } else if (has("SLURM_PROCID") && has("SLURM_NTASKS")) {
+    e.launcher = "slurm";
+    e.rank = int_var(env, "SLURM_PROCID", 0);
+    e.world_size = int_var(env, "SLURM_NTASKS", 1);
+    e.local_rank = int_var(env, "SLURM_LOCALID", 0);
+    if (has("SLURM_NODELIST")) e.master_addr = first_slurm_host(env.at("SLURM_NODELIST"));
+  }
+  if (has("MASTER_ADDR")) e.master_addr = env.at("MASTER_ADDR");
+  e.master_port = int_var(env, "MASTER_PORT", e.master_port);
+  if (e.world_size < 1 || e.rank >= e.world_size) {
+    throw InputError("rank " + std::to_string(e.rank) + " is outside world size " + std::to_string(e.world_size) +
+                     " (check RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS)");
+  }
+  if (e.master_port < 1 || e.master_port > 65535) throw InputError("MASTER_PORT must be a TCP port number");
+  return e;
+}
+
+LaunchEnv launch_env() {
+  std::map<std::string, std::string> env;
+  for (char** p = environ; *p; ++p) {
+    const std::string kv(*p);
+    const std::size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return launch_env_from(env);
+}
+
+struct DataParallel::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+};
+
+DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout) : env_(env), impl_(new Impl) {
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(env.master_port);
+  so.isServer = env.rank == 0;
+  so.numWorkers = env.world_size;
+  so.timeout = timeout;
+  try {
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    // On one machine (a loopback master) talk over loopback; across machines
+    // bind to this host's own address.
+    const bool local = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
+    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    options->threads = 1;
+    impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+  } catch (const std::exception& e) {
+    throw InputError("rank " + std::to_string(env.rank) + ": rendezvous at " + env.master_addr + ":" +
+                     std::to_string(env.master_port) + " failed (" + std::string(e.what()).substr(0, 200) +
+                     "); check MASTER_ADDR/MASTER_PORT and that every rank started");
+  }
+}
+
+DataParallel::~DataParallel() = default;
+
+void DataParallel::average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes) {
+  std::vector<at::Tensor> bucket;
+  std::size_t bytes = 0;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    std::vector<at::Tensor> flat = {at::cat(bucket)};
+    impl_->pg->allreduce(flat)->wait();
+    flat[0].div_(env_.world_size);
+    std::int64_t offset = 0;
+    // Copy the averaged values back into each gradient.
+    for (auto& view : bucket) {
+      const std::int64_t n = view.numel();
+      view.copy_(flat[0].narrow(0, offset, n));
+      offset += n;
+    }
+    bucket.clear();
+    bytes = 0;
+  };
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    bucket.push_back(p.grad().view(-1));
+    bytes += p.grad().numel() * p.grad().element_size();
+    if (bytes >= bucket_bytes) flush();
+  }
+  flush();
+}
+
+double DataParallel::sum(double value) {
+  std::vector<at::Tensor> t = {at::full({1}, value, at::kDouble)};
+  impl_->pg->allreduce(t)->wait();
+  return t[0].item<double>();
+}
+
+void DataParallel::broadcast_from_rank0(const std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> ts(tensors.begin(), tensors.end());
+  for (auto& t : ts) {
+    std::vector<at::Tensor> one = {t};
+    impl_->pg->broadcast(one)->wait();
+  }
+}
+
+}  // namespace plotforge

@@ -1,0 +1,54 @@
+// Data parallelism across processes: rendezvous from the launcher's
+// environment, then gradient averaging over c10d (Gloo on CPUs; NCCL on GPUs
+// is issue 4's remaining part).
+//
+// Launchers: torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT; SLURM's srun sets SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID
+// and SLURM_NODELIST (MASTER_ADDR wins over the list's first host). With
+// none of these a process trains alone.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/Tensor.h>
+
+namespace plotforge {
+
+struct LaunchEnv {
+  int rank = 0, world_size = 1, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string launcher = "none";  // none | torchrun | slurm
+};
+
+// Throws InputError naming the variable when one is malformed.
+LaunchEnv launch_env_from(const std::map<std::string, std::string>& env);
+LaunchEnv launch_env();  // from the process environment
+// "node[01-04,07],gpu2" -> "node01"; "a,b" -> "a".
+std::string first_slurm_host(const std::string& nodelist);
+
+class DataParallel {
+ public:
+  // Rendezvous through a TCPStore on master_addr:master_port (rank 0 hosts
+  // it). Collectives that do not finish within `timeout` throw.
+  DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout);
+  ~DataParallel();
+  int rank() const { return env_.rank; }
+  int world_size() const { return env_.world_size; }
+
+  // Averages the gradients over ranks, in flat buckets of about bucket_bytes.
+  void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);
+  double sum(double value);
+  void broadcast_from_rank0(const std::vector<at::Tensor>& tensors);
+
+ private:
+  struct Impl;
+  LaunchEnv env_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace plotforge
