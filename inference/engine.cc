@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "datasets/error.h"
+#include "inference/parallel.h"
 
 namespace plotforge::runtime {
 
@@ -87,7 +88,6 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
       proj(x.size());
   for (int n = 0; n < N; ++n) std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> scores(c.context);
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
@@ -106,11 +106,14 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
         std::copy_n(r + q_out + kv_out + g * hd, hd, pool_.v(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
       }
     }
-    // Attention: each new token over its sequence's keys 0..pos.
-    for (int n = 0; n < N; ++n) {
-      const Sequence& s = *row_seq[n];
-      const int len = row_pos[n] + 1;
-      for (int head = 0; head < H; ++head) {
+    // Attention: each new token over its sequence's keys 0..pos, one
+    // (token, head) pair per task.
+    parallel_for(static_cast<std::size_t>(N) * H, 64, [&](std::size_t begin, std::size_t end) {
+      std::vector<float> scores(c.context);
+      for (std::size_t task = begin; task < end; ++task) {
+        const int n = static_cast<int>(task / H), head = static_cast<int>(task % H);
+        const Sequence& s = *row_seq[n];
+        const int len = row_pos[n] + 1;
         const int g = head / group;
         const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
         float mx = -INFINITY;
@@ -134,16 +137,18 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
           for (int d = 0; d < hd; ++d) out[d] += p * v[d];
         }
       }
-    }
+    });
     matmul(att.data(), w.wo, proj.data(), N, q_out, D);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
     rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
     matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
-    for (int n = 0; n < N; ++n) {
-      const float* g = &gu[static_cast<std::size_t>(n) * 2 * F];
-      float* a = &act[static_cast<std::size_t>(n) * F];
-      for (int i = 0; i < F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * g[F + i];
-    }
+    parallel_for(N, 8, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t n = begin; n < end; ++n) {
+        const float* g = &gu[n * 2 * F];
+        float* a = &act[n * F];
+        for (int i = 0; i < F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * g[F + i];
+      }
+    });
     matmul(act.data(), w.wdown, proj.data(), N, F, D);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }

@@ -1,0 +1,95 @@
+#include "inference/parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace plotforge::runtime {
+
+namespace {
+
+class Pool {
+ public:
+  Pool() {
+    const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  std::size_t threads() const { return workers_.size() + 1; }
+
+  void run(std::size_t chunks, const std::function<void(std::size_t)>& body) {
+    std::unique_lock<std::mutex> l(mu_);
+    body_ = &body;
+    chunks_ = chunks;
+    next_.store(0);
+    pending_ = chunks;
+    ++generation_;
+    l.unlock();
+    cv_.notify_all();
+    work();
+    l.lock();
+    done_cv_.wait(l, [&] { return pending_ == 0; });
+    body_ = nullptr;
+  }
+
+ private:
+  void work() {
+    for (std::size_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
+      (*body_)(c);
+      std::lock_guard<std::mutex> l(mu_);
+      if (--pending_ == 0) done_cv_.notify_all();
+    }
+  }
+  void loop() {
+    std::size_t seen = 0;
+    while (true) {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (!body_) continue;
+      l.unlock();
+      work();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(std::size_t)>* body_ = nullptr;
+  std::size_t chunks_ = 0, pending_ = 0, generation_ = 0;
+  std::atomic<std::size_t> next_{0};
+  bool stop_ = false;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
+void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn) {
+  Pool& p = pool();
+  if (n < min_parallel || p.threads() == 1) {
+    fn(0, n);
+    return;
+  }
+  const std::size_t chunks = std::min(n, p.threads() * 4);
+  const std::function<void(std::size_t)> body = [&](std::size_t c) {
+    fn(n * c / chunks, n * (c + 1) / chunks);
+  };
+  p.run(chunks, body);
+}
+
+}  // namespace plotforge::runtime

@@ -1,0 +1,15 @@
+// A small persistent thread pool for the runtime's own loops (attention
+// over the cache, SwiGLU, RMSNorm): parallel_for splits [0, n) into chunks
+// taken by the caller and the workers. OpenBLAS threads the GEMMs itself.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace plotforge::runtime {
+
+// Runs fn(begin, end) over chunks covering [0, n); returns when all are
+// done. Runs inline when n is below min_parallel or there is one core.
+void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn);
+
+}  // namespace plotforge::runtime
