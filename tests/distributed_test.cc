@@ -4,14 +4,16 @@
 // launcher environments parse.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -74,9 +76,22 @@ std::string args(const std::string& out, int steps, int batch) {
          " --model.context 48 --eval-every 10 --eval-batches 4 --checkpoint-every 10 --log-every 1 --quiet --dist-timeout 20";
 }
 
+// A port the kernel just handed out as free (bind to port 0, read it back).
 int free_port() {
-  std::random_device rd;
-  return 20000 + static_cast<int>(rd() % 20000);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return 29000 + static_cast<int>(getpid() % 1000);
+  }
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
 }
 
 // Starts `plotforge ARGS` as rank `rank` of `world`; returns its pid.
