@@ -57,16 +57,7 @@ TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
 }
 
 const std::string& corpus() {
-  static const std::string path = [] {
-    const std::string dir = testing::temp_dir("dist-corpus");
-    auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
-                 "/tok.model --vocab-size 800");
-    if (r.exit_code) throw std::runtime_error(r.output);
-    r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() + " --tokenizer " +
-            dir + "/tok.model --out " + dir + "/c.h5");
-    if (r.exit_code) throw std::runtime_error(r.output);
-    return dir + "/c.h5";
-  }();
+  static const std::string path = testing::prepared_sample_corpus(800);
   return path;
 }
 

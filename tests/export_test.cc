@@ -20,16 +20,12 @@ using testing::run;
 
 TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
   const std::string dir = testing::temp_dir("export");
-  auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
-               "/tok.model --vocab-size 600");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() + " --tokenizer " +
-          dir + "/tok.model --out " + dir + "/c.h5");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string corpus = testing::prepared_sample_corpus(600);
+  testing::RunResult r;
   for (const char* tie : {"true", "false"}) {
     const std::string run_dir = dir + "/run-" + tie;
     r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
-            dir + "/c.h5 --out " + run_dir + " --max-steps 5 --model.context 32 --model.n_kv_heads 2 --batch-size 2 " +
+            corpus + " --out " + run_dir + " --max-steps 5 --model.context 32 --model.n_kv_heads 2 --batch-size 2 " +
             "--eval-every 5 --eval-batches 1 --quiet --model.tie_embeddings " + tie);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     // Raw float32 dumps of the checkpoint's parameters, under their HF names.

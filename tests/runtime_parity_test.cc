@@ -33,16 +33,11 @@ struct Fixture {
 const Fixture& trained() {
   static const Fixture f = [] {
     Fixture x;
-    const std::string dir = testing::temp_dir("runtime-parity");
-    auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
-                 "/tok.model --vocab-size 700");
-    if (r.exit_code) throw std::runtime_error(r.output);
-    r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() + " --tokenizer " +
-            dir + "/tok.model --out " + dir + "/c.h5");
-    if (r.exit_code) throw std::runtime_error(r.output);
+    const std::string corpus = testing::prepared_sample_corpus(700);
+    const std::string dir = std::filesystem::path(corpus).parent_path().string();
     x.run_dir = dir + "/run";
-    r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
-            dir + "/c.h5 --out " + x.run_dir + " --max-steps 60 --model.context 256 --model.n_kv_heads 2 " +
+    const auto r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+            corpus + " --out " + x.run_dir + " --max-steps 60 --model.context 256 --model.n_kv_heads 2 " +
             "--model.tie_embeddings false --batch-size 4 --eval-every 60 --eval-batches 1 --quiet");
     if (r.exit_code) throw std::runtime_error(r.output);
     x.bundle = dir + "/bundle";

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <stdexcept>
 
 #include "datasets/documents.h"
 #include "datasets/tokenizer.h"
@@ -52,6 +54,19 @@ RunResult run(const std::string& command) {
 }
 
 RunResult run_stdout(const std::string& command) { return run("{ { " + command + "; } 2>/dev/null; }"); }
+
+std::string prepared_sample_corpus(int vocab_size) {
+  static std::map<int, std::string> made;
+  if (made.count(vocab_size)) return made[vocab_size];
+  const std::string dir = temp_dir("sample-corpus-" + std::to_string(vocab_size));
+  auto r = run(plotforge_bin() + " tokenizer train --input " + sample_dir() + " --out " + dir + "/tok.model --vocab-size " +
+               std::to_string(vocab_size));
+  if (r.exit_code != 0) throw std::runtime_error(r.output);
+  r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + sample_dir() + " --tokenizer " + dir +
+          "/tok.model --out " + dir + "/c.h5");
+  if (r.exit_code != 0) throw std::runtime_error(r.output);
+  return made[vocab_size] = dir + "/c.h5";
+}
 
 const std::string& sample_tokenizer() {
   static const std::string path = [] {

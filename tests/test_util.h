@@ -22,6 +22,12 @@ RunResult run(const std::string& command);
 // Like run(), but with stderr discarded: output is stdout alone.
 RunResult run_stdout(const std::string& command);
 
+// The sample corpus prepared through the real CLI (tokenizer train + prepare
+// --val-fraction 0.3) with a unigram tokenizer of `vocab_size` pieces; made
+// once per process and size. Returns the corpus path; the tokenizer sits
+// beside it as tok.model. Throws with the CLI's output on failure.
+std::string prepared_sample_corpus(int vocab_size);
+
 // Trains (once per process) a unigram tokenizer on the sample corpus.
 const std::string& sample_tokenizer();
 

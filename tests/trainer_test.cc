@@ -23,18 +23,8 @@ namespace fs = std::filesystem;
 using testing::plotforge_bin;
 using testing::run;
 
-// A prepared sample corpus and its tokenizer, made once per test process.
 const std::string& sample_corpus() {
-  static const std::string path = [] {
-    const std::string dir = testing::temp_dir("trainer-corpus");
-    auto r = run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
-                 "/tok.model --vocab-size 1000");
-    if (r.exit_code != 0) throw std::runtime_error(r.output);
-    r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() +
-            " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5");
-    if (r.exit_code != 0) throw std::runtime_error(r.output);
-    return dir + "/c.h5";
-  }();
+  static const std::string path = testing::prepared_sample_corpus(1000);
   return path;
 }
 
