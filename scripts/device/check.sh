@@ -47,6 +47,13 @@ step bench-ours bash -c "build-device/bench/attention_bench > '$OUT/ours.csv'"
 step bench-sdpa bash -c "PYTHONUNBUFFERED=1 python3 scripts/device/sdpa_bench.py > '$OUT/sdpa.csv'"
 step report bash -c "python3 scripts/device/report.py '$OUT/ours.csv' '$OUT/sdpa.csv' > '$OUT/report.md'"
 
+# Then the whole toolkit against the image's torch, best effort: the trainer
+# and runtime GPU checks (issues 3, 4, 7) need it. Bounded so a failure costs
+# little device time; its log comes back under $OUT.
+if [ "${PLOTFORGE_FULL_BUILD:-1}" = 1 ]; then
+  step full-build timeout 300 bash -c "scripts/device/full_build.sh '$PREFIX' build-device-full > '$OUT/full-build.log' 2>&1"
+fi
+
 cat "$OUT/report.md" 2>/dev/null
 echo "=== summary"
 printf '%s\n' "${summary[@]}"

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Downloads (here, where Debian's archive is reachable) the .debs that the
-# device check unpacks into a private prefix on the GPU machine, which has no
-# package registry. Idempotent. Output: .deb/ (ignored by git, carried).
+# Downloads (here, where Debian's archive is reachable) the .debs the device
+# check unpacks into a private prefix on the GPU machine, which has no
+# package registry. Idempotent. Output: .deb/ (ignored by git; name it in
+# the device tool's carry).
+#   kernels: GoogleTest only.
+#   full build (scripts/device/full_build.sh): the toolkit's other libraries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .deb
 cd .deb
-for p in libgtest-dev; do
-  ls ${p}_*.deb >/dev/null 2>&1 || apt-get download "$p"
+packages=(
+  libgtest-dev
+  libhdf5-dev libhdf5-103-1 libsz2 libaec0 libcurl3-gnutls
+  libboost-program-options-dev libboost-program-options1.74.0 libboost1.74-dev
+  nlohmann-json3-dev libssl-dev libbenchmark-dev libbenchmark1debian libgloo-dev
+  libopenblas-dev libopenblas0-pthread libopenblas-pthread-dev libgfortran5
+)
+for p in "${packages[@]}"; do
+  ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" 2>/dev/null || echo "fetch_debs: could not download $p"
 done
-ls -la
+du -sh .
