@@ -3,7 +3,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "datasets/error.h"
 
@@ -77,7 +79,13 @@ LaunchEnv launch_env() {
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::thread heartbeat;
+  std::atomic<bool> stop{false};
 };
+
+namespace {
+std::string heartbeat_key(int rank) { return "plotforge/heartbeat/" + std::to_string(rank); }
+}  // namespace
 
 DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout) : env_(env), impl_(new Impl) {
   c10d::TCPStoreOptions so;
@@ -95,6 +103,17 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
                                      : c10d::ProcessGroupGloo::createDefaultDevice());
     options->threads = 1;
     impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    // The store client serializes its operations, so a thread can share it.
+    impl_->heartbeat = std::thread([this] {
+      while (!impl_->stop) {
+        try {
+          impl_->store->add(heartbeat_key(env_.rank), 1);
+        } catch (const std::exception&) {
+          return;  // the store is gone; diagnose_failure() will say so
+        }
+        for (int i = 0; i < 4 && !impl_->stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
   } catch (const std::exception& e) {
     throw InputError("rank " + std::to_string(env.rank) + ": rendezvous at " + env.master_addr + ":" +
                      std::to_string(env.master_port) + " failed (" + std::string(e.what()).substr(0, 200) +
@@ -102,7 +121,28 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   }
 }
 
-DataParallel::~DataParallel() = default;
+DataParallel::~DataParallel() {
+  impl_->stop = true;
+  if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+}
+
+std::string DataParallel::diagnose_failure() {
+  try {
+    std::vector<std::int64_t> before(env_.world_size), after(env_.world_size);
+    for (int r = 0; r < env_.world_size; ++r) before[r] = impl_->store->add(heartbeat_key(r), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    for (int r = 0; r < env_.world_size; ++r) after[r] = impl_->store->add(heartbeat_key(r), 0);
+    std::string dead;
+    for (int r = 0; r < env_.world_size; ++r) {
+      if (r != env_.rank && after[r] == before[r]) dead += (dead.empty() ? "rank " : ", rank ") + std::to_string(r);
+    }
+    return dead.empty() ? "every rank's heartbeat is alive, so one is hung in a collective or the network failed"
+                        : dead + " stopped responding (died or was killed)";
+  } catch (const std::exception&) {
+    return env_.rank == 0 ? "the rendezvous store is unusable"
+                          : "rank 0, which hosts the rendezvous store, is unreachable (died or was killed)";
+  }
+}
 
 void DataParallel::average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes) {
   std::vector<at::Tensor> bucket;

@@ -45,6 +45,11 @@ class DataParallel {
   double sum(double value);
   void broadcast_from_rank0(const std::vector<at::Tensor>& tensors);
 
+  // After a failed collective: which ranks stopped their heartbeat (every
+  // rank bumps a counter in the store a few times a second), e.g. "rank 1
+  // stopped responding", or why that cannot be told.
+  std::string diagnose_failure();
+
  private:
   struct Impl;
   LaunchEnv env_;

@@ -114,9 +114,10 @@ TrainResult train(const TrainOptions& opt) {
   }
   const bool rank0 = env.rank == 0;
   auto collective_failed = [&](const std::exception& e) {
+    const std::string what = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return InputError("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
-                      ": a collective failed, so another rank died or hung (" +
-                      std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + "); every rank stops");
+                      ": a collective failed: " + dp->diagnose_failure() + " (" + what.substr(0, 200) +
+                      "); every rank stops");
   };
 
   fs::create_directories(opt.out);
