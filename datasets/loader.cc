@@ -66,11 +66,6 @@ TokenWindowLoader::TokenWindowLoader(std::shared_ptr<const CorpusData> corpus, i
   prefetcher_ = std::make_unique<Prefetcher<TokenBatch>>([this](std::uint64_t g) { return make(g); }, o_.prefetch);
 }
 
-std::uint64_t TokenWindowLoader::batches_per_epoch() const {
-  const std::uint64_t global = static_cast<std::uint64_t>(o_.batch_size) * o_.world_size;
-  return (n_windows_ + global - 1) / global;
-}
-
 TokenBatch TokenWindowLoader::make(std::uint64_t g) {
   TokenBatch b;
   b.index = g;

@@ -140,8 +140,6 @@ class TokenWindowLoader {
   std::uint64_t position() const { return prefetcher_->position(); }
   void set_position(std::uint64_t p) { prefetcher_->set_position(p); }
   std::uint64_t windows() const { return n_windows_; }
-  // Batches per epoch for the whole world (the last partial one included).
-  std::uint64_t batches_per_epoch() const;
   TokenBatch make(std::uint64_t global_batch);
 
  private:

@@ -30,7 +30,6 @@ class PrefixCache {
 
   std::uint64_t lookups() const { return lookups_; }  // full prompt blocks looked up
   std::uint64_t hits() const { return hits_; }        // of which reused
-  int cached_blocks() const { return static_cast<int>(entries_.size()); }
 
  private:
   struct Entry {

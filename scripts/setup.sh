@@ -7,13 +7,12 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev            # libtorch 1.13 (CPU)
   libopenblas-dev         # without it Debian's libtorch falls back to reference BLAS (~20x slower)
-  libsentencepiece-dev sentencepiece   # library + spm_encode/spm_train for benchmarks
+  libsentencepiece-dev sentencepiece   # spm_train (tokenizer training), spm_encode (benchmark), the library (equivalence test)
   libhdf5-dev             # HDF5 C library
   libboost-program-options-dev
   nlohmann-json3-dev
   libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
   libgtest-dev googletest
-  libbenchmark-dev
   libgloo-dev             # headers for c10d's ProcessGroupGloo (data parallel on CPUs)
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests

@@ -177,12 +177,4 @@ double DataParallel::sum(double value) {
   return t[0].item<double>();
 }
 
-void DataParallel::broadcast_from_rank0(const std::vector<at::Tensor>& tensors) {
-  std::vector<at::Tensor> ts(tensors.begin(), tensors.end());
-  for (auto& t : ts) {
-    std::vector<at::Tensor> one = {t};
-    impl_->pg->broadcast(one)->wait();
-  }
-}
-
 }  // namespace plotforge

@@ -43,7 +43,6 @@ class DataParallel {
   // Averages the gradients over ranks, in flat buckets of about bucket_bytes.
   void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);
   double sum(double value);
-  void broadcast_from_rank0(const std::vector<at::Tensor>& tensors);
 
   // After a failed collective: which ranks stopped their heartbeat (every
   // rank bumps a counter in the store a few times a second), e.g. "rank 1

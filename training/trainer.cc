@@ -210,18 +210,20 @@ TrainResult train(const TrainOptions& opt) {
   LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
   const auto vocab = mc.vocab_size;
 
+  // Mean next-token cross-entropy of one batch (fp32 even under autocast).
+  auto batch_loss = [&](const TokenBatch& b) {
+    const auto logits = model->forward(to_tensor(b.inputs, b.batch, b.context, device));
+    return torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32),
+                                                to_tensor(b.targets, b.batch, b.context, device).view(-1));
+  };
+
   auto evaluate = [&]() {
     torch::NoGradGuard no_grad;
     model->eval();
     compat::CudaBf16Autocast autocast(cuda);
     double total = 0;
     for (int i = 0; i < opt.eval_batches; ++i) {
-      const TokenBatch b = val_loader.make(static_cast<std::uint64_t>(i));
-      const auto x = to_tensor(b.inputs, b.batch, b.context, device);
-      const auto y = to_tensor(b.targets, b.batch, b.context, device);
-      const auto logits = model->forward(x);
-      total += torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32), y.view(-1))
-                   .item<double>();
+      total += batch_loss(val_loader.make(static_cast<std::uint64_t>(i))).item<double>();
     }
     model->train();
     if (dp) {
@@ -261,14 +263,10 @@ TrainResult train(const TrainOptions& opt) {
     double loss_sum = 0;
     try {
       for (int micro = 0; micro < opt.grad_accum; ++micro) {
-        const TokenBatch b = train_loader.next();
-        const auto x = to_tensor(b.inputs, b.batch, b.context, device);
-        const auto y = to_tensor(b.targets, b.batch, b.context, device);
         torch::Tensor loss;
         {
           compat::CudaBf16Autocast autocast(cuda);
-          const auto logits = model->forward(x);
-          loss = torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32), y.view(-1));
+          loss = batch_loss(train_loader.next());
         }
         (loss / opt.grad_accum).backward();
         loss_sum += loss.item<double>();

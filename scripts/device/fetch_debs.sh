@@ -13,7 +13,7 @@ packages=(
   libgtest-dev
   libhdf5-dev libhdf5-103-1 libsz2 libaec0 libcurl3-gnutls
   libboost-program-options-dev libboost-program-options1.74.0 libboost1.74-dev
-  nlohmann-json3-dev libssl-dev libbenchmark-dev libbenchmark1debian libgloo-dev
+  nlohmann-json3-dev libssl-dev libgloo-dev
   libopenblas-dev libopenblas0-pthread libopenblas-pthread-dev libgfortran5
 )
 for p in "${packages[@]}"; do
