@@ -20,6 +20,8 @@ int cmd_prepare(const Args& args);
 int cmd_train(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_export(const Args& args);
+int cmd_vae(const Args& args);
+int cmd_eval(const Args& args);
 
 // Parses args against `options` (plus --help and --config). Returns false if
 // --help was given (usage already printed). Throws po::error on bad options.

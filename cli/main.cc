@@ -49,9 +49,11 @@ commands:
   inspect FILE           summarize a script (Fountain, text or JSONL); --json for JSON
   tokenizer train        train a SentencePiece tokenizer with the control tokens
   prepare                tokenize scripts into an HDF5 corpus with splits and labels
-  train                  train the Transformer plot model (configs/*.ini)
+  train                  train a generator (configs/*.ini): --kind transformer | vae | gan | classifier
   generate               write scenes from a checkpoint, conditioned on genre/beat/emotion
   export                 write a Hugging Face-compatible bundle (safetensors + config.json)
+  vae                    sample (from the prior or a latent GAN, steered), reconstruct, interpolate scenes
+  eval                   perplexity, BLEU, Self-BLEU, distinct-n, repetition, adherence of the generators
   help                   this text
 )";
 
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
     if (cmd == "train") return cmd_train(args);
     if (cmd == "generate") return cmd_generate(args);
     if (cmd == "export") return cmd_export(args);
+    if (cmd == "vae") return cmd_vae(args);
+    if (cmd == "eval") return cmd_eval(args);
     std::fprintf(stderr, "plotforge: unknown command '%s'; run 'plotforge help' for the list\n", cmd.c_str());
     return 2;
   } catch (const po::error& e) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -15,6 +16,7 @@
 #include "models/generate.h"
 #include "training/checkpoint.h"
 #include "training/export.h"
+#include "training/generators.h"
 #include "training/trainer.h"
 
 namespace plotforge::cli {
@@ -34,6 +36,7 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("batch-size", po::value<int>()->default_value(d.batch_size), "sequences per micro-batch")
       ("grad-accum", po::value<int>()->default_value(d.grad_accum), "micro-batches per optimizer step")
       ("max-steps", po::value<long>()->default_value(d.max_steps), "optimizer steps")
+      ("stop-after", po::value<long>()->default_value(d.stop_after), "stop after this step with a checkpoint (time-limited jobs); --resume continues")
       ("lr", po::value<double>()->default_value(d.lr), "peak learning rate")
       ("min-lr", po::value<double>()->default_value(d.min_lr), "learning-rate floor after cosine decay")
       ("warmup-steps", po::value<long>()->default_value(d.warmup_steps), "linear warmup steps")
@@ -63,9 +66,32 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("model.tie_embeddings", po::value<bool>()->default_value(m.tie_embeddings), "share embed_tokens and lm_head");
 }
 
+// The other generators' own keys: [vae] and [gan] sections.
+void add_generator_options(po::options_description& o) {
+  const VAESettings v;
+  const GANSettings g;
+  o.add_options()
+      ("kind", po::value<std::string>()->default_value("transformer"), "transformer | vae | gan | classifier")
+      ("vae.latent", po::value<int>()->default_value(v.latent), "VAE latent dimensions")
+      ("vae.encoder_layers", po::value<int>()->default_value(v.encoder_layers), "VAE encoder blocks (0: model.n_layers)")
+      ("vae.beta_max", po::value<double>()->default_value(v.beta_max), "KL weight after each cycle's ramp")
+      ("vae.cycles", po::value<int>()->default_value(v.cycles), "cyclical KL annealing: cycles over the run")
+      ("vae.zero_ratio", po::value<double>()->default_value(v.zero_ratio), "share of each cycle with beta = 0 (autoencoder)")
+      ("vae.ramp_ratio", po::value<double>()->default_value(v.ramp_ratio), "share of each cycle ramping beta up")
+      ("vae.free_bits", po::value<double>()->default_value(v.free_bits), "per-dimension KL floor lambda (nats)")
+      ("gan.vae", po::value<std::string>()->default_value(""), "VAE run directory whose latent space the GAN learns")
+      ("gan.noise", po::value<int>()->default_value(g.noise), "generator noise dimensions")
+      ("gan.hidden", po::value<int>()->default_value(g.hidden), "MLP width")
+      ("gan.layers", po::value<int>()->default_value(g.layers), "linear layers per MLP")
+      ("gan.condition_on_genre", po::value<bool>()->default_value(g.condition_on_genre), "genre-conditioned generator and critic")
+      ("gan.n_critic", po::value<int>()->default_value(g.n_critic), "critic steps per generator step")
+      ("gan.gp", po::value<double>()->default_value(g.gp), "gradient-penalty weight");
+}
+
 // The resolved options as INI text, for the record in every checkpoint.
 std::string resolved_ini(const po::variables_map& vm) {
-  std::ostringstream top, model;
+  std::ostringstream top;
+  std::map<std::string, std::string> sections;
   for (const auto& [key, v] : vm) {
     if (key == "config" || key == "help") continue;
     std::ostringstream val;
@@ -78,10 +104,13 @@ std::string resolved_ini(const po::variables_map& vm) {
     else if (auto p = boost::any_cast<float>(&a)) val << *p;
     else if (auto p = boost::any_cast<bool>(&a)) val << (*p ? "true" : "false");
     else continue;
-    if (key.rfind("model.", 0) == 0) model << key.substr(6) << " = " << val.str() << "\n";
-    else top << key << " = " << val.str() << "\n";
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) top << key << " = " << val.str() << "\n";
+    else sections[key.substr(0, dot)] += key.substr(dot + 1) + " = " + val.str() + "\n";
   }
-  return top.str() + "\n[model]\n" + model.str();
+  std::string out = top.str();
+  for (const auto& [name, body] : sections) out += "\n[" + name + "]\n" + body;
+  return out;
 }
 
 }  // namespace
@@ -90,9 +119,12 @@ int cmd_train(const Args& args) {
   const TrainOptions d;
   po::options_description o("plotforge train");
   add_train_options(o, d);
+  add_generator_options(o);
   po::variables_map vm;
   if (!parse_options("usage: plotforge train --config configs/NAME.ini --data corpus.h5 --out DIR [options]\n"
-                     "Any option can also be set in the INI file; the command line wins.",
+                     "Any option can also be set in the INI file; the command line wins. --kind picks the generator:\n"
+                     "the Transformer (default), the VAE ([vae] keys), the latent GAN ([gan] keys, gan.vae names a\n"
+                     "trained VAE) or the scene classifier (used by 'plotforge eval').",
                      o, args, &vm)) {
     return 0;
   }
@@ -105,6 +137,7 @@ int cmd_train(const Args& args) {
   t.batch_size = vm["batch-size"].as<int>();
   t.grad_accum = vm["grad-accum"].as<int>();
   t.max_steps = vm["max-steps"].as<long>();
+  t.stop_after = vm["stop-after"].as<long>();
   t.lr = vm["lr"].as<double>();
   t.min_lr = vm["min-lr"].as<double>();
   t.warmup_steps = vm["warmup-steps"].as<long>();
@@ -131,10 +164,41 @@ int cmd_train(const Args& args) {
   t.model.norm_eps = vm["model.norm_eps"].as<float>();
   t.model.tie_embeddings = vm["model.tie_embeddings"].as<bool>();
   t.config_ini = resolved_ini(vm);
-  const TrainResult r = train(t);
-  std::cout << "trained " << r.steps << " steps in " << r.seconds << " s: loss " << r.last_loss << ", val loss "
-            << r.last_val_loss << " (best " << r.best_val_loss << "), " << static_cast<long>(r.tokens_per_s)
-            << " tokens/s\n";
+  const std::string kind = vm["kind"].as<std::string>();
+  TrainResult r;
+  if (kind == "transformer") {
+    r = train(t);
+  } else if (kind == "vae") {
+    VAESettings v;
+    v.latent = vm["vae.latent"].as<int>();
+    v.encoder_layers = vm["vae.encoder_layers"].as<int>();
+    v.beta_max = vm["vae.beta_max"].as<double>();
+    v.cycles = vm["vae.cycles"].as<int>();
+    v.zero_ratio = vm["vae.zero_ratio"].as<double>();
+    v.ramp_ratio = vm["vae.ramp_ratio"].as<double>();
+    v.free_bits = vm["vae.free_bits"].as<double>();
+    r = train_vae(t, v);
+  } else if (kind == "gan") {
+    GANSettings g;
+    g.vae = vm["gan.vae"].as<std::string>();
+    g.noise = vm["gan.noise"].as<int>();
+    g.hidden = vm["gan.hidden"].as<int>();
+    g.layers = vm["gan.layers"].as<int>();
+    g.condition_on_genre = vm["gan.condition_on_genre"].as<bool>();
+    g.n_critic = vm["gan.n_critic"].as<int>();
+    g.gp = vm["gan.gp"].as<double>();
+    r = train_gan(t, g);
+  } else if (kind == "classifier") {
+    r = train_classifier(t);
+  } else {
+    throw InputError("--kind: '" + kind + "' is not transformer, vae, gan or classifier");
+  }
+  std::cout << "trained " << kind << " " << r.steps << " steps in " << r.seconds << " s: loss " << r.last_loss
+            << ", val loss " << r.last_val_loss << " (best " << r.best_val_loss << ")";
+  for (const auto& [k, v] : r.last_eval) {
+    if (k != "val_loss") std::cout << ", " << k << " " << v;
+  }
+  std::cout << "\n";
   return 0;
 }
 
@@ -163,12 +227,13 @@ int cmd_generate(const Args& args) {
   const std::filesystem::path run_dir = std::filesystem::path(ckpt).parent_path().parent_path();
   const Tokenizer tok = Tokenizer::load((run_dir / "tokenizer.model").string());
   const CheckpointState peek = load_checkpoint(ckpt);
+  expect_kind(peek, "transformer", ckpt);
   if (peek.tokenizer_sha256 != tok.sha256()) {
     throw InputError((run_dir / "tokenizer.model").string() + ": sha256 differs from the one " + ckpt +
                      " was trained with");
   }
   Transformer model(peek.model);
-  load_checkpoint(ckpt, &model);
+  load_checkpoint(ckpt, {model.get()});
   if (vm["device"].as<std::string>() == "cuda") {
     if (!torch::cuda::is_available()) throw InputError("--device cuda: no CUDA device is usable; use --device cpu");
     model->to(torch::kCUDA);
@@ -184,7 +249,7 @@ int cmd_generate(const Args& args) {
   s.top_p = vm["top-p"].as<float>();
   s.seed = vm["seed"].as<std::uint64_t>();
   s.num_samples = vm["num-samples"].as<int>();
-  s.stop_token = tok.eos_id();
+  s.stop_tokens = {tok.eos_id()};
   const std::vector<int> ids = tok.encode(prompt);
   const auto t0 = std::chrono::steady_clock::now();
   const auto samples = generate(model, ids, s);

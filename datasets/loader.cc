@@ -110,8 +110,10 @@ SceneBatch SceneLoader::make(std::uint64_t g) {
   const std::uint64_t first = g * o_.batch_size * o_.world_size + static_cast<std::uint64_t>(o_.rank) * o_.batch_size;
   std::vector<const CorpusScene*> rows;
   for (int r = 0; r < b.batch; ++r) {
-    const CorpusScene& sc = corpus_->scenes[scenes_[order_.item(first + r)]];
+    const std::uint32_t id = scenes_[order_.item(first + r)];
+    const CorpusScene& sc = corpus_->scenes[id];
     rows.push_back(&sc);
+    b.scene.push_back(id);
     const int len = static_cast<int>(std::min<std::uint64_t>(sc.token_end - sc.token_begin, max_tokens_));
     b.length = std::max(b.length, len);
   }

@@ -16,4 +16,11 @@ namespace plotforge {
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start);
 
+// Bidirectional attention for encoders: every query sees every key that is
+// not padding. key_padding [B, Tk] bool, true where the key is padding (a
+// query row that is itself padding still sees the real keys, so no row is
+// all -inf).
+at::Tensor bidirectional_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const at::Tensor& key_padding);
+
 }  // namespace plotforge

@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "datasets/error.h"
 
 namespace plotforge {
@@ -28,7 +30,8 @@ torch::Tensor sample_next(const torch::Tensor& logits_in, const SampleOptions& o
   return torch::multinomial(logits.softmax(-1), 1, false, gen).squeeze(-1);
 }
 
-std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o) {
+std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o,
+                                       const Conditioning* cond) {
   if (prompt.empty()) throw InputError("generate: the prompt is empty");
   if (o.num_samples < 1) throw InputError("--num-samples: must be at least 1");
   if (o.max_new_tokens < 0) throw InputError("--max-new-tokens: must not be negative");
@@ -53,14 +56,14 @@ std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   std::vector<std::vector<int>> out(B);
   std::vector<bool> done(B, false);
-  auto logits = model->forward(history, &cache).select(1, -1);
+  auto logits = model->forward(history, &cache, cond).select(1, -1);
   for (int t = 0; t < o.max_new_tokens; ++t) {
     const auto next = sample_next(logits, o, gen);
     const auto acc = next.accessor<std::int64_t, 1>();
     bool all_done = true;
     for (int b = 0; b < B; ++b) {
       if (done[b]) continue;
-      if (acc[b] == o.stop_token) {
+      if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), acc[b]) != o.stop_tokens.end()) {
         done[b] = true;
       } else {
         out[b].push_back(static_cast<int>(acc[b]));
@@ -71,10 +74,10 @@ std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int
     const auto step = next.unsqueeze(1).to(device);
     history = torch::cat({history, step}, 1);
     if (cache.length < capacity) {
-      logits = model->forward(step, &cache).select(1, -1);
+      logits = model->forward(step, &cache, cond).select(1, -1);
     } else {
       cache = model->make_cache(B, capacity);
-      logits = model->forward(history.narrow(1, history.size(1) - keep, keep), &cache).select(1, -1);
+      logits = model->forward(history.narrow(1, history.size(1) - keep, keep), &cache, cond).select(1, -1);
     }
   }
   return out;

@@ -17,14 +17,17 @@ struct SampleOptions {
   float top_p = 1.0f;        // 1: off
   std::uint64_t seed = 1337;
   int num_samples = 1;
-  int stop_token = -1;  // e.g. EOS; -1: none
+  std::vector<int> stop_tokens;  // e.g. EOS, or <scene> to end a scene
 };
 
 // Returns num_samples continuations (without the prompt), each ending before
-// stop_token or after max_new_tokens. Past the model's context the window
+// a stop token or after max_new_tokens. Past the model's context the window
 // slides (the cache is rebuilt from the most recent tokens). The same seed
 // gives the same tokens.
-std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o);
+// With `cond` (a latent model's conditioning, batch num_samples), row i is
+// decoded under row i of it.
+std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o,
+                                       const Conditioning* cond = nullptr);
 
 // Picks one token per row of logits [B, vocab] (exposed for tests).
 torch::Tensor sample_next(const torch::Tensor& logits, const SampleOptions& o, at::Generator& gen);

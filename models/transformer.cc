@@ -78,7 +78,7 @@ AttentionImpl::AttentionImpl(const TransformerConfig& c)
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     KVCache* cache, int layer) {
+                                     KVCache* cache, int layer, const Conditioning* cond) {
   const int64_t B = x.size(0), T = x.size(1);
   // One GEMM for q, k and v: small models are bound by per-op overhead.
   const auto qkv = torch::nn::functional::linear(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
@@ -102,7 +102,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     k = cache->k[layer].narrow(2, 0, start + T);
     v = cache->v[layer].narrow(2, 0, start + T);
   }
-  const auto y = causal_attention(q, k, v, start);
+  torch::Tensor y;
+  if (cond && cond->key_padding.defined()) {
+    y = bidirectional_attention(q, k, v, cond->key_padding);
+  } else if (cond && !cond->memory_k.empty()) {
+    // The memory slot sits before position 0, so every query sees it: one
+    // more key ahead of the causal ones.
+    y = causal_attention(q, torch::cat({cond->memory_k[layer], k}, 2), torch::cat({cond->memory_v[layer], v}, 2),
+                         start + 1);
+  } else {
+    y = causal_attention(q, k, v, start);
+  }
   return o_proj(y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_}));
 }
 
@@ -127,9 +137,33 @@ BlockImpl::BlockImpl(const TransformerConfig& c) {
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                 KVCache* cache, int layer) {
-  const auto h = x + self_attn(input_layernorm(x), cos, sin, cache, layer);
+                                 KVCache* cache, int layer, const Conditioning* cond) {
+  const auto h = x + self_attn(input_layernorm(x), cos, sin, cache, layer, cond);
   return h + mlp(post_attention_layernorm(h));
+}
+
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const TransformerConfig& c) {
+  // inv_freq over half the head, duplicated (rotate-half form).
+  const int hd = c.head_dim();
+  const auto inv_freq =
+      1.0 / torch::pow(static_cast<double>(c.rope_theta), torch::arange(0, hd, 2, torch::kFloat64) / hd);
+  const auto freqs = torch::outer(torch::arange(c.context, torch::kFloat64), inv_freq);
+  const auto emb = torch::cat({freqs, freqs}, -1);
+  return {emb.cos().to(torch::kFloat32), emb.sin().to(torch::kFloat32)};
+}
+
+void init_gpt2(torch::nn::Module& m, int n_layers) {
+  torch::NoGradGuard no_grad;
+  const double residual_std = 0.02 / std::sqrt(2.0 * n_layers);
+  for (auto& p : m.named_parameters()) {
+    const std::string& name = p.key();
+    if (name.find("layernorm") != std::string::npos || name.rfind("norm.", 0) == 0 ||
+        name.find(".norm.") != std::string::npos) {
+      continue;
+    }
+    const bool residual = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+    torch::nn::init::normal_(p.value(), 0.0, residual ? residual_std : 0.02);
+  }
 }
 
 TransformerImpl::TransformerImpl(const TransformerConfig& c) : config_(c) {
@@ -140,26 +174,10 @@ TransformerImpl::TransformerImpl(const TransformerConfig& c) : config_(c) {
   norm = register_module("norm", RMSNorm(c.dim, c.norm_eps));
   if (!c.tie_embeddings) lm_head = register_module("lm_head", linear(c.dim, c.vocab_size));
 
-  // GPT-2's initialization: N(0, 0.02), residual projections scaled down by
-  // sqrt(2 * n_layers) so the residual stream's variance does not grow with depth.
-  torch::NoGradGuard no_grad;
-  const double residual_std = 0.02 / std::sqrt(2.0 * c.n_layers);
-  for (auto& p : named_parameters()) {
-    const std::string& name = p.key();
-    if (name.find("layernorm") != std::string::npos || name.rfind("norm.", 0) == 0) continue;
-    const bool residual = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
-    torch::nn::init::normal_(p.value(), 0.0, residual ? residual_std : 0.02);
-  }
-
-  // Rotary tables: inv_freq over half the head, duplicated (rotate-half form).
-  const int hd = c.head_dim();
-  const auto inv_freq =
-      1.0 / torch::pow(static_cast<double>(c.rope_theta), torch::arange(0, hd, 2, torch::kFloat64) / hd);
-  const auto t = torch::arange(c.context, torch::kFloat64);
-  const auto freqs = torch::outer(t, inv_freq);
-  const auto emb = torch::cat({freqs, freqs}, -1);
-  cos_ = register_buffer("rope_cos", emb.cos().to(torch::kFloat32));
-  sin_ = register_buffer("rope_sin", emb.sin().to(torch::kFloat32));
+  init_gpt2(*this, c.n_layers);
+  const auto [cos, sin] = rotary_tables(c);
+  cos_ = register_buffer("rope_cos", cos);
+  sin_ = register_buffer("rope_sin", sin);
 }
 
 KVCache TransformerImpl::make_cache(int batch, int capacity) const {
@@ -172,7 +190,7 @@ KVCache TransformerImpl::make_cache(int batch, int capacity) const {
   return cache;
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cache) {
+torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cache, const Conditioning* cond) {
   const int64_t T = tokens.size(1);
   const int64_t start = cache ? cache->length : 0;
   TORCH_CHECK(start + T <= config_.context, "sequence of ", start + T, " tokens exceeds the model's context of ",
@@ -184,7 +202,8 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cac
   // index_select rather than embedding: on CPU its backward is one index_add
   // instead of a loop over tokens.
   auto x = embed_tokens->weight.index_select(0, tokens.reshape(-1)).view({tokens.size(0), T, config_.dim});
-  for (int i = 0; i < config_.n_layers; ++i) x = layers[i]->as<BlockImpl>()->forward(x, cos, sin, cache, i);
+  if (cond && cond->embedding.defined()) x = x + cond->embedding;
+  for (int i = 0; i < config_.n_layers; ++i) x = layers[i]->as<BlockImpl>()->forward(x, cos, sin, cache, i, cond);
   x = norm(x);
   if (cache) cache->length += static_cast<int>(T);
   return config_.tie_embeddings ? torch::matmul(x, embed_tokens->weight.t()) : lm_head(x);

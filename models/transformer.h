@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -47,6 +48,27 @@ struct TransformerConfig {
   double train_flops_per_token() const;
 };
 
+// What a latent-variable model adds to the Transformer (models/vae.h). The
+// plain Transformer passes none of it.
+struct Conditioning {
+  // Optimus's memory slot: per layer [B, n_kv_heads, 1, head_dim], a key and
+  // value every query attends to, ahead of the causal keys. Unrotated: the
+  // slot has no position.
+  std::vector<torch::Tensor> memory_k, memory_v;
+  torch::Tensor embedding;  // [B, 1, dim], added to every token embedding
+  // Encoder mode: bidirectional attention; [B, T] bool, true marks padding.
+  torch::Tensor key_padding;
+};
+
+// Rotary tables (rotate-half form) for positions 0 .. c.context - 1:
+// {cos, sin}, each [context, head_dim] fp32.
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const TransformerConfig& c);
+
+// GPT-2's initialization for every parameter of `m` that is not a norm:
+// N(0, 0.02), with residual projections (o_proj, down_proj) scaled down by
+// sqrt(2 * n_layers) so the residual stream's variance does not grow with depth.
+void init_gpt2(torch::nn::Module& m, int n_layers);
+
 // A growing cache of keys and values for incremental decoding.
 struct KVCache {
   std::vector<torch::Tensor> k, v;  // per layer [B, n_kv_heads, capacity, head_dim]
@@ -69,7 +91,7 @@ class AttentionImpl : public torch::nn::Module {
   explicit AttentionImpl(const TransformerConfig& c);
   // x [B, T, dim]; cos/sin [T, head_dim] for positions start..start+T.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        KVCache* cache, int layer);
+                        KVCache* cache, int layer, const Conditioning* cond = nullptr);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -89,7 +111,7 @@ class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const TransformerConfig& c);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, KVCache* cache,
-                        int layer);
+                        int layer, const Conditioning* cond = nullptr);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
@@ -102,7 +124,7 @@ class TransformerImpl : public torch::nn::Module {
 
   // tokens [B, T] int64 -> logits [B, T, vocab]. With a cache, the tokens
   // continue it at position cache->length, and the cache grows by T.
-  torch::Tensor forward(const torch::Tensor& tokens, KVCache* cache = nullptr);
+  torch::Tensor forward(const torch::Tensor& tokens, KVCache* cache = nullptr, const Conditioning* cond = nullptr);
 
   KVCache make_cache(int batch, int capacity) const;
   const TransformerConfig& config() const { return config_; }

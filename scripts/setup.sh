@@ -17,7 +17,7 @@ DEBIAN_PACKAGES=(
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
 )
-PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes)   # readers used by tests (h5py, tensorboard, safetensors) and plots (matplotlib)
+PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

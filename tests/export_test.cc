@@ -32,7 +32,7 @@ TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
     const std::string ckpt = resolve_checkpoint(run_dir);
     const CheckpointState st = load_checkpoint(ckpt);
     Transformer model(st.model);
-    load_checkpoint(ckpt, &model);
+    load_checkpoint(ckpt, {model.get()});
     const std::string expected = dir + "/expected-" + tie;
     fs::create_directories(expected);
     nlohmann::json shapes;

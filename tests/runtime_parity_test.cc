@@ -50,7 +50,7 @@ const Fixture& trained() {
 Transformer load_torch_model() {
   const std::string ckpt = resolve_checkpoint(trained().run_dir);
   Transformer m(load_checkpoint(ckpt).model);
-  load_checkpoint(ckpt, &m);
+  load_checkpoint(ckpt, {m.get()});
   m->eval();
   return m;
 }

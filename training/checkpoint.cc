@@ -1,6 +1,7 @@
 #include "training/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -64,17 +65,24 @@ std::string best_checkpoint_path(const std::string& run_dir) {
   return (fs::path(run_dir) / "checkpoints" / "best.pt").string();
 }
 
-void save_checkpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointState& s) {
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const CheckpointState& s) {
   fs::create_directories(fs::path(path).parent_path());
   torch::serialize::OutputArchive a;
-  for (const auto& p : model->named_parameters()) a.write("param." + p.key(), p.value().detach().cpu());
-  if (optimizer) {
-    torch::serialize::OutputArchive opt;
-    optimizer->save(opt);
-    a.write("optimizer", opt);
-  }
+  auto write_part = [&](const std::string& prefix, torch::nn::Module* m, torch::optim::Optimizer* o) {
+    if (m) {
+      for (const auto& p : m->named_parameters()) a.write(prefix + "param." + p.key(), p.value().detach().cpu());
+    }
+    if (o) {
+      torch::serialize::OutputArchive opt;
+      o->save(opt);
+      a.write(prefix + "optimizer", opt);
+    }
+  };
+  write_part("", parts.model, parts.optimizer);
+  write_part("aux.", parts.aux, parts.aux_optimizer);
   write_config(a, s.model);
+  a.write("kind", c10::IValue(s.kind));
+  a.write("settings_json", c10::IValue(s.settings_json));
   a.write("format", c10::IValue(std::string("plotforge-checkpoint-1")));
   a.write("step", c10::IValue(static_cast<int64_t>(s.step)));
   a.write("loader_position", c10::IValue(static_cast<int64_t>(s.loader_position)));
@@ -88,7 +96,7 @@ void save_checkpoint(const std::string& path, Transformer& model, torch::optim::
   out.commit();
 }
 
-CheckpointState load_checkpoint(const std::string& path, Transformer* model, torch::optim::Optimizer* optimizer) {
+CheckpointState load_checkpoint(const std::string& path, const CheckpointParts& parts) {
   CheckpointState s;
   try {
     torch::serialize::InputArchive a;
@@ -101,19 +109,28 @@ CheckpointState load_checkpoint(const std::string& path, Transformer* model, tor
     s.elapsed_s = read_value(a, "elapsed_s").toDouble();
     s.tokenizer_sha256 = read_value(a, "tokenizer_sha256").toStringRef();
     s.config_ini = read_value(a, "config_ini").toStringRef();
-    if (model) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : (*model)->named_parameters()) {
-        torch::Tensor t;
-        if (!a.try_read("param." + p.key(), t)) throw std::runtime_error("missing parameter " + p.key());
-        if (t.sizes() != p.value().sizes()) throw std::runtime_error("parameter " + p.key() + " has another shape");
-        p.value().copy_(t);
+    c10::IValue v;
+    if (a.try_read("kind", v)) s.kind = v.toStringRef();
+    if (a.try_read("settings_json", v)) s.settings_json = v.toStringRef();
+    auto read_part = [&](const std::string& prefix, torch::nn::Module* m, torch::optim::Optimizer* o) {
+      if (m) {
+        torch::NoGradGuard no_grad;
+        for (auto& p : m->named_parameters()) {
+          torch::Tensor t;
+          if (!a.try_read(prefix + "param." + p.key(), t)) throw std::runtime_error("missing parameter " + prefix + p.key());
+          if (t.sizes() != p.value().sizes()) throw std::runtime_error("parameter " + prefix + p.key() + " has another shape");
+          p.value().copy_(t);
+        }
       }
-    }
-    if (optimizer) {
-      torch::serialize::InputArchive opt;
-      if (!a.try_read("optimizer", opt)) throw std::runtime_error("no optimizer state");
-      optimizer->load(opt);
+      if (o) {
+        torch::serialize::InputArchive opt;
+        if (!a.try_read(prefix + "optimizer", opt)) throw std::runtime_error("no " + prefix + "optimizer state");
+        o->load(opt);
+      }
+    };
+    read_part("", parts.model, parts.optimizer);
+    read_part("aux.", parts.aux, parts.aux_optimizer);
+    if (parts.optimizer) {
       torch::Tensor rng;
       if (!a.try_read("rng.cpu", rng)) throw std::runtime_error("no RNG state");
       at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -127,6 +144,13 @@ CheckpointState load_checkpoint(const std::string& path, Transformer* model, tor
     throw InputError(path + ": not a complete plotforge checkpoint (" + what + ")");
   }
   return s;
+}
+
+void expect_kind(const CheckpointState& s, const std::string& kind, const std::string& path) {
+  if (s.kind != kind) {
+    throw InputError(path + ": holds a " + s.kind + " model, not a " + kind + " model; pass a " + kind +
+                     " run directory or checkpoint");
+  }
 }
 
 std::vector<std::string> list_checkpoints(const std::string& run_dir) {

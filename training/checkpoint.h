@@ -2,7 +2,8 @@
 // best.pt), written atomically. Each holds the model's parameters, the
 // optimizer state, the step, the CPU RNG state, the data loader's position,
 // the model config, the resolved run config and the tokenizer's sha256 —
-// everything an exact resume needs.
+// everything an exact resume needs. Every kind of model (Transformer, VAE,
+// GAN, classifier) uses the same file; `kind` says which it holds.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,9 @@
 
 namespace torch::optim {
 class Optimizer;
+}
+namespace torch::nn {
+class Module;
 }
 
 namespace plotforge {
@@ -25,16 +29,29 @@ struct CheckpointState {
   std::string tokenizer_sha256;
   std::string config_ini;  // the resolved options, for the record
   TransformerConfig model;
+  std::string kind = "transformer";  // transformer | vae | gan | classifier
+  std::string settings_json = "{}";  // the kind's own settings (training/objective.h)
 };
 
-void save_checkpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointState& state);
+// The modules and optimizers one checkpoint holds: the trained model and its
+// optimizer, and optionally a second model with its own optimizer (the GAN's
+// critic).
+struct CheckpointParts {
+  torch::nn::Module* model = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;
+  torch::nn::Module* aux = nullptr;
+  torch::optim::Optimizer* aux_optimizer = nullptr;
+};
 
-// Reads the state and, when given, loads the model's parameters and the
-// optimizer state. Throws InputError naming the file if it is not a complete
-// plotforge checkpoint.
-CheckpointState load_checkpoint(const std::string& path, Transformer* model = nullptr,
-                                torch::optim::Optimizer* optimizer = nullptr);
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const CheckpointState& state);
+
+// Reads the state and loads whatever parts are given (parameters, optimizer
+// state and, with an optimizer, the RNG). Throws InputError naming the file
+// if it is not a complete plotforge checkpoint.
+CheckpointState load_checkpoint(const std::string& path, const CheckpointParts& parts = {});
+
+// Throws InputError naming `path` unless the checkpoint holds a `kind` model.
+void expect_kind(const CheckpointState& state, const std::string& kind, const std::string& path);
 
 // The step-*.pt files of DIR/checkpoints, newest first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);

@@ -26,11 +26,12 @@ void export_bundle(const std::string& checkpoint_arg, const std::string& out, co
   const std::string tok_path = (run_dir / "tokenizer.model").string();
   const Tokenizer tok = Tokenizer::load(tok_path);
   const CheckpointState state = load_checkpoint(ckpt);
+  expect_kind(state, "transformer", ckpt);
   if (state.tokenizer_sha256 != tok.sha256()) {
     throw InputError(tok_path + ": sha256 differs from the one " + ckpt + " was trained with");
   }
   Transformer model(state.model);
-  load_checkpoint(ckpt, &model);
+  load_checkpoint(ckpt, {model.get()});
   const TransformerConfig& c = state.model;
   const bool bf16 = dtype == "bf16";
 

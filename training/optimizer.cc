@@ -3,10 +3,13 @@
 namespace plotforge {
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s) {
+  return make_adamw(*model, s, model->config().tie_embeddings);
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied) {
   std::vector<torch::Tensor> decay, no_decay;
-  const bool tied = model->config().tie_embeddings;
-  for (const auto& p : model->named_parameters()) {
-    const bool is_embedding = p.key().rfind("embed_tokens", 0) == 0 && !tied;
+  for (const auto& p : model.named_parameters()) {
+    const bool is_embedding = p.key().find("embed_tokens") != std::string::npos && !tied;
     (p.value().dim() >= 2 && !is_embedding ? decay : no_decay).push_back(p.value());
   }
   auto options = [&](double wd) {

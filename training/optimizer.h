@@ -14,6 +14,9 @@ struct AdamWSettings {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.1;
 };
 
+// Parameters whose name contains "embed_tokens" are embeddings: no decay
+// unless `tied` (then they are also the output matrix).
+std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied);
 std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s);
 
 // Sets every group's learning rate (the schedule changes it each step).

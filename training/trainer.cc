@@ -41,6 +41,7 @@ void check_options(const TrainOptions& o) {
   if (o.batch_size < 1) throw bad("batch-size", "must be at least 1");
   if (o.grad_accum < 1) throw bad("grad-accum", "must be at least 1");
   if (o.max_steps < 1) throw bad("max-steps", "must be at least 1");
+  if (o.stop_after < 0) throw bad("stop-after", "must not be negative");
   if (!(o.lr > 0) || o.min_lr < 0 || o.min_lr > o.lr) throw bad("lr", "need 0 <= min-lr <= lr and lr > 0");
   if (o.warmup_steps < 0) throw bad("warmup-steps", "must not be negative");
   if (o.weight_decay < 0) throw bad("weight-decay", "must not be negative");
@@ -91,70 +92,136 @@ void truncate_metrics(const std::string& path, long step) {
   write_file_atomic(path, kept);
 }
 
-torch::Tensor to_tensor(const std::vector<std::int32_t>& v, int rows, int cols, const torch::Device& device) {
+// Next-token cross-entropy on token windows.
+class TransformerObjective : public Objective {
+ public:
+  TransformerObjective(TrainContext& ctx, const TransformerConfig& mc)
+      : ctx_(ctx), model_(mc), train_(ctx.corpus, mc.context, ctx.loader(Split::kTrain)),
+        val_(ctx.corpus, mc.context, ctx.loader(Split::kValidation)) {
+    model_->to(ctx.device);
+  }
+  std::string kind() const override { return "transformer"; }
+  torch::nn::Module& model() override { return *model_; }
+  std::string describe() const override {
+    const auto& mc = model_->config();
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "Transformer: %.2fM parameters (%d layers, %d heads, %d kv heads, width %d, context %d)",
+                  model_->parameter_count() / 1e6, mc.n_layers, mc.n_heads, mc.kv_heads(), mc.dim, mc.context);
+    return buf;
+  }
+  long units_per_micro_batch() const override { return static_cast<long>(ctx_.batch_size) * model_->config().context; }
+  double flops_per_unit() const override { return model_->config().train_flops_per_token(); }
+  torch::Tensor loss(long, Scalars*) override { return batch_loss(train_.next()); }
+  Scalars evaluate() override {
+    double total = 0;
+    for (int i = 0; i < eval_batches; ++i) total += batch_loss(val_.make(static_cast<std::uint64_t>(i))).item<double>();
+    return {{"val_loss", total / eval_batches}};
+  }
+  std::uint64_t data_position() const override { return train_.position(); }
+  void set_data_position(std::uint64_t p) override { train_.set_position(p); }
+  Transformer& transformer() { return model_; }
+  int eval_batches = 1;
+
+ private:
+  // Mean next-token cross-entropy of one batch (fp32 even under autocast).
+  torch::Tensor batch_loss(const TokenBatch& b) {
+    const auto vocab = model_->config().vocab_size;
+    const auto logits = model_->forward(token_tensor(b.inputs, b.batch, b.context, ctx_.device));
+    return torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32),
+                                                token_tensor(b.targets, b.batch, b.context, ctx_.device).view(-1));
+  }
+  TrainContext& ctx_;
+  Transformer model_;
+  TokenWindowLoader train_, val_;
+};
+
+}  // namespace
+
+torch::Tensor token_tensor(const std::vector<std::int32_t>& v, int rows, int cols, const torch::Device& device) {
   return torch::from_blob(const_cast<std::int32_t*>(v.data()), {rows, cols}, torch::kInt32)
       .to(torch::kInt64)
       .to(device);
 }
 
-}  // namespace
+LoaderOptions TrainContext::loader(Split split) const {
+  LoaderOptions lo;
+  lo.split = split;
+  lo.batch_size = batch_size;
+  lo.seed = seed;
+  lo.rank = env.rank;
+  lo.world_size = env.world_size;
+  // Validation batches are global batches too: each rank evaluates its
+  // slice of the same batches, so the validation set does not depend on the
+  // world size. They are made on demand.
+  if (split == Split::kValidation) lo.prefetch = 0;
+  return lo;
+}
+
+TrainContext begin_training(const TrainOptions& opt) {
+  check_options(opt);
+  TrainContext ctx;
+  ctx.corpus = std::make_shared<CorpusData>(read_corpus(opt.data));
+  ctx.env = launch_env();
+  if (ctx.env.world_size > 1) {
+    ctx.dp = std::make_shared<DataParallel>(
+        ctx.env, std::chrono::milliseconds(static_cast<long long>(opt.dist_timeout_s * 1000)));
+  }
+  ctx.batch_size = opt.batch_size;
+  ctx.seed = opt.seed;
+  fs::create_directories(opt.out);
+  if (ctx.rank0()) write_file_atomic((fs::path(opt.out) / "tokenizer.model").string(), ctx.corpus->tokenizer_model);
+  ctx.device = pick_device(opt.device);
+  if (!ctx.cuda()) {
+    // Bit-for-bit reproducible CPU runs: exact resume depends on it.
+    at::globalContext().setDeterministicAlgorithms(true, false);
+  }
+  torch::manual_seed(opt.seed);
+  return ctx;
+}
 
 TrainResult train(const TrainOptions& opt) {
-  check_options(opt);
-  auto corpus = std::make_shared<CorpusData>(read_corpus(opt.data));
+  TrainContext ctx = begin_training(opt);
   TransformerConfig mc = opt.model;
-  mc.vocab_size = corpus->vocab_size;
+  mc.vocab_size = ctx.corpus->vocab_size;
   mc.validate();
+  TransformerObjective objective(ctx, mc);
+  objective.eval_batches = opt.eval_batches;
+  return run_training(ctx, objective, opt);
+}
 
-  const LaunchEnv env = launch_env();
-  std::unique_ptr<DataParallel> dp;
-  if (env.world_size > 1) {
-    dp = std::make_unique<DataParallel>(
-        env, std::chrono::milliseconds(static_cast<long long>(opt.dist_timeout_s * 1000)));
-  }
-  const bool rank0 = env.rank == 0;
+TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOptions& opt) {
+  const LaunchEnv& env = ctx.env;
+  DataParallel* dp = ctx.dp.get();
+  const bool rank0 = ctx.rank0();
+  const bool cuda = ctx.cuda();
   auto collective_failed = [&](const std::exception& e) {
     const std::string what = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return InputError("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
                       ": a collective failed: " + dp->diagnose_failure() + " (" + what.substr(0, 200) +
                       "); every rank stops");
   };
-
-  fs::create_directories(opt.out);
-  const std::string tok_path = (fs::path(opt.out) / "tokenizer.model").string();
-  if (rank0) write_file_atomic(tok_path, corpus->tokenizer_model);
-
-  const torch::Device device = pick_device(opt.device);
-  const bool cuda = device.is_cuda();
-  if (!cuda) {
-    // Bit-for-bit reproducible CPU runs: exact resume depends on it.
-    at::globalContext().setDeterministicAlgorithms(true, false);
+  if (dp) {
+    objective.average_gradients = [&](const std::vector<torch::Tensor>& params) {
+      try {
+        dp->average_gradients(params, opt.bucket_bytes);
+      } catch (const std::exception& e) {
+        throw collective_failed(e);
+      }
+    };
   }
-  torch::manual_seed(opt.seed);
-  Transformer model(mc);
-  model->to(device);
+  torch::nn::Module& model = objective.model();
 
   AdamWSettings adamw{opt.lr, opt.beta1, opt.beta2, opt.adam_eps, opt.weight_decay};
-  auto optimizer_owner = make_adamw(model, adamw);
+  auto optimizer_owner = make_adamw(model, adamw, opt.model.tie_embeddings);
   torch::optim::AdamW& optimizer = *optimizer_owner;
-
-  const int context = mc.context;
-  LoaderOptions lo;
-  lo.batch_size = opt.batch_size;
-  lo.seed = opt.seed;
-  lo.rank = env.rank;
-  lo.world_size = env.world_size;
-  TokenWindowLoader train_loader(corpus, context, lo);
-  // Validation batches are global batches too: each rank evaluates its slice
-  // of the same eval_batches, so the validation set does not depend on the
-  // world size.
-  lo.split = Split::kValidation;
-  lo.prefetch = 0;
-  TokenWindowLoader val_loader(corpus, context, lo);
+  const CheckpointParts parts{&model, &optimizer, objective.aux_model(), objective.aux_optimizer()};
 
   CheckpointState state;
-  state.model = mc;
-  state.tokenizer_sha256 = corpus->tokenizer_sha256;
+  state.model = opt.model;
+  state.model.vocab_size = ctx.corpus->vocab_size;
+  state.kind = objective.kind();
+  state.settings_json = objective.settings_json();
+  state.tokenizer_sha256 = ctx.corpus->tokenizer_sha256;
   state.config_ini = opt.config_ini;
   const std::string metrics_path = (fs::path(opt.out) / "metrics.jsonl").string();
   if (opt.resume) {
@@ -162,23 +229,25 @@ TrainResult train(const TrainOptions& opt) {
     for (const auto& path : list_checkpoints(opt.out)) {
       try {
         const CheckpointState peek = load_checkpoint(path);
-        if (peek.tokenizer_sha256 != corpus->tokenizer_sha256) {
+        if (peek.tokenizer_sha256 != ctx.corpus->tokenizer_sha256) {
           throw InputError(path + ": trained with tokenizer sha256 " + peek.tokenizer_sha256.substr(0, 12) +
-                           "…, but " + opt.data + " uses " + corpus->tokenizer_sha256.substr(0, 12) +
+                           "…, but " + opt.data + " uses " + ctx.corpus->tokenizer_sha256.substr(0, 12) +
                            "…; resume with the corpus it was trained on");
         }
-        state = load_checkpoint(path, &model, &optimizer);
+        expect_kind(peek, objective.kind(), path);
+        state = load_checkpoint(path, parts);
         state.config_ini = opt.config_ini;
         loaded = true;
         std::fprintf(stderr, "resuming from %s (step %ld)\n", path.c_str(), state.step);
         break;
       } catch (const InputError& e) {
-        if (std::string(e.what()).find("tokenizer sha256") != std::string::npos) throw;
+        const std::string what = e.what();
+        if (what.find("tokenizer sha256") != std::string::npos || what.find(" model, not a ") != std::string::npos) throw;
         std::fprintf(stderr, "warning: skipping %s\n", e.what());
       }
     }
     if (!loaded) std::fprintf(stderr, "no valid checkpoint in %s: starting from step 0\n", opt.out.c_str());
-    train_loader.set_position(state.loader_position);
+    objective.set_data_position(state.loader_position);
     if (rank0) truncate_metrics(metrics_path, state.step);
   } else if (rank0) {
     std::error_code ec;
@@ -194,52 +263,44 @@ TrainResult train(const TrainOptions& opt) {
     events = std::make_unique<EventWriter>(opt.out);
   }
 
-  const long tokens_per_step = static_cast<long>(opt.batch_size) * opt.grad_accum * context * env.world_size;
+  const long units_per_step = objective.units_per_micro_batch() * opt.grad_accum * env.world_size;
+  const std::string unit = objective.unit();
   const double peak = opt.peak_flops > 0 ? opt.peak_flops : (cuda ? peak_bf16_flops(cuda_device_name()) : 0.0);
   if (rank0) {
     std::fprintf(stderr,
-                 "model: %.2fM parameters (%d layers, %d heads, %d kv heads, width %d, context %d) on %s\n"
-                 "batch: %d sequences x %d accumulation x %d ranks x %d tokens = %ld tokens per step; %ld steps\n",
-                 model->parameter_count() / 1e6, mc.n_layers, mc.n_heads, mc.kv_heads(), mc.dim, context,
-                 cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)", opt.batch_size, opt.grad_accum,
-                 env.world_size, context, tokens_per_step, opt.max_steps);
+                 "%s on %s\n"
+                 "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
+                 objective.describe().c_str(), cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)",
+                 opt.batch_size, opt.grad_accum, env.world_size, units_per_step, unit.c_str(), opt.max_steps);
     if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d\n", env.world_size,
                          env.launcher.c_str(), env.master_addr.c_str(), env.master_port);
   }
 
   LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
-  const auto vocab = mc.vocab_size;
-
-  // Mean next-token cross-entropy of one batch (fp32 even under autocast).
-  auto batch_loss = [&](const TokenBatch& b) {
-    const auto logits = model->forward(to_tensor(b.inputs, b.batch, b.context, device));
-    return torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32),
-                                                to_tensor(b.targets, b.batch, b.context, device).view(-1));
-  };
 
   auto evaluate = [&]() {
     torch::NoGradGuard no_grad;
-    model->eval();
-    compat::CudaBf16Autocast autocast(cuda);
-    double total = 0;
-    for (int i = 0; i < opt.eval_batches; ++i) {
-      total += batch_loss(val_loader.make(static_cast<std::uint64_t>(i))).item<double>();
+    model.eval();
+    Scalars s;
+    {
+      compat::CudaBf16Autocast autocast(cuda);
+      s = objective.evaluate();
     }
-    model->train();
+    model.train();
     if (dp) {
       try {
-        total = dp->sum(total) / env.world_size;
+        s["val_loss"] = dp->sum(s.at("val_loss")) / env.world_size;
       } catch (const std::exception& e) {
         throw collective_failed(e);
       }
     }
-    return total / opt.eval_batches;
+    return s;
   };
 
   auto save = [&](long step, const std::string& path) {
     state.step = step;
-    state.loader_position = train_loader.position();
-    if (rank0) save_checkpoint(path, model, &optimizer, state);
+    state.loader_position = objective.data_position();
+    if (rank0) save_checkpoint(path, parts, state);
   };
 
   const bool tty = isatty(STDERR_FILENO);
@@ -252,8 +313,8 @@ TrainResult train(const TrainOptions& opt) {
   TrainResult result;
   result.best_val_loss = state.best_val_loss;
   auto window_start = std::chrono::steady_clock::now();
-  long window_tokens = 0;
-  double tokens_per_s = 0;
+  long window_units = 0;
+  double units_per_s = 0;
   const long first_step = state.step;
 
   for (long step = first_step; step < opt.max_steps; ++step) {
@@ -261,15 +322,18 @@ TrainResult train(const TrainOptions& opt) {
     set_learning_rate(optimizer, lr);
 
     double loss_sum = 0;
+    Scalars logs;
     try {
       for (int micro = 0; micro < opt.grad_accum; ++micro) {
         torch::Tensor loss;
+        Scalars micro_logs;
         {
           compat::CudaBf16Autocast autocast(cuda);
-          loss = batch_loss(train_loader.next());
+          loss = objective.loss(step, &micro_logs);
         }
         (loss / opt.grad_accum).backward();
         loss_sum += loss.item<double>();
+        for (const auto& [k, v] : micro_logs) logs[k] += v / opt.grad_accum;
       }
     } catch (const c10::Error& e) {
       if (std::string(e.what()).find("out of memory") != std::string::npos) {
@@ -281,7 +345,7 @@ TrainResult train(const TrainOptions& opt) {
     }
     if (dp) {
       try {
-        dp->average_gradients(model->parameters(), opt.bucket_bytes);
+        dp->average_gradients(model.parameters(), opt.bucket_bytes);
         loss_sum = dp->sum(loss_sum) / env.world_size;
       } catch (const std::exception& e) {
         throw collective_failed(e);
@@ -289,10 +353,10 @@ TrainResult train(const TrainOptions& opt) {
     }
     double grad_norm = 0;
     if (opt.grad_clip > 0) {
-      grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+      grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), opt.grad_clip);
     } else {
       double sq = 0;
-      for (const auto& p : model->parameters()) {
+      for (const auto& p : model.parameters()) {
         if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
       }
       grad_norm = std::sqrt(sq);
@@ -307,46 +371,64 @@ TrainResult train(const TrainOptions& opt) {
                        ": lower --lr or raise --warmup-steps");
     }
     result.last_loss = loss;
-    window_tokens += tokens_per_step;
+    window_units += units_per_step;
     if (rank0 && (done % opt.log_every == 0 || done == opt.max_steps)) {
       const double window_s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      tokens_per_s = window_s > 0 ? window_tokens / window_s : 0;
+      units_per_s = window_s > 0 ? window_units / window_s : 0;
       window_start = std::chrono::steady_clock::now();
-      window_tokens = 0;
+      window_units = 0;
+      const std::string rate_key = unit == "tok" ? "tokens_per_s" : unit + "_per_s";
       nlohmann::json j = {{"step", done},           {"loss", loss},
                           {"lr", lr},               {"grad_norm", grad_norm},
-                          {"tokens_per_s", tokens_per_s}, {"elapsed_s", elapsed()}};
-      const double mfu = peak > 0 ? tokens_per_s * mc.train_flops_per_token() / peak : -1;
+                          {rate_key, units_per_s}, {"elapsed_s", elapsed()}};
+      const double mfu = peak > 0 && objective.flops_per_unit() > 0 ? units_per_s * objective.flops_per_unit() / peak : -1;
       if (mfu >= 0) j["mfu"] = mfu;
+      for (const auto& [k, v] : logs) {
+        j[k] = v;
+        events->add_scalar("train/" + k, static_cast<float>(v), done);
+      }
       std::fprintf(metrics, "%s\n", j.dump().c_str());
       std::fflush(metrics);
       events->add_scalar("train/loss", static_cast<float>(loss), done);
       events->add_scalar("train/lr", static_cast<float>(lr), done);
       events->add_scalar("train/grad_norm", static_cast<float>(grad_norm), done);
-      events->add_scalar("train/tokens_per_s", static_cast<float>(tokens_per_s), done);
+      events->add_scalar("train/" + rate_key, static_cast<float>(units_per_s), done);
       if (done % print_every == 0 || done == opt.max_steps) {
-        const double eta = tokens_per_s > 0 ? (opt.max_steps - done) * tokens_per_step / tokens_per_s : 0;
+        const double eta = units_per_s > 0 ? (opt.max_steps - done) * units_per_step / units_per_s : 0;
         char mfu_text[32] = "";
         if (mfu >= 0) std::snprintf(mfu_text, sizeof mfu_text, " | MFU %.1f%%", 100 * mfu);
         if (opt.progress) {
-          std::fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s%s | ETA %s%s", tty ? "\r" : "", done,
-                       opt.max_steps, loss, lr, tokens_per_s, mfu_text, format_duration(eta).c_str(),
+          std::fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f %s/s%s | ETA %s%s", tty ? "\r" : "", done,
+                       opt.max_steps, loss, lr, units_per_s, unit.c_str(), mfu_text, format_duration(eta).c_str(),
                        tty ? "   " : "\n");
         }
       }
     }
     if (done % opt.eval_every == 0 || done == opt.max_steps) {
-      const double val = evaluate();
+      const Scalars s = evaluate();
+      const double val = s.at("val_loss");
       result.last_val_loss = val;
-      nlohmann::json j = {{"step", done}, {"val_loss", val}, {"val_ppl", std::exp(val)}};
+      result.last_eval = s;
       if (rank0) {
+        nlohmann::json j = {{"step", done}};
+        std::string line;
+        for (const auto& [k, v] : s) {
+          j[k] = v;
+          events->add_scalar("val/" + (k == "val_loss" ? std::string("loss") : k), static_cast<float>(v), done);
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "%s%s %.4g", line.empty() ? "" : ", ", k.c_str(), v);
+          line += buf;
+        }
+        if (objective.kind() == "transformer") {
+          j["val_ppl"] = std::exp(val);
+          events->add_scalar("val/ppl", static_cast<float>(std::exp(val)), done);
+          line += ", ppl " + std::to_string(std::exp(val)).substr(0, 6);
+        }
         std::fprintf(metrics, "%s\n", j.dump().c_str());
         std::fflush(metrics);
-        events->add_scalar("val/loss", static_cast<float>(val), done);
-        events->add_scalar("val/ppl", static_cast<float>(std::exp(val)), done);
+        if (opt.progress) std::fprintf(stderr, "%sstep %ld: %s\n", tty ? "\n" : "", done, line.c_str());
       }
-      if (rank0 && opt.progress) std::fprintf(stderr, "%sstep %ld: val loss %.4f, ppl %.2f\n", tty ? "\n" : "", done, val, std::exp(val));
       if (val < state.best_val_loss) {
         state.best_val_loss = val;
         state.elapsed_s = elapsed();
@@ -354,7 +436,8 @@ TrainResult train(const TrainOptions& opt) {
       }
     }
     if (events) events->flush();
-    if (done % opt.checkpoint_every == 0 || done == opt.max_steps) {
+    const bool stopping = done == opt.stop_after;
+    if (done % opt.checkpoint_every == 0 || done == opt.max_steps || stopping) {
       state.elapsed_s = elapsed();
       save(done, checkpoint_path(opt.out, done));
       if (rank0) {
@@ -362,12 +445,17 @@ TrainResult train(const TrainOptions& opt) {
         for (std::size_t i = static_cast<std::size_t>(opt.keep_last); i < all.size(); ++i) fs::remove(all[i]);
       }
     }
+    if (stopping) {
+      if (rank0 && opt.progress) std::fprintf(stderr, "stopping after step %ld (--stop-after); --resume continues\n", done);
+      result.steps = done;
+      break;
+    }
   }
   if (metrics) std::fclose(metrics);
-  result.steps = opt.max_steps;
+  if (result.steps == 0) result.steps = opt.max_steps;
   result.best_val_loss = state.best_val_loss;
   result.seconds = elapsed();
-  result.tokens_per_s = tokens_per_s;
+  result.tokens_per_s = units_per_s;
   return result;
 }
 

@@ -16,9 +16,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include <c10/core/Device.h>
+
+#include "datasets/corpus.h"
+#include "datasets/loader.h"
 #include "models/transformer.h"
+#include "training/distributed.h"
+#include "training/objective.h"
 
 namespace plotforge {
 
@@ -30,6 +37,7 @@ struct TrainOptions {
   int batch_size = 12;  // sequences per micro-batch
   int grad_accum = 1;
   long max_steps = 2000;
+  long stop_after = 0;  // end the run after this step with a checkpoint, as a time-limited job; 0: at max_steps
   double lr = 1e-3, min_lr = 1e-4;
   long warmup_steps = 100;
   long lr_decay_steps = 0;  // 0: max_steps
@@ -52,9 +60,36 @@ struct TrainOptions {
 struct TrainResult {
   long steps = 0;
   double last_loss = 0, last_val_loss = 0, best_val_loss = 0;
-  double tokens_per_s = 0, seconds = 0;
+  double tokens_per_s = 0, seconds = 0;  // tokens_per_s: the objective's units per second
+  Scalars last_eval;                      // the last validation pass's scalars
 };
 
+// ids [rows * cols] int32 -> [rows, cols] int64 on `device`.
+torch::Tensor token_tensor(const std::vector<std::int32_t>& ids, int rows, int cols, const c10::Device& device);
+
+// The Transformer: next-token cross-entropy on token windows.
 TrainResult train(const TrainOptions& options);
+
+// What every objective is built from: the corpus, the launch (rank, world
+// size), the data-parallel group when there is more than one rank, and the
+// device. begin_training() validates the options, reads the corpus, joins
+// the group, creates the run directory with the tokenizer, and seeds torch.
+struct TrainContext {
+  std::shared_ptr<const CorpusData> corpus;
+  LaunchEnv env;
+  std::shared_ptr<DataParallel> dp;  // null when training alone
+  c10::Device device{c10::kCPU};
+  bool cuda() const { return device.is_cuda(); }
+  bool rank0() const { return env.rank == 0; }
+  // Loader options for this rank: the run's seed and micro-batch; validation
+  // loaders make batches on demand.
+  LoaderOptions loader(Split split) const;
+  int batch_size = 0;
+  std::uint64_t seed = 0;
+};
+
+TrainContext begin_training(const TrainOptions& options);
+// The training loop shared by every generator (see objective.h).
+TrainResult run_training(TrainContext& context, Objective& objective, const TrainOptions& options);
 
 }  // namespace plotforge
