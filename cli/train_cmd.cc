@@ -276,9 +276,11 @@ int cmd_export(const Args& args) {
       ("dtype", po::value<std::string>()->default_value("fp32"), "fp32 | bf16");
   po::variables_map vm;
   if (!parse_options("usage: plotforge export --checkpoint DIR --out BUNDLE [--dtype fp32|bf16]", o, args, &vm)) return 0;
-  export_bundle(vm["checkpoint"].as<std::string>(), vm["out"].as<std::string>(), vm["dtype"].as<std::string>());
-  std::cout << "wrote " << vm["out"].as<std::string>() << " (model.safetensors, config.json, generation_config.json, "
-            << "tokenizer.model)\n";
+  const std::string kind =
+      export_bundle(vm["checkpoint"].as<std::string>(), vm["out"].as<std::string>(), vm["dtype"].as<std::string>());
+  std::cout << "wrote " << kind << " bundle " << vm["out"].as<std::string>()
+            << (kind == "gan" ? " (generator.safetensors, gan.json)\n"
+                              : " (model.safetensors, config.json, generation_config.json, tokenizer.model)\n");
   return 0;
 }
 

@@ -86,7 +86,13 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
   std::vector<float> x(static_cast<std::size_t>(N) * D), h(x.size()), qkv(static_cast<std::size_t>(N) * qkv_out),
       att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F), act(static_cast<std::size_t>(N) * F),
       proj(x.size());
-  for (int n = 0; n < N; ++n) std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
+  for (int n = 0; n < N; ++n) {
+    std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
+    if (row_seq[n]->latent) {
+      const float* e = row_seq[n]->latent->embedding.data();
+      for (int d = 0; d < D; ++d) x[n * D + d] += e[d];
+    }
+  }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
   for (int l = 0; l < c.n_layers; ++l) {
@@ -116,7 +122,17 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
         const int len = row_pos[n] + 1;
         const int g = head / group;
         const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-        float mx = -INFINITY;
+        // A VAE's memory slot: one more key and value, ahead of position 0.
+        const float* mem_k = nullptr;
+        const float* mem_v = nullptr;
+        float mem_score = 0;
+        if (s.latent) {
+          mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
+          mem_v = mem_k + kv_out;
+          for (int d = 0; d < hd; ++d) mem_score += q[d] * mem_k[d];
+          mem_score *= scale;
+        }
+        float mx = mem_k ? mem_score : -INFINITY;
         for (int t = 0; t < len; ++t) {
           const float* k = pool_.k(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
           float dot = 0;
@@ -131,6 +147,11 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
         }
         float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
         std::fill_n(out, hd, 0.f);
+        if (mem_v) {
+          const float p_mem = std::exp(mem_score - mx);
+          sum += p_mem;
+          for (int d = 0; d < hd; ++d) out[d] += p_mem / sum * mem_v[d];
+        }
         for (int t = 0; t < len; ++t) {
           const float* v = pool_.v(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
           const float p = scores[t] / sum;

@@ -5,11 +5,11 @@
 namespace plotforge::runtime {
 
 std::vector<Completion> generate(Engine& engine, const std::vector<int>& prompt, const SamplingParams& p,
-                                 int prefill_chunk) {
+                                 int prefill_chunk, std::shared_ptr<const LatentCondition> latent) {
   SchedulerOptions o;
   o.prefill_chunk = prefill_chunk;
   Scheduler scheduler(engine, nullptr, o);
-  scheduler.submit(prompt, p);
+  scheduler.submit(prompt, p, std::move(latent));
   while (!scheduler.idle()) scheduler.step();
   return scheduler.take_finished().at(0).completions;
 }

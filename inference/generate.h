@@ -17,7 +17,8 @@ struct Completion {
   std::string finish_reason;  // "eos", "stop", "length", "context"
 };
 
+// With `latent`, a VAE bundle decodes under that code.
 std::vector<Completion> generate(Engine& engine, const std::vector<int>& prompt, const SamplingParams& p,
-                                 int prefill_chunk = 256);
+                                 int prefill_chunk = 256, std::shared_ptr<const LatentCondition> latent = nullptr);
 
 }  // namespace plotforge::runtime

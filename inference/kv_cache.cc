@@ -47,6 +47,7 @@ void reserve(BlockPool& pool, Sequence& seq, int positions) {
 Sequence fork(BlockPool& pool, const Sequence& parent) {
   Sequence child;
   child.tokens = parent.tokens;
+  child.latent = parent.latent;
   const int full = parent.length() / pool.block_size();
   for (int i = 0; i < full; ++i) {
     pool.retain(parent.blocks[i]);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "inference/model.h"
@@ -44,6 +45,9 @@ class BlockPool {
 struct Sequence {
   std::vector<int> blocks;  // the block table
   std::vector<int> tokens;  // every token in the cache, in order
+  // A VAE decoder's latent conditioning; null for a plain Transformer. Its
+  // cached keys depend on it, so such sequences never enter the prefix cache.
+  std::shared_ptr<const LatentCondition> latent;
   int length() const { return static_cast<int>(tokens.size()); }
 };
 

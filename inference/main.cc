@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <random>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,7 @@
 #include "datasets/error.h"
 #include "inference/bench.h"
 #include "inference/generate.h"
+#include "inference/latent_gan.h"
 
 namespace po = boost::program_options;
 using namespace plotforge;
@@ -51,17 +54,56 @@ int cmd_generate(const std::vector<std::string>& args) {
       ("seed", po::value<std::uint64_t>()->default_value(d.seed), "sampling seed (branch i uses seed + i)")
       ("stop", po::value<std::vector<std::string>>()->composing(), "stop string (repeatable)")
       ("logprobs", po::bool_switch(), "print JSON with per-token log-probabilities")
-      ("cache-blocks", po::value<int>()->default_value(4096), "KV cache blocks of 16 positions");
+      ("cache-blocks", po::value<int>()->default_value(4096), "KV cache blocks of 16 positions")
+      ("prior", po::bool_switch(), "VAE bundle: decode a latent code drawn from the prior N(0, I) (seeded by --seed)")
+      ("gan", po::value<std::string>()->default_value(""), "VAE bundle: decode a code from this latent-GAN bundle (--genre picks its genre)")
+      ("latent", po::value<std::string>()->default_value(""), "VAE bundle: decode this latent code (comma-separated floats)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(o).run(), vm);
   if (vm.count("help")) {
-    std::cout << "usage: plotforge-run generate --bundle DIR [--prompt TEXT] [--n K] [sampling options]\n\n" << o;
+    std::cout << "usage: plotforge-run generate --bundle DIR [--prompt TEXT] [--n K] [sampling options]\n"
+                 "       plotforge-run generate --bundle VAE_BUNDLE (--prior | --gan GAN_BUNDLE [--genre G] | --latent z1,z2,...)\n\n"
+              << o;
     return 0;
   }
   po::notify(vm);
   const auto model = Model::load(vm["bundle"].as<std::string>());
   const Tokenizer& tok = model->tokenizer();
-  const std::string prompt = conditioning_prompt(tok, vm["genre"].as<std::string>(), vm["beat"].as<std::string>(),
+  // A VAE bundle decodes under one latent code: from the prior, a GAN, or given.
+  const bool prior = vm["prior"].as<bool>();
+  const std::string gan_dir = vm["gan"].as<std::string>(), latent_text = vm["latent"].as<std::string>();
+  if (static_cast<int>(prior) + !gan_dir.empty() + !latent_text.empty() > 1) {
+    throw InputError("give one of --prior, --gan and --latent");
+  }
+  std::shared_ptr<const LatentCondition> latent;
+  std::string genre = vm["genre"].as<std::string>();
+  if (prior || !gan_dir.empty() || !latent_text.empty()) {
+    std::vector<float> z;
+    if (prior) {
+      std::mt19937_64 rng(vm["seed"].as<std::uint64_t>());
+      std::normal_distribution<float> normal(0.f, 1.f);
+      z.resize(model->config().latent);
+      for (float& v : z) v = normal(rng);
+    } else if (!gan_dir.empty()) {
+      const auto gan = LatentGAN::load(gan_dir);
+      if (gan->tokenizer_sha256() != tok.sha256()) {
+        throw InputError(gan_dir + ": trained against a VAE with another tokenizer than " + vm["bundle"].as<std::string>());
+      }
+      z = gan->sample(vm["seed"].as<std::uint64_t>(), genre);
+      genre.clear();  // the GAN's genre, not a prompt token
+    } else {
+      std::stringstream in(latent_text);
+      for (std::string v; std::getline(in, v, ',');) {
+        try {
+          z.push_back(std::stof(v));
+        } catch (const std::exception&) {
+          throw InputError("--latent: '" + v + "' is not a number");
+        }
+      }
+    }
+    latent = model->condition(z);
+  }
+  const std::string prompt = conditioning_prompt(tok, genre, vm["beat"].as<std::string>(),
                                                  vm["emotion"].as<std::string>(), vm["prompt"].as<std::string>());
   SamplingParams p;
   p.n = vm["n"].as<int>();
@@ -81,7 +123,7 @@ int cmd_generate(const std::vector<std::string>& args) {
   Engine engine(*model, pool);
   const std::vector<int> ids = tok.encode(prompt);
   const auto t0 = std::chrono::steady_clock::now();
-  const auto out = generate(engine, ids, p);
+  const auto out = generate(engine, ids, p, 256, latent);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::size_t total = 0;
   for (const auto& c : out) total += c.tokens.size();

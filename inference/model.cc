@@ -1,5 +1,7 @@
 #include "inference/model.h"
 
+#include <cblas.h>
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -117,7 +119,36 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     w.wdown = m->weight(p + "mlp.down_proj.weight", {D, H});
     m->layers_.push_back(std::move(w));
   }
+  const auto& pf = j.contains("plotforge") && j["plotforge"].is_object() ? j["plotforge"] : nlohmann::json::object();
+  const std::string kind = pf.value("model_kind", std::string("transformer"));
+  if (kind == "vae") {
+    c.latent = int_field(pf, "latent", cfg_path + " plotforge");
+    if (c.latent < 1) throw InputError(cfg_path + ": plotforge.latent must be positive");
+    m->latent_to_memory_ = m->weight("plotforge.latent_to_memory.weight", {c.n_layers * 2 * kv_out, c.latent});
+    m->latent_to_embedding_ = m->weight("plotforge.latent_to_embedding.weight", {D, c.latent});
+  } else if (kind != "transformer") {
+    throw InputError(cfg_path + ": plotforge.model_kind '" + kind + "' is not a decoder the runtime runs "
+                     "(transformer or vae; a GAN bundle goes with --gan)");
+  }
   return m;
+}
+
+std::shared_ptr<const LatentCondition> Model::condition(const std::vector<float>& z) const {
+  const ModelConfig& c = config_;
+  if (c.latent == 0) throw InputError(dir_ + ": not a VAE bundle; a latent code needs one ('plotforge export' of a VAE run)");
+  if (static_cast<int>(z.size()) != c.latent) {
+    throw InputError("latent code has " + std::to_string(z.size()) + " values; the VAE's latent size is " +
+                     std::to_string(c.latent));
+  }
+  auto out = std::make_shared<LatentCondition>();
+  const int mem = c.n_layers * 2 * c.n_kv_heads * c.head_dim();
+  out->memory.assign(mem, 0.f);
+  out->embedding.assign(c.dim, 0.f);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, mem, c.latent, 1.0f, latent_to_memory_, c.latent, z.data(), 1, 0.0f,
+              out->memory.data(), 1);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, c.dim, c.latent, 1.0f, latent_to_embedding_, c.latent, z.data(), 1, 0.0f,
+              out->embedding.data(), 1);
+  return out;
 }
 
 }  // namespace plotforge::runtime

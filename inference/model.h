@@ -13,6 +13,7 @@
 namespace plotforge::runtime {
 
 struct ModelConfig {
+  int latent = 0;  // a VAE decoder's latent size; 0 for a plain Transformer
   int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, hidden = 0, vocab = 0, context = 0;
   float rope_theta = 10000.f, norm_eps = 1e-5f;
   bool tie_embeddings = false;
@@ -28,6 +29,14 @@ struct LayerWeights {
   const float* wdown;         // [dim, hidden]
 };
 
+// A VAE decoder's conditioning on one latent code z (models/vae.h): a key
+// and value per layer that every position attends to ahead of the causal
+// keys, and a vector added to every token embedding.
+struct LatentCondition {
+  std::vector<float> memory;     // [layer][K or V][n_kv_heads * head_dim]
+  std::vector<float> embedding;  // [dim]
+};
+
 class Model {
  public:
   // Loads BUNDLE/{config.json, model.safetensors, tokenizer.model}. Throws
@@ -40,6 +49,9 @@ class Model {
   const float* lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
   const float* final_norm() const { return final_norm_; }
   const std::vector<LayerWeights>& layers() const { return layers_; }
+  // For a VAE bundle: the conditioning z [latent] implies. Throws InputError
+  // for a plain Transformer bundle or a z of the wrong size.
+  std::shared_ptr<const LatentCondition> condition(const std::vector<float>& z) const;
 
  private:
   Model() = default;
@@ -50,6 +62,7 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::vector<std::vector<float>> widened_;  // bf16 weights as float32
   const float *embed_ = nullptr, *lm_head_ = nullptr, *final_norm_ = nullptr;
+  const float *latent_to_memory_ = nullptr, *latent_to_embedding_ = nullptr;
   std::vector<LayerWeights> layers_;
   std::string dir_;
 };

@@ -34,7 +34,8 @@ Scheduler::~Scheduler() {
   }
 }
 
-int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params) {
+int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
+                      std::shared_ptr<const LatentCondition> latent) {
   params.validate();
   if (prompt.empty()) throw InputError("the prompt is empty");
   const int context = engine_.model().config().context;
@@ -47,12 +48,13 @@ int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params) {
   a->id = next_id_++;
   a->params = params;
   a->prompt = std::move(prompt);
+  a->seq.latent = std::move(latent);
   queue_.push_back(std::move(a));
   return queue_.back()->id;
 }
 
 void Scheduler::finish_prefill(Active& a, const float* logits) {
-  if (cache_) cache_->insert(a.seq);
+  if (cache_ && !a.seq.latent) cache_->insert(a.seq);
   const int vocab = engine_.model().config().vocab;
   a.branches.resize(a.params.n);
   for (int i = 0; i < a.params.n; ++i) {
@@ -113,14 +115,14 @@ void Scheduler::step() {
   while (!queue_.empty() && static_cast<int>(running_.size()) < o_.max_running) {
     Active& next = *queue_.front();
     bool wait = false;
-    if (cache_) {
+    if (cache_ && !next.seq.latent) {
       for (const auto& r : running_) {
         const std::size_t n = std::min<std::size_t>({static_cast<std::size_t>(bs), r->prompt.size(), next.prompt.size()});
         if (r->branches.empty() && std::equal(r->prompt.begin(), r->prompt.begin() + n, next.prompt.begin())) wait = true;
       }
     }
     if (wait) break;
-    if (cache_) next.prefilled = cache_->match(next.prompt, &next.seq);
+    if (cache_ && !next.seq.latent) next.prefilled = cache_->match(next.prompt, &next.seq);
     running_.push_back(std::move(queue_.front()));
     queue_.pop_front();
     if (next.params.max_new_tokens == 0) {
@@ -183,7 +185,7 @@ void Scheduler::step() {
     }
     Finished f{a.id, {}};
     for (auto& b : a.branches) {
-      if (cache_ && b.seq.length() > 0) cache_->insert(b.seq);
+      if (cache_ && !b.seq.latent && b.seq.length() > 0) cache_->insert(b.seq);
       if (b.out.finish_reason != "stop") b.out.text = engine_.model().tokenizer().decode(b.out.tokens);
       free_sequence(engine_.pool(), b.seq);
       f.completions.push_back(std::move(b.out));

@@ -37,7 +37,10 @@ class Scheduler {
   // The request's id, or -1 when the queue is full. Throws InputError for
   // an invalid request (empty prompt, prompt not shorter than the context,
   // bad sampling values).
-  int submit(std::vector<int> prompt, const SamplingParams& params);
+  // With `latent` (a VAE bundle's Model::condition), every branch decodes
+  // under it; such requests bypass the prefix cache.
+  int submit(std::vector<int> prompt, const SamplingParams& params,
+             std::shared_ptr<const LatentCondition> latent = nullptr);
   void step();
   bool idle() const { return queue_.empty() && running_.empty(); }
   std::vector<Finished> take_finished();

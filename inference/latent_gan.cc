@@ -1,0 +1,124 @@
+#include "inference/latent_gan.h"
+
+#include <cblas.h>
+
+#include <cstring>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/error.h"
+#include "datasets/text_checks.h"
+
+namespace plotforge::runtime {
+
+namespace {
+
+std::vector<float> floats(const SafetensorsFile& f, const std::string& file, const std::string& name,
+                          const std::vector<std::int64_t>& shape) {
+  const TensorView& t = f.at(name);
+  if (t.shape != shape) throw InputError(file + ": tensor '" + name + "' does not have the shape gan.json implies");
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  if (t.dtype == DType::kF32) {
+    std::memcpy(out.data(), t.data, out.size() * 4);
+  } else if (t.dtype == DType::kBF16) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::uint16_t b;
+      std::memcpy(&b, t.data + 2 * i, 2);
+      out[i] = bf16_to_float(b);
+    }
+  } else {
+    throw InputError(file + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; expected F32 or BF16");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<LatentGAN> LatentGAN::load(const std::string& dir) {
+  const std::string cfg_path = dir + "/gan.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(cfg_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  std::unique_ptr<LatentGAN> g(new LatentGAN());
+  int hidden = 0, layers = 0, n_genres = 0;
+  try {
+    if (j.at("model_kind").get<std::string>() != "gan") throw InputError(cfg_path + ": model_kind is not gan");
+    g->latent_ = j.at("latent").get<int>();
+    g->noise_ = j.at("noise").get<int>();
+    hidden = j.at("hidden").get<int>();
+    layers = j.at("layers").get<int>();
+    n_genres = j.at("n_genres").get<int>();
+    g->genre_dim_ = j.at("genre_dim").get<int>();
+    g->genres_ = j.at("genres").get<std::vector<std::string>>();
+    g->slope_ = j.at("negative_slope").get<float>();
+    g->tokenizer_sha256_ = j.at("tokenizer_sha256").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(cfg_path + ": missing or mistyped field (" + std::string(e.what()) + ")");
+  }
+  if (g->latent_ < 1 || g->noise_ < 1 || hidden < 1 || layers < 2 || layers > 64 || n_genres < 0 ||
+      g->genre_dim_ < 1 || (n_genres > 0 && static_cast<int>(g->genres_.size()) != n_genres)) {
+    throw InputError(cfg_path + ": inconsistent sizes");
+  }
+  const std::string st_path = dir + "/generator.safetensors";
+  const SafetensorsFile f = SafetensorsFile::open(st_path);
+  const int cond = n_genres > 0 ? g->genre_dim_ : 0;
+  if (cond) g->genre_embedding_ = floats(f, st_path, "genre_embedding.weight", {n_genres + 1, g->genre_dim_});
+  else g->genres_.clear();
+  int width = g->noise_ + cond;
+  for (int i = 0; i < layers; ++i) {
+    Linear l;
+    l.in = width;
+    l.out = i + 1 < layers ? hidden : g->latent_;
+    const std::string p = "net." + std::to_string(2 * i) + ".";
+    l.w = floats(f, st_path, p + "weight", {l.out, l.in});
+    l.b = floats(f, st_path, p + "bias", {l.out});
+    width = l.out;
+    g->layers_.push_back(std::move(l));
+  }
+  return g;
+}
+
+std::vector<float> LatentGAN::forward(const std::vector<float>& noise, int genre) const {
+  if (static_cast<int>(noise.size()) != noise_) throw InputError("GAN noise must have " + std::to_string(noise_) + " values");
+  std::vector<float> x = noise;
+  if (!genre_embedding_.empty()) {
+    const float* e = genre_embedding_.data() + static_cast<std::size_t>(genre + 1) * genre_dim_;  // row 0: none
+    x.insert(x.end(), e, e + genre_dim_);
+  }
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Linear& l = layers_[i];
+    std::vector<float> y = l.b;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, l.out, l.in, 1.0f, l.w.data(), l.in, x.data(), 1, 1.0f, y.data(), 1);
+    if (i + 1 < layers_.size()) {
+      for (float& v : y) v = v > 0 ? v : slope_ * v;
+    }
+    x = std::move(y);
+  }
+  return x;
+}
+
+std::vector<float> LatentGAN::sample(std::uint64_t seed, const std::string& genre) const {
+  int g = -1;
+  if (!genre.empty()) {
+    for (std::size_t i = 0; i < genres_.size(); ++i) {
+      if (genres_[i] == genre) g = static_cast<int>(i);
+    }
+    if (g < 0) {
+      std::string known;
+      for (const auto& x : genres_) known += (known.empty() ? "" : ", ") + x;
+      throw InputError("--genre " + genre + ": the GAN is not conditioned on it (it knows: " +
+                       (known.empty() ? std::string("no genres") : known) + ")");
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> noise(noise_);
+  for (float& v : noise) v = normal(rng);
+  return forward(noise, g);
+}
+
+}  // namespace plotforge::runtime
