@@ -4,6 +4,8 @@
 // launcher environments parse.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -140,6 +142,31 @@ TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
   ASSERT_EQ(run(plotforge_bin() + args(one, 30, 8) + " --resume").exit_code, 0);
   const auto a30 = losses(one), b30 = losses(two);
   for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
+}
+
+// The VAE and the latent GAN train through the same data-parallel trainer
+// (the GAN's critic, stepped inside its objective, averages its gradients
+// through the trainer's hook): both ranks finish, rank 0 alone logs.
+TEST(DataParallel, TheVAEAndGANTrainUnderTwoRanks) {
+  const std::string vae = testing::temp_dir("dp-vae"), gan = testing::temp_dir("dp-gan");
+  const std::string vae_args = " train --kind vae --data " + corpus() + " --out " + vae +
+                               " --max-steps 6 --batch-size 2 --model.dim 32 --model.n_layers 1 --model.n_heads 2"
+                               " --model.context 48 --vae.latent 4 --eval-every 6 --eval-batches 1 --quiet --dist-timeout 20";
+  const std::string gan_args = " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/scenes-gan.ini --data " +
+                               corpus() + " --out " + gan + " --gan.vae " + vae +
+                               " --gan.hidden 16 --gan.n_critic 2 --max-steps 6 --batch-size 4 --eval-every 6"
+                               " --eval-batches 1 --log-every 1 --quiet --dist-timeout 20";
+  for (const auto& [a, dir] : {std::make_pair(vae_args, vae), std::make_pair(gan_args, gan)}) {
+    const int port = free_port();
+    const pid_t r1 = spawn_rank(a, 1, 2, port, dir + "-rank1.log");
+    const pid_t r0 = spawn_rank(a, 0, 2, port, dir + "-rank0.log");
+    ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(dir + "-rank0.log");
+    ASSERT_EQ(wait_exit(r1), 0) << testing::read_text(dir + "-rank1.log");
+    const auto l = losses(dir);
+    ASSERT_EQ(l.size(), 6u) << dir;
+    for (const auto& [step, loss] : l) EXPECT_TRUE(std::isfinite(loss)) << dir << " step " << step;
+    EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-00000006.pt"));
+  }
 }
 
 TEST(DataParallel, AKilledRankMakesTheOtherExitWithAClearError) {
