@@ -52,6 +52,7 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("keep-last", po::value<int>()->default_value(d.keep_last), "checkpoints kept (plus best.pt)")
       ("peak-flops", po::value<double>()->default_value(d.peak_flops), "device peak FLOP/s for MFU (0: by device name)")
       ("dist-timeout", po::value<double>()->default_value(d.dist_timeout_s), "seconds before a dead or hung rank fails the others")
+      ("bucket-mb", po::value<double>()->default_value(d.bucket_bytes / 1048576.0), "data parallel: gradient all-reduce bucket size (MiB)")
       ("quiet", po::bool_switch(), "no progress lines");
   const TransformerConfig& m = d.model;
   o.add_options()
@@ -154,6 +155,8 @@ int cmd_train(const Args& args) {
   t.peak_flops = vm["peak-flops"].as<double>();
   t.progress = !vm["quiet"].as<bool>();
   t.dist_timeout_s = vm["dist-timeout"].as<double>();
+  if (!(vm["bucket-mb"].as<double>() > 0)) throw InputError("--bucket-mb: must be positive");
+  t.bucket_bytes = static_cast<std::size_t>(vm["bucket-mb"].as<double>() * 1048576.0);
   t.model.dim = vm["model.dim"].as<int>();
   t.model.n_layers = vm["model.n_layers"].as<int>();
   t.model.n_heads = vm["model.n_heads"].as<int>();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -123,10 +124,19 @@ TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
   const std::string one = testing::temp_dir("dp-one"), two = testing::temp_dir("dp-two");
   ASSERT_EQ(run(plotforge_bin() + args(one, 20, 8)).exit_code, 0);
   const int port = free_port();
-  const pid_t r1 = spawn_rank(args(two, 20, 4), 1, 2, port, two + "-rank1.log");
-  const pid_t r0 = spawn_rank(args(two, 20, 4), 0, 2, port, two + "-rank0.log");
+  // Small buckets, so several start from gradient hooks during backward.
+  const std::string small_buckets = " --bucket-mb 0.01";
+  const pid_t r1 = spawn_rank(args(two, 20, 4) + small_buckets, 1, 2, port, two + "-rank1.log");
+  const pid_t r0 = spawn_rank(args(two, 20, 4) + small_buckets, 0, 2, port, two + "-rank0.log");
   ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(two + "-rank0.log");
   ASSERT_EQ(wait_exit(r1), 0) << testing::read_text(two + "-rank1.log");
+  // tiny's 2 layers in 10 KiB buckets: most start before backward ends.
+  const std::string log0 = testing::read_text(two + "-rank0.log");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log0, m, std::regex("(\\d+) of (\\d+) gradient buckets started during the last backward")))
+      << log0;
+  EXPECT_GE(std::stoi(m[2]), 4);
+  EXPECT_GE(std::stoi(m[1]), std::stoi(m[2]) - 1) << "buckets should start as their gradients are ready";
   const auto a = losses(one), b = losses(two);
   ASSERT_EQ(a.size(), 20u);
   ASSERT_EQ(b.size(), 20u);

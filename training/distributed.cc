@@ -1,5 +1,9 @@
 #include "training/distributed.h"
 
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -169,6 +173,126 @@ void DataParallel::average_gradients(const std::vector<at::Tensor>& params, std:
     if (bytes >= bucket_bytes) flush();
   }
   flush();
+}
+
+namespace {
+
+class GlooPending : public DataParallel::Pending {
+ public:
+  explicit GlooPending(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
+  void wait() override { work_->wait(); }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+};
+
+}  // namespace
+
+std::unique_ptr<DataParallel::Pending> DataParallel::allreduce_async(at::Tensor flat) {
+  std::vector<at::Tensor> t = {std::move(flat)};
+  return std::make_unique<GlooPending>(impl_->pg->allreduce(t));
+}
+
+struct GradientReducer::Bucket {
+  std::vector<std::size_t> params;
+  std::size_t remaining = 0;
+  at::Tensor flat;
+  std::unique_ptr<DataParallel::Pending> pending;
+};
+
+GradientReducer::GradientReducer(DataParallel& dp, std::vector<at::Tensor> params, std::size_t bucket_bytes)
+    : dp_(dp), params_(std::move(params)), bucket_of_(params_.size()),
+      alive_(std::make_shared<GradientReducer*>(this)) {
+  std::size_t bytes = 0;
+  for (std::size_t k = params_.size(); k-- > 0;) {
+    if (buckets_.empty() || bytes >= bucket_bytes) {
+      buckets_.emplace_back();
+      bytes = 0;
+    }
+    buckets_.back().params.push_back(k);
+    bucket_of_[k] = buckets_.size() - 1;
+    bytes += params_[k].numel() * params_[k].element_size();
+  }
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
+    // The hook outlives this reducer on the autograd node; `alive` tells it
+    // whether there is still a reducer to tell.
+    acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [alive = alive_, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          if (GradientReducer* r = *alive) r->mark_ready(k);
+          return outputs;
+        }));
+    accumulators_.push_back(acc);
+  }
+}
+
+GradientReducer::~GradientReducer() {
+  *alive_ = nullptr;
+  for (auto& b : buckets_) {
+    if (b.pending) {
+      try {
+        b.pending->wait();
+      } catch (...) {
+      }
+    }
+  }
+}
+
+int GradientReducer::buckets() const { return static_cast<int>(buckets_.size()); }
+
+void GradientReducer::prepare(bool last_micro_batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  armed_ = last_micro_batch;
+  if (!armed_) return;
+  launched_in_backward_ = 0;
+  for (auto& b : buckets_) {
+    b.remaining = b.params.size();
+    b.pending.reset();
+  }
+}
+
+void GradientReducer::launch(Bucket& b) {
+  std::vector<at::Tensor> parts;
+  for (std::size_t k : b.params) {
+    const at::Tensor& g = params_[k].grad();
+    parts.push_back(g.defined() ? g.reshape(-1) : at::zeros({params_[k].numel()}, params_[k].options()));
+  }
+  b.flat = at::cat(parts);
+  b.pending = dp_.allreduce_async(b.flat);
+}
+
+void GradientReducer::mark_ready(std::size_t k) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!armed_) return;
+  Bucket& b = buckets_[bucket_of_[k]];
+  if (b.remaining == 0 || --b.remaining > 0) return;
+  launch(b);
+  ++launched_in_backward_;
+}
+
+void GradientReducer::finish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& b : buckets_) {
+    if (!b.pending) launch(b);
+  }
+  for (auto& b : buckets_) {
+    b.pending->wait();
+    b.pending.reset();
+    b.flat.div_(dp_.world_size());
+    std::int64_t offset = 0;
+    for (std::size_t k : b.params) {
+      at::Tensor& p = params_[k];
+      const std::int64_t n = p.numel();
+      const auto avg = b.flat.narrow(0, offset, n).view(p.sizes());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(avg);
+      } else {
+        p.mutable_grad() = avg.clone();
+      }
+      offset += n;
+    }
+  }
+  armed_ = false;
 }
 
 double DataParallel::sum(double value) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ class DataParallel {
   void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);
   double sum(double value);
 
+  // Starts an asynchronous all-reduce (sum) of `flat` in place.
+  class Pending;
+  std::unique_ptr<Pending> allreduce_async(at::Tensor flat);
+
   // After a failed collective: which ranks stopped their heartbeat (every
   // rank bumps a counter in the store a few times a second), e.g. "rank 1
   // stopped responding", or why that cannot be told.
@@ -53,6 +58,50 @@ class DataParallel {
   struct Impl;
   LaunchEnv env_;
   std::unique_ptr<Impl> impl_;
+};
+
+// A pending all-reduce; wait() blocks until `flat` holds the sum.
+class DataParallel::Pending {
+ public:
+  virtual ~Pending() = default;
+  virtual void wait() = 0;
+};
+
+// Averages gradients across ranks while backward is still running, as
+// PyTorch's DDP does: parameters are grouped into buckets of about
+// bucket_bytes in reverse order (the order backward reaches them); a hook
+// after each parameter's gradient accumulation marks it ready, and once all
+// of a bucket's parameters are ready its all-reduce starts, asynchronously,
+// while backward goes on with earlier layers. Under gradient accumulation
+// only the last micro-batch's backward communicates.
+class GradientReducer {
+ public:
+  GradientReducer(DataParallel& dp, std::vector<at::Tensor> params, std::size_t bucket_bytes);
+  ~GradientReducer();
+  // Before each backward: whether this one ends the step (and communicates).
+  void prepare(bool last_micro_batch);
+  // After the last backward: starts the buckets no hook started (parameters
+  // without a gradient count as zeros), waits for all, and writes the
+  // averages back into the gradients.
+  void finish();
+  int buckets() const;
+  // Of the last step's buckets, how many started during backward.
+  int launched_during_backward() const { return launched_in_backward_; }
+
+ private:
+  struct Bucket;
+  void mark_ready(std::size_t param);
+  void launch(Bucket& b);
+
+  DataParallel& dp_;
+  std::vector<at::Tensor> params_;
+  std::vector<std::size_t> bucket_of_;
+  std::vector<Bucket> buckets_;
+  std::shared_ptr<GradientReducer*> alive_;          // cleared on destruction; the hooks check it
+  std::vector<std::shared_ptr<void>> accumulators_;  // keeps the hooked autograd nodes alive
+  std::mutex mu_;
+  bool armed_ = false;
+  int launched_in_backward_ = 0;
 };
 
 }  // namespace plotforge

@@ -272,9 +272,14 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
                  "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
                  objective.describe().c_str(), cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)",
                  opt.batch_size, opt.grad_accum, env.world_size, units_per_step, unit.c_str(), opt.max_steps);
-    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d\n", env.world_size,
-                         env.launcher.c_str(), env.master_addr.c_str(), env.master_port);
+    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d; gradient buckets of %.1f MB\n",
+                         env.world_size, env.launcher.c_str(), env.master_addr.c_str(), env.master_port,
+                         opt.bucket_bytes / 1e6);
   }
+
+  // Gradients are averaged in buckets started from hooks during backward.
+  std::unique_ptr<GradientReducer> reducer;
+  if (dp) reducer = std::make_unique<GradientReducer>(*dp, model.parameters(), opt.bucket_bytes);
 
   LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
 
@@ -325,6 +330,7 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
     Scalars logs;
     try {
       for (int micro = 0; micro < opt.grad_accum; ++micro) {
+        if (reducer) reducer->prepare(micro + 1 == opt.grad_accum);
         torch::Tensor loss;
         Scalars micro_logs;
         {
@@ -345,7 +351,7 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
     }
     if (dp) {
       try {
-        dp->average_gradients(model.parameters(), opt.bucket_bytes);
+        reducer->finish();
         loss_sum = dp->sum(loss_sum) / env.world_size;
       } catch (const std::exception& e) {
         throw collective_failed(e);
@@ -450,6 +456,10 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
       result.steps = done;
       break;
     }
+  }
+  if (reducer && rank0) {
+    std::fprintf(stderr, "data parallel: %d of %d gradient buckets started during the last backward (overlapped)\n",
+                 reducer->launched_during_backward(), reducer->buckets());
   }
   if (metrics) std::fclose(metrics);
   if (result.steps == 0) result.steps = opt.max_steps;
