@@ -52,6 +52,7 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("keep-last", po::value<int>()->default_value(d.keep_last), "checkpoints kept (plus best.pt)")
       ("peak-flops", po::value<double>()->default_value(d.peak_flops), "device peak FLOP/s for MFU (0: by device name)")
       ("dist-timeout", po::value<double>()->default_value(d.dist_timeout_s), "seconds before a dead or hung rank fails the others")
+      ("zero1", po::bool_switch(), "data parallel: shard AdamW's state across ranks (ZeRO stage 1)")
       ("bucket-mb", po::value<double>()->default_value(d.bucket_bytes / 1048576.0), "data parallel: gradient all-reduce bucket size (MiB)")
       ("quiet", po::bool_switch(), "no progress lines");
   const TransformerConfig& m = d.model;
@@ -80,6 +81,7 @@ void add_generator_options(po::options_description& o) {
       ("vae.zero_ratio", po::value<double>()->default_value(v.zero_ratio), "share of each cycle with beta = 0 (autoencoder)")
       ("vae.ramp_ratio", po::value<double>()->default_value(v.ramp_ratio), "share of each cycle ramping beta up")
       ("vae.free_bits", po::value<double>()->default_value(v.free_bits), "per-dimension KL floor lambda (nats)")
+      ("vae.mu_scale", po::value<double>()->default_value(v.mu_scale), "BN-VAE: scale of the batch-normalized means (0: off)")
       ("gan.vae", po::value<std::string>()->default_value(""), "VAE run directory whose latent space the GAN learns")
       ("gan.noise", po::value<int>()->default_value(g.noise), "generator noise dimensions")
       ("gan.hidden", po::value<int>()->default_value(g.hidden), "MLP width")
@@ -156,6 +158,7 @@ int cmd_train(const Args& args) {
   t.progress = !vm["quiet"].as<bool>();
   t.dist_timeout_s = vm["dist-timeout"].as<double>();
   if (!(vm["bucket-mb"].as<double>() > 0)) throw InputError("--bucket-mb: must be positive");
+  t.zero1 = vm["zero1"].as<bool>();
   t.bucket_bytes = static_cast<std::size_t>(vm["bucket-mb"].as<double>() * 1048576.0);
   t.model.dim = vm["model.dim"].as<int>();
   t.model.n_layers = vm["model.n_layers"].as<int>();
@@ -180,6 +183,7 @@ int cmd_train(const Args& args) {
     v.zero_ratio = vm["vae.zero_ratio"].as<double>();
     v.ramp_ratio = vm["vae.ramp_ratio"].as<double>();
     v.free_bits = vm["vae.free_bits"].as<double>();
+    v.mu_scale = vm["vae.mu_scale"].as<double>();
     r = train_vae(t, v);
   } else if (kind == "gan") {
     GANSettings g;

@@ -61,6 +61,10 @@ VAEImpl::VAEImpl(const VAEConfig& c) : config_(c) {
   const int kv_dim = d.kv_heads() * d.head_dim();
   latent_to_memory = register_module("latent_to_memory", linear(c.latent, d.n_layers * 2 * kv_dim, false));
   latent_to_embedding = register_module("latent_to_embedding", linear(c.latent, d.dim, false));
+  if (c.mu_scale > 0) {
+    mu_norm = register_module("mu_norm", torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(c.latent).affine(false)));
+    mu_shift = register_parameter("mu_shift", torch::zeros({c.latent}));
+  }
   torch::NoGradGuard no_grad;
   // Start near the prior (logvar ~ 0) and with small latent injections, so
   // early training is the decoder's language model plus a gentle signal.
@@ -72,7 +76,17 @@ VAEImpl::VAEImpl(const VAEConfig& c) : config_(c) {
 
 Posterior VAEImpl::encode(const torch::Tensor& tokens) {
   const auto stats = to_latent(encoder(tokens)).chunk(2, -1);
-  return {stats[0], stats[1].clamp(-20, 10)};
+  torch::Tensor mu = stats[0];
+  // Batch statistics need more than one scene; a single scene in training
+  // mode (never the case in the trainer) uses the running ones.
+  if (mu_norm) {
+    const bool batch_stats = is_training() && mu.size(0) > 1;
+    mu = config_.mu_scale * torch::batch_norm(mu.to(torch::kFloat32), {}, {}, mu_norm->running_mean,
+                                              mu_norm->running_var, batch_stats, 0.1, 1e-5, false)
+                                .to(mu.scalar_type()) +
+         mu_shift;
+  }
+  return {mu, stats[1].clamp(-20, 10)};
 }
 
 torch::Tensor VAEImpl::sample(const Posterior& q) { return q.mu + torch::exp(0.5 * q.logvar) * torch::randn_like(q.mu); }

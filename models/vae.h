@@ -3,6 +3,7 @@
 //
 //   scene tokens -> SceneEncoder (the Transformer's blocks, bidirectional,
 //                   mean-pooled over real tokens) -> to_latent -> mu, logvar
+//                   (mu batch-normalized, BN-VAE; see VAEConfig::mu_scale)
 //   z = mu + exp(logvar / 2) * eps
 //   decoder: the Transformer, conditioned on z in Optimus's two ways:
 //     latent_to_memory:    z -> one key/value slot per layer that every
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/nn/modules/batchnorm.h>
+
 #include "models/transformer.h"
 
 namespace plotforge {
@@ -24,6 +27,11 @@ struct VAEConfig {
   TransformerConfig decoder;  // the encoder has the same width and heads
   int encoder_layers = 0;     // 0: decoder.n_layers
   int latent = 32;
+  // BN-VAE (Zhu et al. 2020): the posterior means are batch-normalized to
+  // scale mu_scale (plus a learned shift), which bounds the expected KL away
+  // from zero and keeps scene-to-scene differences visible to the decoder
+  // from the first step; 0 turns it off.
+  float mu_scale = 0.6f;
 
   int enc_layers() const { return encoder_layers > 0 ? encoder_layers : decoder.n_layers; }
   void validate() const;  // throws InputError naming the field
@@ -68,6 +76,8 @@ class VAEImpl : public torch::nn::Module {
 
   SceneEncoder encoder{nullptr};
   torch::nn::Linear to_latent{nullptr};  // dim -> 2 * latent (mu, logvar)
+  torch::nn::BatchNorm1d mu_norm{nullptr};  // without affine; see VAEConfig::mu_scale
+  torch::Tensor mu_shift;                   // [latent]
   Transformer decoder{nullptr};
   torch::nn::Linear latent_to_memory{nullptr};     // latent -> n_layers * 2 * kv_dim
   torch::nn::Linear latent_to_embedding{nullptr};  // latent -> dim

@@ -154,6 +154,31 @@ TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
   for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
 }
 
+// ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
+// ranks x B give 1 rank x 2B's losses, and its checkpoint (state gathered
+// from both ranks) resumes at world size 1 as the unsharded run continues.
+TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
+  const std::string one = testing::temp_dir("zero-one"), two = testing::temp_dir("zero-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 20, 8)).exit_code, 0);
+  const int port = free_port();
+  const pid_t r1 = spawn_rank(args(two, 20, 4) + " --zero1", 1, 2, port, two + "-rank1.log");
+  const pid_t r0 = spawn_rank(args(two, 20, 4) + " --zero1", 0, 2, port, two + "-rank0.log");
+  ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(two + "-rank0.log");
+  ASSERT_EQ(wait_exit(r1), 0) << testing::read_text(two + "-rank1.log");
+  const std::string log0 = testing::read_text(two + "-rank0.log");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log0, m, std::regex("AdamW state for ([0-9.]+)M of ([0-9.]+)M parameters"))) << log0;
+  EXPECT_LT(std::stod(m[1]), 0.75 * std::stod(m[2])) << "rank 0 should hold about half the state";
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(b.size(), 20u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  auto r = run(plotforge_bin() + args(two, 30, 8) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(run(plotforge_bin() + args(one, 30, 8) + " --resume").exit_code, 0);
+  const auto a30 = losses(one), b30 = losses(two);
+  for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
+}
+
 // The VAE and the latent GAN train through the same data-parallel trainer
 // (the GAN's critic, stepped inside its objective, averages its gradients
 // through the trainer's hook): both ranks finish, rank 0 alone logs.

@@ -93,6 +93,12 @@ TEST(VAETraining, ResumesExactly) {
   ASSERT_EQ(la.size(), 12u);
   ASSERT_EQ(lb.size(), 12u);
   for (long s = 7; s <= 12; ++s) EXPECT_EQ(la.at(s), lb.at(s)) << "step " << s;
+  // Validation uses the batch-norm running statistics: restored too.
+  std::map<long, double> va, vb;
+  for (const auto& j : metrics(a)) if (j.contains("val_loss")) va[j["step"]] = j["val_loss"];
+  for (const auto& j : metrics(b)) if (j.contains("val_loss")) vb[j["step"]] = j["val_loss"];
+  ASSERT_EQ(va.size(), 2u);
+  EXPECT_EQ(va, vb);
 }
 
 TEST(GANTraining, TrainsOnTheVAEsLatentsAndResumesExactlyWithItsCritic) {

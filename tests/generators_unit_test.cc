@@ -60,6 +60,28 @@ TEST(SceneEncoder, PoolingIsBlindToPadding) {
   EXPECT_FALSE(torch::allclose(both.mu[1], alone.mu[0], 1e-5, 1e-5));
 }
 
+TEST(VAE, BatchNormalizedMeansHaveTheConfiguredSpread) {
+  torch::manual_seed(6);
+  VAEConfig c = small_vae();
+  c.mu_scale = 0.5f;
+  VAE vae(c);
+  vae->train();
+  const auto tokens = torch::randint(0, 50, {8, 12}, torch::kInt64);
+  const auto q = vae->encode(tokens);
+  // Within a training batch every dimension's mean has variance mu_scale^2
+  // (a little less where the raw variance is near batch norm's epsilon).
+  const auto var = q.mu.var(0, /*unbiased=*/false);
+  EXPECT_LE(var.max().item<double>(), 0.25 + 1e-4) << var;
+  EXPECT_GE(var.min().item<double>(), 0.22) << var;
+  // In evaluation the running statistics are used: one scene alone works.
+  vae->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(vae->encode(tokens.narrow(0, 0, 1)).mu.size(0), 1);
+  c.mu_scale = 0;
+  VAE plain(c);
+  EXPECT_FALSE(plain->mu_norm);
+}
+
 TEST(VAEDecoder, MemorySlotKeepsCausalityAndCarriesTheLatent) {
   torch::manual_seed(2);
   VAE vae(small_vae());

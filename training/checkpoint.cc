@@ -71,6 +71,11 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
   auto write_part = [&](const std::string& prefix, torch::nn::Module* m, torch::optim::Optimizer* o) {
     if (m) {
       for (const auto& p : m->named_parameters()) a.write(prefix + "param." + p.key(), p.value().detach().cpu());
+      // Buffers that training changes (batch-norm statistics); the rotary
+      // tables are recomputed from the config.
+      for (const auto& b : m->named_buffers()) {
+        if (b.key().find("rope_") == std::string::npos) a.write(prefix + "buffer." + b.key(), b.value().detach().cpu());
+      }
     }
     if (o) {
       torch::serialize::OutputArchive opt;
@@ -120,6 +125,13 @@ CheckpointState load_checkpoint(const std::string& path, const CheckpointParts& 
           if (!a.try_read(prefix + "param." + p.key(), t)) throw std::runtime_error("missing parameter " + prefix + p.key());
           if (t.sizes() != p.value().sizes()) throw std::runtime_error("parameter " + prefix + p.key() + " has another shape");
           p.value().copy_(t);
+        }
+        for (auto& b : m->named_buffers()) {
+          torch::Tensor t;
+          if (b.key().find("rope_") != std::string::npos) continue;
+          if (!a.try_read(prefix + "buffer." + b.key(), t)) throw std::runtime_error("missing buffer " + prefix + b.key());
+          if (t.sizes() != b.value().sizes()) throw std::runtime_error("buffer " + prefix + b.key() + " has another shape");
+          b.value().copy_(t);
         }
       }
       if (o) {

@@ -295,6 +295,13 @@ void GradientReducer::finish() {
   armed_ = false;
 }
 
+void DataParallel::broadcast(at::Tensor& t, int root) {
+  std::vector<at::Tensor> v = {t};
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
+  impl_->pg->broadcast(v, o)->wait();
+}
+
 double DataParallel::sum(double value) {
   std::vector<at::Tensor> t = {at::full({1}, value, at::kDouble)};
   impl_->pg->allreduce(t)->wait();

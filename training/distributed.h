@@ -44,6 +44,8 @@ class DataParallel {
   // Averages the gradients over ranks, in flat buckets of about bucket_bytes.
   void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);
   double sum(double value);
+  // Replaces `t` on every rank with root's.
+  void broadcast(at::Tensor& t, int root);
 
   // Starts an asynchronous all-reduce (sum) of `flat` in place.
   class Pending;

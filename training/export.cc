@@ -152,7 +152,12 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
     for (const auto& p : vae.model->named_parameters()) {
       if (p.key().rfind("decoder.", 0) != 0) tensors.push_back(to_write("plotforge." + p.key(), p.value(), bf16));
     }
-    extra = {{"latent", vae.settings.latent}, {"encoder_layers", vae.model->config().enc_layers()}};
+    for (const auto& b : vae.model->named_buffers()) {
+      if (b.key().rfind("mu_norm.running_", 0) == 0) tensors.push_back(to_write("plotforge." + b.key(), b.value(), bf16));
+    }
+    extra = {{"latent", vae.settings.latent},
+             {"encoder_layers", vae.model->config().enc_layers()},
+             {"mu_scale", vae.settings.mu_scale}};
   }
 
   nlohmann::json control = nlohmann::json::object();

@@ -168,6 +168,7 @@ class VAEObjective : public Objective {
     c.decoder.vocab_size = ctx.corpus->vocab_size;
     c.latent = s.latent;
     c.encoder_layers = s.encoder_layers;
+    c.mu_scale = static_cast<float>(s.mu_scale);
     c.validate();
     return c;
   }
@@ -176,7 +177,7 @@ class VAEObjective : public Objective {
   std::string settings_json() const override {
     return settings_text({{"latent", s_.latent}, {"encoder_layers", s_.encoder_layers}, {"beta_max", s_.beta_max},
                           {"cycles", s_.cycles}, {"zero_ratio", s_.zero_ratio}, {"ramp_ratio", s_.ramp_ratio},
-                          {"free_bits", s_.free_bits}});
+                          {"free_bits", s_.free_bits}, {"mu_scale", s_.mu_scale}});
   }
   std::string describe() const override {
     long n = 0;
@@ -185,9 +186,9 @@ class VAEObjective : public Objective {
     const auto& d = o_.model;
     std::snprintf(buf, sizeof buf,
                   "VAE: %.2fM parameters (encoder %d layers, decoder %d layers, width %d, latent %d); "
-                  "beta up to %.2f over %d cycles, free bits %.2f; %llu training scenes",
+                  "beta up to %.2f over %d cycles, free bits %.2f, BN means x%.2f; %llu training scenes",
                   n / 1e6, model_->config().enc_layers(), d.n_layers, d.dim, s_.latent, s_.beta_max, s_.cycles,
-                  s_.free_bits, static_cast<unsigned long long>(train_.scenes()));
+                  s_.free_bits, s_.mu_scale, static_cast<unsigned long long>(train_.scenes()));
     return buf;
   }
   long units_per_micro_batch() const override { return static_cast<long>(o_.batch_size); }
@@ -459,6 +460,7 @@ void check_vae_settings(const VAESettings& s) {
   }
   if (s.beta_max < 0) throw bad("beta_max", "must not be negative");
   if (s.free_bits < 0) throw bad("free_bits", "must not be negative");
+  if (s.mu_scale < 0) throw bad("mu_scale", "must not be negative (0 turns batch-normalized means off)");
 }
 
 struct Opened {
@@ -518,6 +520,7 @@ LoadedVAE load_vae(const std::string& path) {
     v.settings.zero_ratio = o.settings.at("zero_ratio").get<double>();
     v.settings.ramp_ratio = o.settings.at("ramp_ratio").get<double>();
     v.settings.free_bits = o.settings.at("free_bits").get<double>();
+    v.settings.mu_scale = o.settings.at("mu_scale").get<double>();
   } catch (const json::exception& e) {
     throw InputError(o.checkpoint + ": VAE settings incomplete (" + e.what() + ")");
   }
@@ -525,6 +528,7 @@ LoadedVAE load_vae(const std::string& path) {
   c.decoder = o.state.model;
   c.latent = v.settings.latent;
   c.encoder_layers = v.settings.encoder_layers;
+  c.mu_scale = static_cast<float>(v.settings.mu_scale);
   v.model = VAE(c);
   load_checkpoint(v.checkpoint, {v.model.get()});
   v.model->eval();

@@ -43,6 +43,7 @@ struct VAESettings {
   double zero_ratio = 0.5;   // pure-autoencoder share of each cycle
   double ramp_ratio = 0.25;  // linear-ramp share of each cycle
   double free_bits = 0.5;    // per-dimension KL floor (nats)
+  double mu_scale = 0.6;     // BN-VAE's scale of the normalized means (0: off; models/vae.h)
   // Scenes longer than the context are cut to it.
 };
 

@@ -7,10 +7,17 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWS
 }
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& p : model.named_parameters()) named.emplace_back(p.key(), p.value());
+  return make_adamw(named, s, tied);
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<std::pair<std::string, torch::Tensor>>& named,
+                                                const AdamWSettings& s, bool tied) {
   std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model.named_parameters()) {
-    const bool is_embedding = p.key().find("embed_tokens") != std::string::npos && !tied;
-    (p.value().dim() >= 2 && !is_embedding ? decay : no_decay).push_back(p.value());
+  for (const auto& [name, value] : named) {
+    const bool is_embedding = name.find("embed_tokens") != std::string::npos && !tied;
+    (value.dim() >= 2 && !is_embedding ? decay : no_decay).push_back(value);
   }
   auto options = [&](double wd) {
     auto o = std::make_unique<torch::optim::AdamWOptions>(s.lr);

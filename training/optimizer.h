@@ -3,6 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/optim/adamw.h>
 
@@ -18,6 +21,9 @@ struct AdamWSettings {
 // unless `tied` (then they are also the output matrix).
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied);
 std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s);
+// The same over named parameters (a ZeRO shard).
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<std::pair<std::string, torch::Tensor>>& named,
+                                                const AdamWSettings& s, bool tied);
 
 // Sets every group's learning rate (the schedule changes it each step).
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);

@@ -29,6 +29,7 @@
 #include "training/optimizer.h"
 #include "training/schedule.h"
 #include "training/tensorboard.h"
+#include "training/zero.h"
 
 namespace plotforge {
 
@@ -215,6 +216,10 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
   auto optimizer_owner = make_adamw(model, adamw, opt.model.tie_embeddings);
   torch::optim::AdamW& optimizer = *optimizer_owner;
   const CheckpointParts parts{&model, &optimizer, objective.aux_model(), objective.aux_optimizer()};
+  // With ZeRO-1 the full optimizer above only carries state to and from
+  // checkpoints; the sharded one steps.
+  std::unique_ptr<ShardedAdamW> sharded;
+  if (opt.zero1 && dp) sharded = std::make_unique<ShardedAdamW>(*dp, model, adamw, opt.model.tie_embeddings);
 
   CheckpointState state;
   state.model = opt.model;
@@ -248,6 +253,10 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
     }
     if (!loaded) std::fprintf(stderr, "no valid checkpoint in %s: starting from step 0\n", opt.out.c_str());
     objective.set_data_position(state.loader_position);
+    if (sharded) {
+      sharded->scatter_from(optimizer);
+      optimizer.state().clear();
+    }
     if (rank0) truncate_metrics(metrics_path, state.step);
   } else if (rank0) {
     std::error_code ec;
@@ -275,6 +284,10 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
     if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d; gradient buckets of %.1f MB\n",
                          env.world_size, env.launcher.c_str(), env.master_addr.c_str(), env.master_port,
                          opt.bucket_bytes / 1e6);
+    if (sharded) {
+      std::fprintf(stderr, "ZeRO-1: this rank holds AdamW state for %.2fM of %.2fM parameters\n",
+                   sharded->owned_parameters() / 1e6, sharded->total_parameters() / 1e6);
+    }
   }
 
   // Gradients are averaged in buckets started from hooks during backward.
@@ -305,7 +318,15 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
   auto save = [&](long step, const std::string& path) {
     state.step = step;
     state.loader_position = objective.data_position();
+    if (sharded) {
+      try {
+        sharded->gather_into(optimizer);  // every rank takes part
+      } catch (const std::exception& e) {
+        throw collective_failed(e);
+      }
+    }
     if (rank0) save_checkpoint(path, parts, state);
+    if (sharded) optimizer.state().clear();
   };
 
   const bool tty = isatty(STDERR_FILENO);
@@ -325,6 +346,7 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
   for (long step = first_step; step < opt.max_steps; ++step) {
     const double lr = schedule.at(step);
     set_learning_rate(optimizer, lr);
+    if (sharded) sharded->set_learning_rate(lr);
 
     double loss_sum = 0;
     Scalars logs;
@@ -367,7 +389,15 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
       }
       grad_norm = std::sqrt(sq);
     }
-    optimizer.step();
+    if (sharded) {
+      try {
+        sharded->step();
+      } catch (const std::exception& e) {
+        throw collective_failed(e);
+      }
+    } else {
+      optimizer.step();
+    }
     optimizer.zero_grad();
 
     const long done = step + 1;

@@ -54,6 +54,7 @@ struct TrainOptions {
   bool progress = true;
   double dist_timeout_s = 300;                // a rank that dies or hangs fails the others after this
   std::size_t bucket_bytes = 25u << 20;       // gradient all-reduce bucket size
+  bool zero1 = false;                         // shard AdamW's state across ranks (training/zero.h)
   std::string config_ini;  // resolved options, stored in checkpoints
 };
 
