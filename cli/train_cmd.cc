@@ -81,6 +81,8 @@ void add_generator_options(po::options_description& o) {
       ("vae.zero_ratio", po::value<double>()->default_value(v.zero_ratio), "share of each cycle with beta = 0 (autoencoder)")
       ("vae.ramp_ratio", po::value<double>()->default_value(v.ramp_ratio), "share of each cycle ramping beta up")
       ("vae.free_bits", po::value<double>()->default_value(v.free_bits), "per-dimension KL floor lambda (nats)")
+      ("vae.init_decoder", po::value<std::string>()->default_value(""), "Transformer run to start the decoder from (as Optimus starts from GPT-2)")
+      ("vae.scene_windows", po::value<bool>()->default_value(true), "train on windows of long scenes at varying offsets, not only their starts")
       ("vae.mu_scale", po::value<double>()->default_value(v.mu_scale), "BN-VAE: scale of the batch-normalized means (0: off)")
       ("gan.vae", po::value<std::string>()->default_value(""), "VAE run directory whose latent space the GAN learns")
       ("gan.noise", po::value<int>()->default_value(g.noise), "generator noise dimensions")
@@ -184,6 +186,8 @@ int cmd_train(const Args& args) {
     v.ramp_ratio = vm["vae.ramp_ratio"].as<double>();
     v.free_bits = vm["vae.free_bits"].as<double>();
     v.mu_scale = vm["vae.mu_scale"].as<double>();
+    v.init_decoder = vm["vae.init_decoder"].as<std::string>();
+    v.scene_windows = vm["vae.scene_windows"].as<bool>();
     r = train_vae(t, v);
   } else if (kind == "gan") {
     GANSettings g;

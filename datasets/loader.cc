@@ -109,19 +109,33 @@ SceneBatch SceneLoader::make(std::uint64_t g) {
   b.batch = o_.batch_size;
   const std::uint64_t first = g * o_.batch_size * o_.world_size + static_cast<std::uint64_t>(o_.rank) * o_.batch_size;
   std::vector<const CorpusScene*> rows;
+  std::vector<std::uint64_t> offsets;
   for (int r = 0; r < b.batch; ++r) {
     const std::uint32_t id = scenes_[order_.item(first + r)];
     const CorpusScene& sc = corpus_->scenes[id];
     rows.push_back(&sc);
     b.scene.push_back(id);
-    const int len = static_cast<int>(std::min<std::uint64_t>(sc.token_end - sc.token_begin, max_tokens_));
+    const std::uint64_t span = sc.token_end - sc.token_begin;
+    const int len = static_cast<int>(std::min<std::uint64_t>(span, max_tokens_));
+    // splitmix64 of (seed, global sample): the same window on every rerun.
+    std::uint64_t offset = 0;
+    if (o_.scene_windows && span > static_cast<std::uint64_t>(max_tokens_)) {
+      std::uint64_t z = o_.seed * 0x9E3779B97F4A7C15ull + (first + r) + 0x632BE59BD9B4E019ull;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      offset = z % (span - max_tokens_ + 1);
+    }
+    offsets.push_back(offset);
     b.length = std::max(b.length, len);
   }
   b.tokens.assign(static_cast<std::size_t>(b.batch) * b.length, -1);
   for (int r = 0; r < b.batch; ++r) {
     const CorpusScene& sc = *rows[r];
     const int len = static_cast<int>(std::min<std::uint64_t>(sc.token_end - sc.token_begin, max_tokens_));
-    for (int t = 0; t < len; ++t) b.tokens[r * b.length + t] = static_cast<std::int32_t>(corpus_->tokens[sc.token_begin + t]);
+    for (int t = 0; t < len; ++t) {
+      b.tokens[r * b.length + t] = static_cast<std::int32_t>(corpus_->tokens[sc.token_begin + offsets[r] + t]);
+    }
     b.lengths.push_back(len);
     b.beat.push_back(index_of(beat_vocabulary(), sc.beat));
     b.emotion.push_back(index_of(emotion_vocabulary(), sc.emotion));

@@ -29,6 +29,10 @@ struct LoaderOptions {
   int rank = 0;
   int world_size = 1;
   int prefetch = 4;  // batches made ahead; 0 makes them on demand
+  // SceneLoader: a scene longer than max_tokens yields a window of that
+  // length at an offset drawn from (seed, global sample), so every epoch
+  // sees other parts of long scenes; false: always the scene's start.
+  bool scene_windows = false;
 };
 
 // Maps global sample indices to item indices: a fresh permutation per epoch.
@@ -51,7 +55,8 @@ struct TokenBatch {
   std::vector<std::int32_t> inputs, targets;  // batch * context, row-major
 };
 
-// One scene per row, padded with -1 to the longest row (at most max_tokens).
+// One scene per row, padded with -1 to the longest row (at most max_tokens;
+// see LoaderOptions::scene_windows for longer scenes).
 struct SceneBatch {
   std::uint64_t index = 0;
   int batch = 0, length = 0;

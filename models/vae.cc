@@ -66,12 +66,15 @@ VAEImpl::VAEImpl(const VAEConfig& c) : config_(c) {
     mu_shift = register_parameter("mu_shift", torch::zeros({c.latent}));
   }
   torch::NoGradGuard no_grad;
-  // Start near the prior (logvar ~ 0) and with small latent injections, so
-  // early training is the decoder's language model plus a gentle signal.
+  // Start near the prior (logvar ~ 0) with a small memory slot and no
+  // embedding offset: a decoder started from a trained Transformer
+  // (--vae.init_decoder) begins as that language model, whose embeddings a
+  // random offset of z's size would swamp. Gradients still reach the zero
+  // matrix (they are the outer product of z and the embeddings' gradient).
   torch::nn::init::normal_(to_latent->weight, 0.0, 0.02);
   to_latent->bias.zero_();
   torch::nn::init::normal_(latent_to_memory->weight, 0.0, 0.02);
-  torch::nn::init::normal_(latent_to_embedding->weight, 0.0, 0.02);
+  latent_to_embedding->weight.zero_();
 }
 
 Posterior VAEImpl::encode(const torch::Tensor& tokens) {

@@ -25,7 +25,7 @@ train() {  # NAME CONFIG [extra options]
   /usr/bin/time -f "$name: %e s wall" $PF train --config "$config" --data "$W/corpus.h5" --out "$W/$name" --resume "$@"
 }
 train transformer configs/scenes-transformer.ini
-train vae configs/scenes-vae.ini
+train vae configs/scenes-vae.ini --vae.init_decoder "$W/transformer"
 train gan configs/scenes-gan.ini --gan.vae "$W/vae"
 train classifier configs/scenes-classifier.ini
 echo "== eval"

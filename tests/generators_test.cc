@@ -101,6 +101,30 @@ TEST(VAETraining, ResumesExactly) {
   EXPECT_EQ(va, vb);
 }
 
+// Optimus starts its decoder from a pretrained language model: a VAE can
+// start from a Transformer run of the same shape, and says so; another
+// shape is refused by name.
+TEST(VAETraining, StartsItsDecoderFromATransformer) {
+  const std::string tr = testing::temp_dir("init-transformer"), vae = testing::temp_dir("init-vae");
+  ASSERT_EQ(run(small("transformer", tr, 30)).exit_code, 0);
+  auto r = run(small("vae", vae, 2) + " --vae.init_decoder " + tr);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("VAE decoder initialized from"), std::string::npos) << r.output;
+  // Its first reconstruction loss starts below a fresh decoder's.
+  const std::string fresh = testing::temp_dir("init-fresh");
+  ASSERT_EQ(run(small("vae", fresh, 2)).exit_code, 0);
+  auto first = [&](const std::string& dir) {
+    for (const auto& j : metrics(dir)) {
+      if (j.contains("recon_nll_per_token")) return j["recon_nll_per_token"].get<double>();
+    }
+    return 0.0;
+  };
+  EXPECT_LT(first(vae), first(fresh) - 0.2);
+  r = run(small("vae", testing::temp_dir("init-bad"), 2) + " --model.ffn_hidden 64 --vae.init_decoder " + tr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("needs a Transformer of the decoder's shape"), std::string::npos) << r.output;
+}
+
 TEST(GANTraining, TrainsOnTheVAEsLatentsAndResumesExactlyWithItsCritic) {
   const std::string a = testing::temp_dir("gan-straight"), b = testing::temp_dir("gan-resumed");
   const std::string gan = " --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/scenes-gan.ini --gan.vae " +

@@ -134,5 +134,32 @@ TEST(SceneLoader, ScenesWithLabelsPadded) {
   }
 }
 
+TEST(SceneLoader, WindowsOfLongScenesMoveAndRepeatExactly) {
+  auto corpus = synthetic(1000, 100);
+  LoaderOptions o = opts(8, 0, 1, 0);
+  o.scene_windows = true;
+  SceneLoader a(corpus, 4, o), b(corpus, 4, o);
+  std::set<std::int64_t> offsets_seen;
+  for (std::uint64_t g = 0; g < 40; ++g) {
+    const SceneBatch x = a.make(g), y = b.make(g);
+    EXPECT_EQ(x.tokens, y.tokens) << "batch " << g << ": windows must be reproducible";
+    for (int r = 0; r < x.batch; ++r) {
+      const CorpusScene& sc = corpus->scenes[x.scene[r]];
+      const int first = x.tokens[r * x.length];
+      ASSERT_EQ(x.lengths[r], std::min<int>(4, sc.token_end - sc.token_begin));
+      // A window inside the scene, of consecutive tokens.
+      EXPECT_GE(first, static_cast<int>(sc.token_begin));
+      EXPECT_LE(first + x.lengths[r], static_cast<int>(sc.token_end));
+      for (int t = 1; t < x.lengths[r]; ++t) EXPECT_EQ(x.tokens[r * x.length + t], first + t);
+      if (sc.token_end - sc.token_begin > 4) offsets_seen.insert(first - static_cast<int>(sc.token_begin));
+    }
+  }
+  EXPECT_GE(offsets_seen.size(), 3u) << "long scenes should be cut at varying offsets";
+  // Without windows every row is its scene's start.
+  SceneLoader starts(corpus, 4, opts(8, 0, 1, 0));
+  const SceneBatch z = starts.make(3);
+  for (int r = 0; r < z.batch; ++r) EXPECT_EQ(z.tokens[r * z.length], static_cast<int>(corpus->scenes[z.scene[r]].token_begin));
+}
+
 }  // namespace
 }  // namespace plotforge

@@ -158,9 +158,33 @@ class VAEObjective : public Objective {
  public:
   VAEObjective(TrainContext& ctx, const TrainOptions& o, const VAESettings& s)
       : ctx_(ctx), o_(o), s_(s), model_(config(ctx, o, s)),
-        train_(ctx.corpus, o.model.context, ctx.loader(Split::kTrain)),
+        train_(ctx.corpus, o.model.context, windows(ctx.loader(Split::kTrain), s.scene_windows)),
         val_(ctx.corpus, o.model.context, ctx.loader(Split::kValidation)) {
+    if (!s.init_decoder.empty()) init_decoder(s.init_decoder);
     model_->to(ctx.device);
+  }
+  // Starts the decoder from a trained Transformer. (A resumed run then
+  // overwrites it with its own checkpoint.)
+  void init_decoder(const std::string& run) {
+    const std::string ckpt = resolve_checkpoint(run);
+    const CheckpointState st = load_checkpoint(ckpt);
+    expect_kind(st, "transformer", ckpt);
+    if (st.tokenizer_sha256 != ctx_.corpus->tokenizer_sha256) {
+      throw InputError(ckpt + ": --vae.init_decoder was trained with another tokenizer than " + o_.data + " uses");
+    }
+    const TransformerConfig& a = st.model;
+    const TransformerConfig& b = model_->config().decoder;
+    if (a.dim != b.dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads || a.kv_heads() != b.kv_heads() ||
+        a.hidden() != b.hidden() || a.tie_embeddings != b.tie_embeddings || a.vocab_size != b.vocab_size) {
+      throw InputError(ckpt + ": --vae.init_decoder needs a Transformer of the decoder's shape (model.dim, n_layers, "
+                       "n_heads, n_kv_heads, ffn_hidden, tie_embeddings)");
+    }
+    load_checkpoint(ckpt, {model_->decoder.get()});
+    std::fprintf(stderr, "VAE decoder initialized from %s (step %ld)\n", ckpt.c_str(), st.step);
+  }
+  static LoaderOptions windows(LoaderOptions lo, bool on) {
+    lo.scene_windows = on;
+    return lo;
   }
   static VAEConfig config(const TrainContext& ctx, const TrainOptions& o, const VAESettings& s) {
     VAEConfig c;
@@ -177,7 +201,8 @@ class VAEObjective : public Objective {
   std::string settings_json() const override {
     return settings_text({{"latent", s_.latent}, {"encoder_layers", s_.encoder_layers}, {"beta_max", s_.beta_max},
                           {"cycles", s_.cycles}, {"zero_ratio", s_.zero_ratio}, {"ramp_ratio", s_.ramp_ratio},
-                          {"free_bits", s_.free_bits}, {"mu_scale", s_.mu_scale}});
+                          {"free_bits", s_.free_bits}, {"mu_scale", s_.mu_scale},
+                          {"init_decoder", s_.init_decoder}});
   }
   std::string describe() const override {
     long n = 0;

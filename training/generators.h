@@ -44,7 +44,12 @@ struct VAESettings {
   double ramp_ratio = 0.25;  // linear-ramp share of each cycle
   double free_bits = 0.5;    // per-dimension KL floor (nats)
   double mu_scale = 0.6;     // BN-VAE's scale of the normalized means (0: off; models/vae.h)
-  // Scenes longer than the context are cut to it.
+  // A Transformer run (same tokenizer and model shape) whose weights start
+  // the decoder, as Optimus starts from GPT-2; empty: from scratch.
+  std::string init_decoder;
+  // Train on windows of long scenes at varying offsets (LoaderOptions::
+  // scene_windows), not only their first context tokens.
+  bool scene_windows = true;
 };
 
 // beta at `step` of `max_steps`, as described above.
