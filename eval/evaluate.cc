@@ -171,6 +171,7 @@ class Evaluation {
   }
   LoadedVAE checked(LoadedVAE v) const {
     check_tokenizer(v.checkpoint);
+    recalibrate_latent_norm(v.model, corpus_);
     return v;
   }
 

@@ -77,6 +77,10 @@ VAEImpl::VAEImpl(const VAEConfig& c) : config_(c) {
   latent_to_embedding->weight.zero_();
 }
 
+torch::Tensor VAEImpl::raw_mean(const torch::Tensor& tokens) {
+  return to_latent(encoder(tokens)).chunk(2, -1)[0];
+}
+
 Posterior VAEImpl::encode(const torch::Tensor& tokens) {
   const auto stats = to_latent(encoder(tokens)).chunk(2, -1);
   torch::Tensor mu = stats[0];

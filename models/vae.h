@@ -66,6 +66,9 @@ class VAEImpl : public torch::nn::Module {
   explicit VAEImpl(const VAEConfig& c);
 
   Posterior encode(const torch::Tensor& tokens);
+  // The posterior means before batch normalization (what mu_norm's
+  // statistics describe).
+  torch::Tensor raw_mean(const torch::Tensor& tokens);
   // Reparameterized sample: mu + sigma * eps, eps from the default generator.
   static torch::Tensor sample(const Posterior& q);
   // Decoder logits [B, T, vocab] for inputs [B, T] (no -1s) given z [B, latent].

@@ -77,6 +77,29 @@ std::vector<std::vector<int>> scene_rows(const SceneBatch& b) {
   return rows;
 }
 
+void recalibrate_latent_norm(VAE& vae, std::shared_ptr<const CorpusData> corpus) {
+  if (!vae->mu_norm) return;
+  torch::NoGradGuard no_grad;
+  const bool training = vae->is_training();
+  vae->eval();
+  LoaderOptions lo;
+  lo.batch_size = 1;
+  lo.prefetch = 0;
+  SceneLoader loader(std::move(corpus), vae->config().decoder.context, lo);
+  const auto device = vae->decoder->embed_tokens->weight.device();
+  std::vector<std::vector<int>> rows;
+  for (std::uint64_t i = 0; i < loader.scenes(); ++i) rows.push_back(scene_rows(loader.make(i))[0]);
+  std::vector<torch::Tensor> means;
+  for (std::size_t i = 0; i < rows.size(); i += 16) {
+    const std::vector<std::vector<int>> chunk(rows.begin() + i, rows.begin() + std::min(rows.size(), i + 16));
+    means.push_back(vae->raw_mean(padded_rows(chunk, {}, 1 << 30, device)).to(torch::kFloat32));
+  }
+  const auto all = torch::cat(means);
+  vae->mu_norm->running_mean.copy_(all.mean(0));
+  vae->mu_norm->running_var.copy_(all.var(0, /*unbiased=*/true));
+  vae->train(training);
+}
+
 std::map<std::string, torch::Tensor> attribute_vectors(VAE& vae, std::shared_ptr<const CorpusData> corpus,
                                                        const std::string& label) {
   if (label != "genre" && label != "beat") throw InputError("attribute: '" + label + "' is not genre or beat");
@@ -235,6 +258,7 @@ class VAEObjective : public Objective {
   }
 
   Scalars evaluate() override {
+    recalibrate_latent_norm(model_, ctx_.corpus);
     double nll_mean = 0, nll_sample = 0, kl = 0;
     long tokens = 0, scenes = 0;
     std::vector<torch::Tensor> mus, logvars;
@@ -282,6 +306,7 @@ class GANObjective : public Objective {
       throw InputError(vae_.checkpoint + ": the VAE was trained with another tokenizer than " + o.data + " uses");
     }
     vae_.model->to(ctx.device);
+    recalibrate_latent_norm(vae_.model, ctx.corpus);
     vae_.model->eval();
     for (auto& p : vae_.model->parameters()) p.set_requires_grad(false);
     generator_->to(ctx.device);
