@@ -10,6 +10,7 @@
 #include "datasets/corpus.h"
 #include "datasets/documents.h"
 #include "datasets/error.h"
+#include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
 #include "eval/evaluate.h"
 #include "models/generate.h"
@@ -208,15 +209,7 @@ int cmd_eval(const Args& args) {
   e.vae = vm["vae"].as<std::string>();
   e.gan = vm["gan"].as<std::string>();
   e.classifier = vm["classifier"].as<std::string>();
-  e.temperatures.clear();
-  std::stringstream ts(vm["temperatures"].as<std::string>());
-  for (std::string t; std::getline(ts, t, ',');) {
-    try {
-      e.temperatures.push_back(std::stof(t));
-    } catch (const std::exception&) {
-      throw InputError("--temperatures: '" + t + "' is not a number");
-    }
-  }
+  e.temperatures = parse_float_list(vm["temperatures"].as<std::string>(), "--temperatures");
   e.samples = vm["samples"].as<int>();
   e.max_new_tokens = vm["max-new-tokens"].as<int>();
   e.references = vm["references"].as<int>();

@@ -103,4 +103,21 @@ std::string normalize_newlines(std::string_view text) {
   return out;
 }
 
+std::vector<float> parse_float_list(const std::string& text, const std::string& option) {
+  std::vector<float> out;
+  std::stringstream in(text);
+  for (std::string piece; std::getline(in, piece, ',');) {
+    std::size_t used = 0;
+    try {
+      out.push_back(std::stof(piece, &used));
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != piece.size()) {
+      throw InputError(option + ": '" + piece + "' is not a number; give comma-separated numbers like 0.7,1.0");
+    }
+  }
+  return out;
+}
+
 }  // namespace plotforge

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace plotforge {
 
@@ -17,6 +18,10 @@ void check_text(std::string_view text, const std::string& file);
 
 // Reads a whole file. Throws InputError if it cannot be opened or read.
 std::string read_file(const std::string& path);
+
+// "0.7,1.0,1.3" -> {0.7, 1.0, 1.3}. Throws InputError naming `option` and
+// the piece that is not a whole number.
+std::vector<float> parse_float_list(const std::string& text, const std::string& option);
 
 // Drops a leading UTF-8 byte-order mark and turns CRLF and lone CR into LF.
 std::string normalize_newlines(std::string_view text);

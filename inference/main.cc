@@ -12,6 +12,7 @@
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
 #include "datasets/error.h"
+#include "datasets/text_checks.h"
 #include "inference/bench.h"
 #include "inference/generate.h"
 #include "inference/latent_gan.h"
@@ -92,14 +93,7 @@ int cmd_generate(const std::vector<std::string>& args) {
       z = gan->sample(vm["seed"].as<std::uint64_t>(), genre);
       genre.clear();  // the GAN's genre, not a prompt token
     } else {
-      std::stringstream in(latent_text);
-      for (std::string v; std::getline(in, v, ',');) {
-        try {
-          z.push_back(std::stof(v));
-        } catch (const std::exception&) {
-          throw InputError("--latent: '" + v + "' is not a number");
-        }
-      }
+      z = parse_float_list(latent_text, "--latent");
     }
     latent = model->condition(z);
   }

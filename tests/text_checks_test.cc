@@ -97,5 +97,16 @@ TEST(Jsonl, FieldErrorsNameLineAndField) {
   EXPECT_EQ(docs[0].text.substr(docs[0].scenes[0].begin), "<scene><beat=climax>\nBoom.\n");
 }
 
+TEST(ParseFloatList, NumbersOrANamedError) {
+  EXPECT_EQ(parse_float_list("0.5,1,-2e-1", "--x"), (std::vector<float>{0.5f, 1.f, -0.2f}));
+  try {
+    parse_float_list("0.7,1.0abc", "--temperatures");
+    FAIL() << "accepted a trailing garbage number";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--temperatures: '1.0abc' is not a number"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_float_list("1,,2", "--x"), InputError);
+}
+
 }  // namespace
 }  // namespace plotforge

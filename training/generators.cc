@@ -175,8 +175,6 @@ torch::Tensor row_nll(const torch::Tensor& logits, const torch::Tensor& targets)
   return nll.view(targets.sizes()).sum(1);
 }
 
-std::string settings_text(const json& j) { return j.dump(); }
-
 class VAEObjective : public Objective {
  public:
   VAEObjective(TrainContext& ctx, const TrainOptions& o, const VAESettings& s)
@@ -222,10 +220,10 @@ class VAEObjective : public Objective {
   std::string kind() const override { return "vae"; }
   torch::nn::Module& model() override { return *model_; }
   std::string settings_json() const override {
-    return settings_text({{"latent", s_.latent}, {"encoder_layers", s_.encoder_layers}, {"beta_max", s_.beta_max},
+    return json({{"latent", s_.latent}, {"encoder_layers", s_.encoder_layers}, {"beta_max", s_.beta_max},
                           {"cycles", s_.cycles}, {"zero_ratio", s_.zero_ratio}, {"ramp_ratio", s_.ramp_ratio},
                           {"free_bits", s_.free_bits}, {"mu_scale", s_.mu_scale},
-                          {"init_decoder", s_.init_decoder}});
+                          {"init_decoder", s_.init_decoder}}).dump();
   }
   std::string describe() const override {
     long n = 0;
@@ -301,7 +299,7 @@ class GANObjective : public Objective {
       : ctx_(ctx), o_(o), s_(s), vae_(load_vae(s.vae)),
         train_(ctx.corpus, vae_.model->config().decoder.context, ctx.loader(Split::kTrain)),
         val_(ctx.corpus, vae_.model->config().decoder.context, ctx.loader(Split::kValidation)),
-        generator_(config()), critic_(config()) {
+        config_(make_config()), generator_(config_), critic_(config_) {
     if (load_checkpoint(vae_.checkpoint).tokenizer_sha256 != ctx.corpus->tokenizer_sha256) {
       throw InputError(vae_.checkpoint + ": the VAE was trained with another tokenizer than " + o.data + " uses");
     }
@@ -314,7 +312,7 @@ class GANObjective : public Objective {
     critic_optimizer_ = std::make_unique<torch::optim::Adam>(
         critic_->parameters(), torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}));
   }
-  GANConfig config() const {
+  GANConfig make_config() const {
     GANConfig c;
     c.latent = vae_.model->config().latent;
     c.noise = s_.noise;
@@ -329,14 +327,14 @@ class GANObjective : public Objective {
   torch::nn::Module* aux_model() override { return critic_.get(); }
   torch::optim::Optimizer* aux_optimizer() override { return critic_optimizer_.get(); }
   std::string settings_json() const override {
-    const GANConfig c = config();
-    return settings_text({{"vae", fs::absolute(vae_.checkpoint).string()}, {"latent", c.latent}, {"noise", c.noise},
+    const GANConfig& c = config_;
+    return json({{"vae", fs::absolute(vae_.checkpoint).string()}, {"latent", c.latent}, {"noise", c.noise},
                           {"hidden", c.hidden}, {"layers", c.layers}, {"n_genres", c.n_genres},
                           {"genre_dim", c.genre_dim}, {"genres", train_.genres()}, {"n_critic", s_.n_critic},
-                          {"gp", s_.gp}});
+                          {"gp", s_.gp}}).dump();
   }
   std::string describe() const override {
-    const GANConfig c = config();
+    const GANConfig& c = config_;
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "latent GAN (WGAN-GP): MLPs of %d layers, width %d, noise %d -> latent %d, %s; %d critic steps per "
@@ -366,7 +364,7 @@ class GANObjective : public Objective {
     }
     critic_optimizer_->zero_grad();
     // The generator's step: codes for the genres of a real batch's size.
-    const int n_genres = config().n_genres;
+    const int n_genres = config_.n_genres;
     const auto genre = (n_genres > 0 ? torch::randint(0, n_genres, {o_.batch_size}, torch::kInt64)
                                      : torch::full({o_.batch_size}, -1, torch::kInt64))
                            .to(ctx_.device);
@@ -414,7 +412,7 @@ class GANObjective : public Objective {
     }
     std::vector<torch::Tensor> z;
     for (int r = 0; r < b.batch; ++r) z.push_back(codes_.at(b.scene[r]));
-    const auto genre = config().n_genres > 0 ? labels(b.genre, ctx_.device) : torch::full({b.batch}, -1, torch::kInt64);
+    const auto genre = config_.n_genres > 0 ? labels(b.genre, ctx_.device) : torch::full({b.batch}, -1, torch::kInt64);
     return {torch::stack(z), genre.to(ctx_.device)};
   }
   torch::Tensor generate(int64_t n, const torch::Tensor& genre) {
@@ -434,6 +432,7 @@ class GANObjective : public Objective {
   GANSettings s_;
   LoadedVAE vae_;
   SceneLoader train_, val_;
+  GANConfig config_;
   LatentGenerator generator_;
   LatentCritic critic_;
   std::unique_ptr<torch::optim::Adam> critic_optimizer_;
@@ -459,7 +458,7 @@ class ClassifierObjective : public Objective {
   }
   std::string kind() const override { return "classifier"; }
   torch::nn::Module& model() override { return *model_; }
-  std::string settings_json() const override { return settings_text({{"genres", train_.genres()}}); }
+  std::string settings_json() const override { return json({{"genres", train_.genres()}}).dump(); }
   std::string describe() const override {
     char buf[200];
     std::snprintf(buf, sizeof buf, "scene classifier: encoder of %d layers, width %d; %zu genres, %zu beats, %zu emotions",

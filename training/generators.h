@@ -63,8 +63,6 @@ struct GANSettings {
   double gp = 10.0;
 };
 
-struct ClassifierSettings {};
-
 TrainResult train_vae(const TrainOptions& options, const VAESettings& vae);
 TrainResult train_gan(const TrainOptions& options, const GANSettings& gan);
 TrainResult train_classifier(const TrainOptions& options);
