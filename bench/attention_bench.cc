@@ -5,7 +5,10 @@
 // "copy" rows: device-to-device cudaMemcpy bandwidth (bytes read + written),
 // the ceiling for decode. "forward" rows: fused forward, FLOPs counted as
 // 4*B*H*T*T*D (halved when causal), median of 20 timed launches after 3
-// warm-ups, fresh random inputs. "decode" rows: paged decode, bytes = the K
+// warm-ups, fresh random inputs. "forward+backward" rows: forward then
+// backward, FLOPs counted as 3.5x the forward's (the backward's five matmuls
+// against the forward's two, as the SDPA baseline script counts them; our
+// backward recomputes two more, which are not credited). "decode" rows: paged decode, bytes = the K
 // and V cache read once (the floor of what it must move).
 #include <cuda_runtime.h>
 
@@ -74,10 +77,12 @@ int main() {
       AttentionShape s;
       s.batch = B, s.heads = H, s.kv_heads = H, s.q_len = T, s.kv_len = T, s.head_dim = D;
       const std::size_t n = static_cast<std::size_t>(B) * H * T * D;
-      DeviceBuffer q(n * 2), k(n * 2), v(n * 2), o(n * 2), lse(n / D * 4);
+      DeviceBuffer q(n * 2), k(n * 2), v(n * 2), o(n * 2), lse(n / D * 4), d_o(n * 2), dq(n * 2), dk(n * 2),
+          dv(n * 2), work(attention_backward_workspace_bytes(s));
       fill_random(q, rng);
       fill_random(k, rng);
       fill_random(v, rng);
+      fill_random(d_o, rng);
       for (const bool causal : {false, true}) {
         s.causal = causal;
         const float ms = median_ms([&] {
@@ -86,6 +91,15 @@ int main() {
         });
         const double flops = 4.0 * B * H * static_cast<double>(T) * T * D * (causal ? 0.5 : 1.0);
         std::printf("forward,bf16,%d,%d,%d,%d,%d,%d,%.4f,%.1f,\n", B, H, H, T, D, causal ? 1 : 0, ms, flops / ms / 1e9);
+        const float fb_ms = median_ms([&] {
+          check(attention_forward(q.get(), k.get(), v.get(), o.get(), static_cast<float*>(lse.get()), s, DType::kBF16, nullptr),
+                "forward");
+          check(attention_backward(q.get(), k.get(), v.get(), o.get(), d_o.get(), static_cast<const float*>(lse.get()),
+                                   dq.get(), dk.get(), dv.get(), work.get(), s, DType::kBF16, nullptr),
+                "backward");
+        });
+        std::printf("forward+backward,bf16,%d,%d,%d,%d,%d,%d,%.4f,%.1f,\n", B, H, H, T, D, causal ? 1 : 0, fb_ms,
+                    3.5 * flops / fb_ms / 1e9);
         std::fflush(stdout);
       }
     }

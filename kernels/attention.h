@@ -36,6 +36,18 @@ namespace plotforge::kernels {
 cudaError_t attention_forward(const void* q, const void* k, const void* v, void* o, float* lse,
                               const AttentionShape& shape, DType dtype, cudaStream_t stream);
 
+// Bytes of workspace attention_backward needs for this shape (one float per
+// query row).
+std::size_t attention_backward_workspace_bytes(const AttentionShape& shape);
+
+// Fused backward: dq, dk, dv (same layouts and dtype as q, k, v) of
+// sum(o * d_o), from the forward's inputs, its o and its lse. Scores are
+// recomputed from lse, never stored. Deterministic: no atomics, so the same
+// inputs give bit-identical gradients. GQA's dk/dv sum over each kv head's
+// query heads.
+cudaError_t attention_backward(const void* q, const void* k, const void* v, const void* o, const void* d_o,
+                               const float* lse, void* dq, void* dk, void* dv, void* workspace,
+                               const AttentionShape& shape, DType dtype, cudaStream_t stream);
 
 // Bytes of float workspace decode_attention needs for this shape.
 std::size_t decode_attention_workspace_bytes(const PagedDecodeShape& shape);

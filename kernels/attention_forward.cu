@@ -199,19 +199,13 @@ cudaError_t launch(const void* q, const void* k, const void* v, void* o, float* 
 
 cudaError_t attention_forward(const void* q, const void* k, const void* v, void* o, float* lse,
                               const AttentionShape& s, DType dtype, cudaStream_t stream) {
-  if (s.batch < 1 || s.heads < 1 || s.kv_heads < 1 || s.heads % s.kv_heads != 0 || s.q_len < 1 || s.kv_len < 1 ||
-      s.batch > 65535 || s.heads > 65535) {
-    return cudaErrorInvalidValue;
-  }
+  if (!attention_shape_supported(s)) return cudaErrorInvalidValue;
   if (s.head_dim == 64) {
     return dtype == DType::kBF16 ? launch<__nv_bfloat16, 64>(q, k, v, o, lse, s, stream)
                                  : launch<__half, 64>(q, k, v, o, lse, s, stream);
   }
-  if (s.head_dim == 128) {
-    return dtype == DType::kBF16 ? launch<__nv_bfloat16, 128>(q, k, v, o, lse, s, stream)
-                                 : launch<__half, 128>(q, k, v, o, lse, s, stream);
-  }
-  return cudaErrorInvalidValue;
+  return dtype == DType::kBF16 ? launch<__nv_bfloat16, 128>(q, k, v, o, lse, s, stream)
+                               : launch<__half, 128>(q, k, v, o, lse, s, stream);
 }
 
 }  // namespace plotforge::kernels

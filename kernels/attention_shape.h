@@ -13,6 +13,13 @@ struct AttentionShape {
   float scale = 0.f;  // 0 means 1/sqrt(head_dim)
 };
 
+// What the fused forward and backward kernels accept: head_dim 64 or 128,
+// heads a multiple of kv_heads, non-empty, and within the launch grid.
+inline bool attention_shape_supported(const AttentionShape& s) {
+  return s.batch >= 1 && s.heads >= 1 && s.kv_heads >= 1 && s.heads % s.kv_heads == 0 && s.q_len >= 1 &&
+         s.kv_len >= 1 && s.batch <= 65535 && s.heads <= 65535 && (s.head_dim == 64 || s.head_dim == 128);
+}
+
 struct PagedDecodeShape {
   int num_seqs = 1, heads = 1, kv_heads = 1, head_dim = 128;
   int block_size = 16, max_blocks_per_seq = 1;

@@ -6,6 +6,10 @@
 
 #include "models/torch_compat.h"
 
+#if PLOTFORGE_HAVE_CUDA
+#include "models/fused_attention.h"
+#endif
+
 namespace plotforge {
 
 namespace {
@@ -19,6 +23,11 @@ at::Tensor expand_kv(const at::Tensor& kv, int64_t heads) {
 }  // namespace
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k_in, const at::Tensor& v_in, int64_t start) {
+#if PLOTFORGE_HAVE_CUDA
+  // Our kernels align causal masks bottom-right, which is exactly "query i
+  // sees keys up to start + i" for k of length start + T; GQA is native.
+  if (k_in.size(2) == start + q.size(2) && fused_attention_applies(q, k_in, v_in)) return fused_attention(q, k_in, v_in, /*causal=*/true);
+#endif
   const int64_t T = q.size(2);
   const at::Tensor k = expand_kv(k_in, q.size(1)), v = expand_kv(v_in, q.size(1));
   if (start == 0) return compat::scaled_dot_product_attention(q, k, v, c10::nullopt, /*is_causal=*/true);

@@ -4,10 +4,12 @@
 //   q [B, H, T, D], k and v [B, Hkv, start + T, D]  (H % Hkv == 0)
 //   -> [B, H, T, D], query i attending to keys 0 .. start + i.
 //
-// Today it calls libtorch's fused attention (the private
+// On CUDA tensors in bf16/fp16 with head_dim 64 or 128 it runs our fused
+// kernels (models/fused_attention.h, forward and backward), in builds with
+// CUDA; otherwise libtorch's fused attention (the private
 // at::_scaled_dot_product_attention in 1.13, the public one in 2.x; see
-// torch_compat.h). The custom CUDA kernels have not run on a GPU yet and are
-// not wired in (docs/perf/attention-h200.md).
+// torch_compat.h). The kernels have not run on a GPU yet
+// (docs/perf/attention-h200.md).
 #pragma once
 
 #include <ATen/Tensor.h>

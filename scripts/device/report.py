@@ -33,6 +33,19 @@ def main():
               + (f"{float(best['tflops']):.1f} ({best['backend']})" if best else "n/a")
               + f" | {ratio:.2f} | " + (f"{float(default[0]['tflops']):.1f}" if default else "n/a") + " | "
               + (f"{float(best_fb['tflops']):.1f} ({best_fb['backend']})" if best_fb else "n/a") + " |")
+    print("\n### Forward + backward, bf16 (same grid; FLOPs = 3.5x the forward's)\n")
+    print("| D | T | causal | ours TFLOP/s | best SDPA fwd+bwd TFLOP/s (backend) | ours / SDPA |")
+    print("|---|---|---|---|---|---|")
+    for r in ours:
+        if r["kind"] != "forward+backward":
+            continue
+        key = (r["seq"], r["head_dim"], r["causal"])
+        both = [s for s in sdpa if (s["seq"], s["head_dim"], s["causal"]) == key
+                and s["pass"] == "forward+backward" and s["backend"] != "default"]
+        best = max(both, key=lambda s: float(s["tflops"])) if both else None
+        ratio = float(r["tflops"]) / float(best["tflops"]) if best else float("nan")
+        print(f"| {r['head_dim']} | {r['seq']} | {r['causal']} | {float(r['tflops']):.1f} | "
+              + (f"{float(best['tflops']):.1f} ({best['backend']})" if best else "n/a") + f" | {ratio:.2f} |")
     print(f"\n### Paged decode, bf16 (32 query heads, 8 KV heads, D=128, 16-token blocks)\n")
     print(f"Device-to-device copy bandwidth measured in the same run: {copy_gbps:.0f} GB/s (read + write).\n")
     print("| sequences | context | ms | GB/s | % of copy bandwidth |")

@@ -80,6 +80,78 @@ INSTANTIATE_TEST_SUITE_P(
                       ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
     forward_name);
 
+// Backward: the GPU forward's o and lse feed the GPU backward (as in
+// training); dq, dk, dv are compared with the fp64 reference, which the CPU
+// suite checks against finite differences. Run twice: the gradients must be
+// bit-identical (no atomics).
+class AttentionBackwardGpu : public ::testing::TestWithParam<ForwardCase> {};
+
+TEST_P(AttentionBackwardGpu, MatchesReferenceAndIsDeterministic) {
+  if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const ForwardCase c = GetParam();
+  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+    std::mt19937 rng(c.q_len * 31 + c.kv_len * 17 + c.head_dim + c.causal + static_cast<int>(dt));
+    AttentionShape s;
+    s.batch = c.batch, s.heads = c.heads, s.kv_heads = c.kv_heads, s.q_len = c.q_len, s.kv_len = c.kv_len;
+    s.head_dim = c.head_dim, s.causal = c.causal;
+    const std::size_t nq = static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim;
+    const std::size_t nk = static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim;
+    const auto q = testing::random_half(nq, dt, rng), k = testing::random_half(nk, dt, rng),
+               v = testing::random_half(nk, dt, rng), grad = testing::random_half(nq, dt, rng);
+    DeviceBuffer dq(nq * 2), dk(nk * 2), dv(nk * 2), d_o(nq * 2), d_grad(nq * 2), d_lse(nq / s.head_dim * 4),
+        gq(nq * 2), gk(nk * 2), gv(nk * 2), work(attention_backward_workspace_bytes(s));
+    dq.upload(q.bits.data());
+    dk.upload(k.bits.data());
+    dv.upload(v.bits.data());
+    d_grad.upload(grad.bits.data());
+    ASSERT_EQ(attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
+              cudaSuccess);
+    std::vector<std::uint16_t> first_q(nq), first_k(nk), first_v(nk);
+    for (int run = 0; run < 2; ++run) {
+      gq.poison();
+      gk.poison();
+      gv.poison();
+      work.poison();
+      ASSERT_EQ(attention_backward(dq.get(), dk.get(), dv.get(), d_o.get(), d_grad.get(),
+                                   static_cast<const float*>(d_lse.get()), gq.get(), gk.get(), gv.get(), work.get(), s,
+                                   dt, nullptr),
+                cudaSuccess);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      std::vector<std::uint16_t> bq(nq), bk(nk), bv(nk);
+      gq.download(bq.data());
+      gk.download(bk.data());
+      gv.download(bv.data());
+      if (run == 1) {
+        EXPECT_EQ(bq, first_q) << name(dt) << ": dq differs between two identical runs";
+        EXPECT_EQ(bk, first_k) << name(dt) << ": dk differs between two identical runs";
+        EXPECT_EQ(bv, first_v) << name(dt) << ": dv differs between two identical runs";
+        break;
+      }
+      first_q = bq, first_k = bk, first_v = bv;
+      std::vector<float> ref_q(nq), ref_k(nk), ref_v(nk);
+      attention_backward_reference(q.values.data(), k.values.data(), v.values.data(), grad.values.data(), ref_q.data(),
+                                   ref_k.data(), ref_v.data(), s);
+      const auto floats = [dt](const std::vector<std::uint16_t>& bits) {
+        std::vector<float> f(bits.size());
+        for (std::size_t i = 0; i < bits.size(); ++i) f[i] = testing::from_half_bits(bits[i], dt);
+        return f;
+      };
+      EXPECT_LE(testing::relative_error(floats(bq), ref_q), tolerance(dt)) << name(dt) << " dq";
+      EXPECT_LE(testing::relative_error(floats(bk), ref_k), tolerance(dt)) << name(dt) << " dk";
+      EXPECT_LE(testing::relative_error(floats(bv), ref_v), tolerance(dt)) << name(dt) << " dv";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionBackwardGpu,
+    ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
+                      ForwardCase{2, 4, 4, 100, 100, 64, false}, ForwardCase{1, 8, 2, 257, 257, 128, true},
+                      ForwardCase{2, 4, 1, 33, 190, 128, true},
+                      ForwardCase{1, 2, 2, 190, 33, 64, true},  // rows with no key: zero dq
+                      ForwardCase{1, 6, 3, 517, 517, 128, false}, ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
+    forward_name);
+
 TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
   AttentionShape s;
@@ -89,6 +161,9 @@ TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
   s.head_dim = 64;
   s.heads = 3, s.kv_heads = 2;
   EXPECT_EQ(attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, s, DType::kBF16, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                               nullptr, s, DType::kBF16, nullptr),
             cudaErrorInvalidValue);
 }
 
