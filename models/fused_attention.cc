@@ -6,10 +6,7 @@
 #include <string>
 
 #include "kernels/attention.h"
-
-#if PLOTFORGE_TORCH_CUDA
-#include <c10/cuda/CUDAStream.h>
-#endif
+#include "models/cuda_stream.h"
 
 namespace plotforge {
 
@@ -20,18 +17,6 @@ using torch::autograd::variable_list;
 
 kernels::DType kernel_dtype(const at::Tensor& t) {
   return t.scalar_type() == at::kBFloat16 ? kernels::DType::kBF16 : kernels::DType::kFP16;
-}
-
-// libtorch's current stream, so the kernels order with the surrounding ops.
-// A libtorch without CUDA has no CUDA tensors to reach here; the legacy
-// default stream is then the only one there could be.
-cudaStream_t current_stream(const at::Tensor& t) {
-#if PLOTFORGE_TORCH_CUDA
-  return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
-#else
-  (void)t;
-  return nullptr;
-#endif
 }
 
 kernels::AttentionShape shape_of(const at::Tensor& q, const at::Tensor& k, bool causal) {
@@ -59,7 +44,7 @@ class FusedAttention : public torch::autograd::Function<FusedAttention> {
     at::Tensor o = at::empty_like(q);
     at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(at::kFloat));
     check(kernels::attention_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), lse.data_ptr<float>(), s,
-                                     kernel_dtype(q), current_stream(q)),
+                                     kernel_dtype(q), current_cuda_stream(q.device().index())),
           "forward");
     ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
@@ -76,7 +61,7 @@ class FusedAttention : public torch::autograd::Function<FusedAttention> {
                                 q.options().dtype(at::kByte));
     check(kernels::attention_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), d_o.data_ptr(),
                                       lse.data_ptr<float>(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
-                                      work.data_ptr(), s, kernel_dtype(q), current_stream(q)),
+                                      work.data_ptr(), s, kernel_dtype(q), current_cuda_stream(q.device().index())),
           "backward");
     return {dq, dk, dv, at::Tensor()};
   }

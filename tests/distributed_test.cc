@@ -154,6 +154,21 @@ TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
   for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
 }
 
+// A launcher's world of one (torchrun --nproc_per_node 1) goes through the
+// same data-parallel path as larger worlds, which is how a single GPU
+// exercises NCCL; on CPUs that path is Gloo and changes nothing.
+TEST(DataParallel, ALaunchersWorldOfOneTakesTheSamePathAndTheSameSteps) {
+  const std::string alone = testing::temp_dir("dp-alone"), world1 = testing::temp_dir("dp-world1");
+  ASSERT_EQ(run(plotforge_bin() + args(alone, 10, 8)).exit_code, 0);
+  const pid_t r0 = spawn_rank(args(world1, 10, 8), 0, 1, free_port(), world1 + "-rank0.log");
+  ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(world1 + "-rank0.log");
+  const std::string log0 = testing::read_text(world1 + "-rank0.log");
+  EXPECT_NE(log0.find("data parallel: 1 ranks via torchrun, gloo"), std::string::npos) << log0;
+  const auto a = losses(alone), b = losses(world1);
+  ASSERT_EQ(b.size(), 10u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-6) << "step " << step;
+}
+
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
 // ranks x B give 1 rank x 2B's losses, and its checkpoint (state gathered
 // from both ranks) resumes at world size 1 as the unsharded run continues.

@@ -13,6 +13,10 @@
 
 #include "datasets/error.h"
 
+#if PLOTFORGE_HAVE_NCCL
+#include "training/nccl_comm.h"
+#endif
+
 extern char** environ;
 
 namespace plotforge {
@@ -82,7 +86,11 @@ LaunchEnv launch_env() {
 
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;  // on CPUs
+#if PLOTFORGE_HAVE_NCCL
+  std::unique_ptr<NcclComm> nccl;  // on GPUs
+#endif
+  int cuda_device = -1;
   std::thread heartbeat;
   std::atomic<bool> stop{false};
 };
@@ -91,7 +99,15 @@ namespace {
 std::string heartbeat_key(int rank) { return "plotforge/heartbeat/" + std::to_string(rank); }
 }  // namespace
 
-DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout) : env_(env), impl_(new Impl) {
+DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout, int cuda_device)
+    : env_(env), impl_(new Impl) {
+#if !PLOTFORGE_HAVE_NCCL
+  if (cuda_device >= 0) {
+    throw InputError("data parallelism on GPUs needs NCCL, and this build has none (rebuild where CUDA and NCCL are "
+                     "found, or train with --device cpu over Gloo)");
+  }
+#endif
+  impl_->cuda_device = cuda_device;
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env.master_port);
   so.isServer = env.rank == 0;
@@ -99,14 +115,29 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   so.timeout = timeout;
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    // On one machine (a loopback master) talk over loopback; across machines
-    // bind to this host's own address.
-    const bool local = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
-    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                     : c10d::ProcessGroupGloo::createDefaultDevice());
-    options->threads = 1;
-    impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    if (cuda_device >= 0) {
+#if PLOTFORGE_HAVE_NCCL
+      // Rank 0 makes the communicator's id; the others read it from the
+      // store (get waits for it, up to the timeout).
+      const std::string key = "plotforge/nccl_unique_id";
+      if (env.rank == 0) {
+        const std::string id = NcclComm::make_unique_id();
+        impl_->store->set(key, std::vector<std::uint8_t>(id.begin(), id.end()));
+      }
+      const std::vector<std::uint8_t> id = impl_->store->get(key);
+      impl_->nccl = std::make_unique<NcclComm>(std::string(id.begin(), id.end()), env.rank, env.world_size,
+                                               cuda_device, timeout);
+#endif
+    } else {
+      auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+      // On one machine (a loopback master) talk over loopback; across
+      // machines bind to this host's own address.
+      const bool local = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
+      options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                       : c10d::ProcessGroupGloo::createDefaultDevice());
+      options->threads = 1;
+      impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    }
     // The store client serializes its operations, so a thread can share it.
     impl_->heartbeat = std::thread([this] {
       while (!impl_->stop) {
@@ -124,6 +155,8 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
                      "); check MASTER_ADDR/MASTER_PORT and that every rank started");
   }
 }
+
+const char* DataParallel::backend() const { return impl_->cuda_device >= 0 ? "nccl" : "gloo"; }
 
 DataParallel::~DataParallel() {
   impl_->stop = true;
@@ -154,7 +187,7 @@ void DataParallel::average_gradients(const std::vector<at::Tensor>& params, std:
   auto flush = [&] {
     if (bucket.empty()) return;
     std::vector<at::Tensor> flat = {at::cat(bucket)};
-    impl_->pg->allreduce(flat)->wait();
+    allreduce_async(flat[0])->wait();
     flat[0].div_(env_.world_size);
     std::int64_t offset = 0;
     // Copy the averaged values back into each gradient.
@@ -189,6 +222,9 @@ class GlooPending : public DataParallel::Pending {
 }  // namespace
 
 std::unique_ptr<DataParallel::Pending> DataParallel::allreduce_async(at::Tensor flat) {
+#if PLOTFORGE_HAVE_NCCL
+  if (impl_->nccl) return impl_->nccl->allreduce_sum(flat);
+#endif
   std::vector<at::Tensor> t = {std::move(flat)};
   return std::make_unique<GlooPending>(impl_->pg->allreduce(t));
 }
@@ -296,6 +332,15 @@ void GradientReducer::finish() {
 }
 
 void DataParallel::broadcast(at::Tensor& t, int root) {
+#if PLOTFORGE_HAVE_NCCL
+  if (impl_->nccl) {
+    if (t.is_contiguous()) return impl_->nccl->broadcast(t, root);
+    const at::Tensor c = t.contiguous();
+    impl_->nccl->broadcast(c, root);
+    t.copy_(c);
+    return;
+  }
+#endif
   std::vector<at::Tensor> v = {t};
   c10d::BroadcastOptions o;
   o.rootRank = root;
@@ -303,9 +348,11 @@ void DataParallel::broadcast(at::Tensor& t, int root) {
 }
 
 double DataParallel::sum(double value) {
-  std::vector<at::Tensor> t = {at::full({1}, value, at::kDouble)};
-  impl_->pg->allreduce(t)->wait();
-  return t[0].item<double>();
+  auto options = at::TensorOptions().dtype(at::kDouble);
+  if (impl_->cuda_device >= 0) options = options.device(at::kCUDA, static_cast<c10::DeviceIndex>(impl_->cuda_device));
+  const at::Tensor t = at::full({1}, value, options);
+  allreduce_async(t)->wait();
+  return t.item<double>();
 }
 
 }  // namespace plotforge

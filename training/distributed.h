@@ -1,6 +1,7 @@
 // Data parallelism across processes: rendezvous from the launcher's
-// environment, then gradient averaging over c10d (Gloo on CPUs; NCCL on GPUs
-// is issue 4's remaining part).
+// environment through c10d's TCPStore, then gradient averaging: Gloo
+// (c10d's ProcessGroupGloo) on CPUs, one NCCL communicator on GPUs
+// (nccl_comm.h; its unique id travels through the same store).
 //
 // Launchers: torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
 // MASTER_PORT; SLURM's srun sets SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID
@@ -35,11 +36,14 @@ std::string first_slurm_host(const std::string& nodelist);
 class DataParallel {
  public:
   // Rendezvous through a TCPStore on master_addr:master_port (rank 0 hosts
-  // it). Collectives that do not finish within `timeout` throw.
-  DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout);
+  // it). Collectives that do not finish within `timeout` throw. With
+  // cuda_device >= 0 the collectives run over NCCL on that GPU and take
+  // tensors on it; otherwise over Gloo, on CPU tensors.
+  DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout, int cuda_device = -1);
   ~DataParallel();
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
+  const char* backend() const;  // "nccl" or "gloo"
 
   // Averages the gradients over ranks, in flat buckets of about bucket_bytes.
   void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);

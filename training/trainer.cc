@@ -54,13 +54,20 @@ void check_options(const TrainOptions& o) {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") throw bad("device", "one of auto, cpu, cuda");
 }
 
-torch::Device pick_device(const std::string& want) {
+// Each rank of a launcher's world takes the GPU of its LOCAL_RANK.
+torch::Device pick_device(const std::string& want, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   if (want == "cuda" && !cuda) {
     throw InputError("--device cuda: no CUDA device is usable (this libtorch has no CUDA, or no GPU is visible); "
                      "use --device cpu");
   }
-  return (want == "cuda" || (want == "auto" && cuda)) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (!(want == "cuda" || (want == "auto" && cuda))) return torch::Device(torch::kCPU);
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  if (local_rank >= count) {
+    throw InputError("LOCAL_RANK " + std::to_string(local_rank) + " has no GPU: only " + std::to_string(count) +
+                     " are visible; start at most that many processes per node (--nproc_per_node)");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
 }
 
 std::string format_duration(double s) {
@@ -163,15 +170,18 @@ TrainContext begin_training(const TrainOptions& opt) {
   TrainContext ctx;
   ctx.corpus = std::make_shared<CorpusData>(read_corpus(opt.data));
   ctx.env = launch_env();
-  if (ctx.env.world_size > 1) {
+  ctx.device = pick_device(opt.device, ctx.env.local_rank);
+  // A launcher's world of one still goes through DataParallel, so a single
+  // GPU exercises the NCCL path the multi-GPU runs take.
+  if (ctx.env.world_size > 1 || ctx.env.launcher != "none") {
     ctx.dp = std::make_shared<DataParallel>(
-        ctx.env, std::chrono::milliseconds(static_cast<long long>(opt.dist_timeout_s * 1000)));
+        ctx.env, std::chrono::milliseconds(static_cast<long long>(opt.dist_timeout_s * 1000)),
+        ctx.cuda() ? ctx.device.index() : -1);
   }
   ctx.batch_size = opt.batch_size;
   ctx.seed = opt.seed;
   fs::create_directories(opt.out);
   if (ctx.rank0()) write_file_atomic((fs::path(opt.out) / "tokenizer.model").string(), ctx.corpus->tokenizer_model);
-  ctx.device = pick_device(opt.device);
   if (!ctx.cuda()) {
     // Bit-for-bit reproducible CPU runs: exact resume depends on it.
     at::globalContext().setDeterministicAlgorithms(true, false);
@@ -281,8 +291,8 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
                  "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
                  objective.describe().c_str(), cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)",
                  opt.batch_size, opt.grad_accum, env.world_size, units_per_step, unit.c_str(), opt.max_steps);
-    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, Gloo, rendezvous %s:%d; gradient buckets of %.1f MB\n",
-                         env.world_size, env.launcher.c_str(), env.master_addr.c_str(), env.master_port,
+    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d; gradient buckets of %.1f MB\n",
+                         env.world_size, env.launcher.c_str(), dp->backend(), env.master_addr.c_str(), env.master_port,
                          opt.bucket_bytes / 1e6);
     if (sharded) {
       std::fprintf(stderr, "ZeRO-1: this rank holds AdamW state for %.2fM of %.2fM parameters\n",

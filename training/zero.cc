@@ -106,7 +106,7 @@ void ShardedAdamW::gather_into(torch::optim::AdamW& full) {
     }
   }
   torch::Tensor flat = torch::cat(moments);
-  torch::Tensor step_counts = torch::tensor(steps, torch::kFloat64);
+  torch::Tensor step_counts = torch::tensor(steps, torch::kFloat64).to(params_.front().device());  // NCCL: on the GPU
   dp_.allreduce_async(flat)->wait();
   dp_.allreduce_async(step_counts)->wait();
   auto& state = full.state();

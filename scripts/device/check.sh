@@ -52,6 +52,17 @@ step report bash -c "python3 scripts/device/report.py '$OUT/ours.csv' '$OUT/sdpa
 # little device time; its log comes back under $OUT.
 if [ "${PLOTFORGE_FULL_BUILD:-1}" = 1 ]; then
   step full-build timeout 300 bash -c "scripts/device/full_build.sh '$PREFIX' build-device-full > '$OUT/full-build.log' 2>&1"
+  if [ -x build-device-full/cli/plotforge ]; then
+    export LD_LIBRARY_PATH=$PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    # The model's attention through our kernels (autograd, vs libtorch's).
+    step fused-attention ctest --test-dir build-device-full -L gpu -R FusedAttention --output-on-failure --timeout 120
+    # Issue 4: a world of one through the NCCL path (store, unique id,
+    # communicator, bucketed all-reduce on its own stream), on the sample
+    # corpus fetch_debs.sh prepared.
+    step nccl-world-1 bash -c "RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 \
+      timeout 150 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
+      --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1"
+  fi
 fi
 
 cat "$OUT/report.md" 2>/dev/null

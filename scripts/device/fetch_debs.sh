@@ -5,6 +5,7 @@
 # the device tool's carry).
 #   kernels: GoogleTest only.
 #   full build (scripts/device/full_build.sh): the toolkit's other libraries.
+#   .deb/sample-corpus.h5: the corpus for the NCCL world-of-one training run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .deb
@@ -19,4 +20,11 @@ packages=(
 for p in "${packages[@]}"; do
   ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" 2>/dev/null || echo "fetch_debs: could not download $p"
 done
+# The sample corpus the device check's NCCL run trains on (prepared here,
+# where the toolkit and spm_train are built and installed).
+if [ ! -f sample-corpus.h5 ] && [ -x ../build/cli/plotforge ]; then
+  ../build/cli/plotforge tokenizer train --input ../data/sample --out sample-tok.model --vocab-size 4000 &&
+    ../build/cli/plotforge prepare --input ../data/sample --tokenizer sample-tok.model --out sample-corpus.h5 \
+      --val-fraction 0.25 --quiet || echo "fetch_debs: could not prepare sample-corpus.h5"
+fi
 du -sh .

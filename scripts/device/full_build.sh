@@ -7,11 +7,13 @@ set -uo pipefail
 prefix=$1
 build=$2
 torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# NCCL from the nvidia-nccl wheel pip's torch depends on, if the toolkit has none.
+nccl_root=$(python3 -c 'import nvidia.nccl as m; print(list(m.__path__)[0])' 2>/dev/null || true)
 lib=$prefix/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PKG_CONFIG_PATH=$lib/pkgconfig:$prefix/usr/share/pkgconfig
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix/usr;$torch_cmake" \
+  -DCMAKE_PREFIX_PATH="$prefix/usr;$torch_cmake" -DNCCL_ROOT="$nccl_root" \
   -DHDF5_C_INCLUDE_DIRS="$prefix/usr/include/hdf5/serial" \
   -DHDF5_C_LIBRARIES="$lib/hdf5/serial/libhdf5.so" \
   -DHDF5_FOUND=ON -DHDF5_C_FOUND=ON \
