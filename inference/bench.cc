@@ -61,8 +61,9 @@ int run_bench(const BenchOptions& o) {
               bandwidth / 1e9, bandwidth / weight_bytes);
 
   {  // prefill
-    BlockPool pool(c, 16, o.cache_blocks);
-    Engine engine(*model, pool);
+    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Engine& engine = *rt.engine;
+    BlockPool& pool = *rt.pool;
     const int P = std::min(o.prompt_tokens, c.context - 1);
     Sequence seq;
     std::vector<BatchItem> warm{{&seq, random_tokens(8, c.vocab, rng), false}};
@@ -77,8 +78,9 @@ int run_bench(const BenchOptions& o) {
   }
   std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
   for (int B : o.batch_sizes) {
-    BlockPool pool(c, 16, o.cache_blocks);
-    Engine engine(*model, pool);
+    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Engine& engine = *rt.engine;
+    BlockPool& pool = *rt.pool;
     std::vector<Sequence> seqs(B);
     std::vector<BatchItem> prefill;
     for (auto& s : seqs) prefill.push_back({&s, random_tokens(16, c.vocab, rng), false});
@@ -113,8 +115,9 @@ int run_bench(const BenchOptions& o) {
   }
   double secs[2] = {0, 0};
   for (const bool sharing : {false, true}) {
-    BlockPool pool(c, 16, o.cache_blocks);
-    Engine engine(*model, pool);
+    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Engine& engine = *rt.engine;
+    BlockPool& pool = *rt.pool;
     PrefixCache cache(pool);
     Scheduler sched(engine, sharing ? &cache : nullptr, SchedulerOptions{});
     SamplingParams p;

@@ -13,6 +13,7 @@ struct BenchOptions {
   int decode_tokens = 64, prompt_tokens = 128;
   int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
   int cache_blocks = 8192;
+  std::string device = "cpu";
 };
 
 // Prints a report on stdout; returns 0.

@@ -8,6 +8,10 @@
 #include "datasets/error.h"
 #include "inference/parallel.h"
 
+#if PLOTFORGE_HAVE_CUDA
+#include "inference/cuda_engine.h"
+#endif
+
 namespace plotforge::runtime {
 
 namespace {
@@ -45,43 +49,57 @@ void rope(float* v, const float* cos, const float* sin, int hd) {
 
 }  // namespace
 
-Engine::Engine(const Model& model, BlockPool& pool) : model_(model), pool_(pool) {
-  const ModelConfig& c = model.config();
+void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<float>& sin) {
   const int hd = c.head_dim();
-  cos_.resize(static_cast<std::size_t>(c.context) * hd);
-  sin_.resize(cos_.size());
+  cos.assign(static_cast<std::size_t>(c.context) * hd, 0.f);
+  sin.assign(cos.size(), 0.f);
   // As the trainer builds them: float64 frequencies, rounded to float32.
   for (int t = 0; t < c.context; ++t) {
     for (int i = 0; i < hd / 2; ++i) {
       const double inv = 1.0 / std::pow(static_cast<double>(c.rope_theta), (2.0 * i) / hd);
       const double f = t * inv;
-      cos_[t * hd + i] = cos_[t * hd + i + hd / 2] = static_cast<float>(std::cos(f));
-      sin_[t * hd + i] = sin_[t * hd + i + hd / 2] = static_cast<float>(std::sin(f));
+      cos[t * hd + i] = cos[t * hd + i + hd / 2] = static_cast<float>(std::cos(f));
+      sin[t * hd + i] = sin[t * hd + i + hd / 2] = static_cast<float>(std::sin(f));
     }
   }
 }
 
-std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
+BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchItem>& batch) {
+  BatchRows r;
+  int base = 0;
+  for (auto& item : batch) {
+    const int start = item.seq->length();
+    const int count = static_cast<int>(item.tokens.size());
+    if (start + count > c.context) {
+      throw InputError("sequence of " + std::to_string(start + count) + " tokens exceeds the model's context of " +
+                       std::to_string(c.context));
+    }
+    reserve(pool, *item.seq, start + count);
+    for (int i = 0; i < count; ++i) {
+      if (item.tokens[i] < 0 || item.tokens[i] >= c.vocab) throw InputError("token id out of range");
+      r.seq.push_back(item.seq);
+      r.pos.push_back(start + i);
+      r.token.push_back(item.tokens[i]);
+    }
+    if (item.all_logits) {
+      for (int i = 0; i < count; ++i) r.logit_rows.push_back(base + i);
+    } else if (count > 0) {
+      r.logit_rows.push_back(base + count - 1);
+    }
+    base += count;
+  }
+  return r;
+}
+
+CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) { rotary_tables(model.config(), cos_, sin_); }
+
+std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const ModelConfig& c = model_.config();
   const int D = c.dim, hd = c.head_dim(), H = c.n_heads, KV = c.n_kv_heads, group = H / KV;
   const int q_out = H * hd, kv_out = KV * hd, qkv_out = q_out + 2 * kv_out, F = c.hidden, bs = pool_.block_size();
-  // Token rows: which sequence and position each belongs to.
-  std::vector<Sequence*> row_seq;
-  std::vector<int> row_pos, row_token;
-  for (auto& item : batch) {
-    const int start = item.seq->length();
-    if (start + static_cast<int>(item.tokens.size()) > c.context) {
-      throw InputError("sequence of " + std::to_string(start + item.tokens.size()) + " tokens exceeds the model's context of " +
-                       std::to_string(c.context));
-    }
-    reserve(pool_, *item.seq, start + static_cast<int>(item.tokens.size()));
-    for (std::size_t i = 0; i < item.tokens.size(); ++i) {
-      if (item.tokens[i] < 0 || item.tokens[i] >= c.vocab) throw InputError("token id out of range");
-      row_seq.push_back(item.seq);
-      row_pos.push_back(start + static_cast<int>(i));
-      row_token.push_back(item.tokens[i]);
-    }
-  }
+  const BatchRows br = batch_rows(c, pool_, batch);
+  const std::vector<Sequence*>& row_seq = br.seq;
+  const std::vector<int>&row_pos = br.pos, &row_token = br.token;
   const int N = static_cast<int>(row_pos.size());
   std::vector<float> x(static_cast<std::size_t>(N) * D), h(x.size()), qkv(static_cast<std::size_t>(N) * qkv_out),
       att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F), act(static_cast<std::size_t>(N) * F),
@@ -175,23 +193,32 @@ std::vector<float> Engine::forward(std::vector<BatchItem>& batch) {
   }
   for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
 
-  // Logits for the rows asked for.
-  std::vector<int> rows;
-  int base = 0;
-  for (const auto& item : batch) {
-    const int count = static_cast<int>(item.tokens.size());
-    if (item.all_logits) {
-      for (int i = 0; i < count; ++i) rows.push_back(base + i);
-    } else if (count > 0) {
-      rows.push_back(base + count - 1);
-    }
-    base += count;
-  }
+  const std::vector<int>& rows = br.logit_rows;
   std::vector<float> sel(rows.size() * D), normed(rows.size() * D), logits(rows.size() * c.vocab);
   for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(&x[static_cast<std::size_t>(rows[r]) * D], D, &sel[r * D]);
   rms_norm(sel.data(), model_.final_norm(), normed.data(), static_cast<int>(rows.size()), D, c.norm_eps);
   matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()), D, c.vocab);
   return logits;
+}
+
+Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks) {
+  if (num_blocks < 1) throw InputError("--cache-blocks: must be at least 1");
+  Runtime r;
+  if (device == "cpu") {
+    r.pool = std::make_unique<BlockPool>(model.config(), block_size, num_blocks);
+    r.engine = std::make_unique<CpuEngine>(model, *r.pool);
+    return r;
+  }
+  if (device == "cuda") {
+#if PLOTFORGE_HAVE_CUDA
+    r.pool = std::make_unique<BlockPool>(model.config(), block_size, num_blocks, /*host_storage=*/false);
+    r.engine = std::make_unique<CudaEngine>(model, *r.pool);
+    return r;
+#else
+    throw InputError("--device cuda: this plotforge-run was built without CUDA; use --device cpu");
+#endif
+  }
+  throw InputError("--device: '" + device + "' is not one of cpu, cuda");
 }
 
 }  // namespace plotforge::runtime

@@ -1,4 +1,5 @@
-// The CPU forward pass over a batch of sequences with a paged KV cache.
+// The forward pass over a batch of sequences with a paged KV cache; the CPU
+// backend is here.
 //
 // One call runs any mix of prefill chunks and single decode tokens: the new
 // tokens of every sequence are stacked into one matrix, so the projections
@@ -7,6 +8,8 @@
 // are our own loops.
 #pragma once
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "inference/kv_cache.h"
@@ -20,20 +23,55 @@ struct BatchItem {
   bool all_logits = false;  // logits for every new token, not just the last
 };
 
+// A forward pass over a batch of sequences. The scheduler, the generator
+// and the benchmark work against this; the backends are CpuEngine (below)
+// and CudaEngine (inference/cuda_engine.h, in builds with CUDA).
 class Engine {
  public:
-  Engine(const Model& model, BlockPool& pool);
+  Engine(const Model& model, BlockPool& pool) : model_(model), pool_(pool) {}
+  virtual ~Engine() = default;
   // Runs the batch; returns logits rows [rows, vocab]: each item's last
   // token, or all its tokens when all_logits. Throws InputError past the
   // context or when the cache is full.
-  std::vector<float> forward(std::vector<BatchItem>& batch);
+  virtual std::vector<float> forward(std::vector<BatchItem>& batch) = 0;
   const Model& model() const { return model_; }
   BlockPool& pool() { return pool_; }
 
- private:
+ protected:
   const Model& model_;
   BlockPool& pool_;
+};
+
+// Rows of the batch: which sequence, position and token each new token is.
+// Reserves cache blocks; throws InputError past the context, for a token id
+// out of range, or when the cache is full.
+struct BatchRows {
+  std::vector<Sequence*> seq;
+  std::vector<int> pos, token;
+  std::vector<int> logit_rows;  // rows whose logits forward() returns, in order
+};
+BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchItem>& batch);
+
+// Rotary tables [context, head_dim], as the trainer builds them.
+void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<float>& sin);
+
+class CpuEngine final : public Engine {
+ public:
+  CpuEngine(const Model& model, BlockPool& pool);
+  std::vector<float> forward(std::vector<BatchItem>& batch) override;
+
+ private:
   std::vector<float> cos_, sin_;  // [context, head_dim]
 };
+
+// The engine for --device: "cpu", or "cuda" in builds with CUDA, with its
+// block pool (a CUDA engine keeps the cache's data on the GPU, so its pool
+// has no host storage). Throws InputError for an unknown or unavailable
+// device.
+struct Runtime {
+  std::unique_ptr<BlockPool> pool;
+  std::unique_ptr<Engine> engine;
+};
+Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks);
 
 }  // namespace plotforge::runtime

@@ -7,11 +7,11 @@
 
 namespace plotforge::runtime {
 
-BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks)
+BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage)
     : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers) {
   layer_floats_ = 2ull * c.n_kv_heads * block_size * c.head_dim();
   block_floats_ = layer_floats_ * c.n_layers;
-  data_.assign(block_floats_ * num_blocks, 0.f);
+  if (host_storage) data_.assign(block_floats_ * num_blocks, 0.f);
   refs_.assign(num_blocks, 0);
   for (int b = num_blocks - 1; b >= 0; --b) free_.push_back(b);
 }
@@ -32,6 +32,11 @@ void BlockPool::release(int block) {
 
 float* BlockPool::k(int block, int layer) { return block_data(block) + layer * layer_floats_; }
 float* BlockPool::v(int block, int layer) { return k(block, layer) + layer_floats_ / 2; }
+
+void BlockPool::copy_block(int dst, int src) {
+  if (!data_.empty()) std::memcpy(block_data(dst), block_data(src), block_floats_ * sizeof(float));
+  if (copier_) copier_(dst, src);
+}
 
 void reserve(BlockPool& pool, Sequence& seq, int positions) {
   while (static_cast<int>(seq.blocks.size()) * pool.block_size() < positions) {
@@ -57,7 +62,7 @@ Sequence fork(BlockPool& pool, const Sequence& parent) {
     // Copy-on-write of the partial last block: the child will write into it.
     const int b = pool.allocate();
     if (b < 0) throw InputError("KV cache full while branching; raise --cache-blocks");
-    std::memcpy(pool.block_data(b), pool.block_data(parent.blocks[full]), pool.block_floats() * sizeof(float));
+    pool.copy_block(b, parent.blocks[full]);
     child.blocks.push_back(b);
   }
   return child;

@@ -18,7 +18,10 @@ namespace plotforge::runtime {
 
 class BlockPool {
  public:
-  BlockPool(const ModelConfig& c, int block_size, int num_blocks);
+  // host_storage false: the pool only hands out and counts block ids, and
+  // the data lives elsewhere (the CUDA engine's device caches; k(), v() and
+  // block_data() must not be called).
+  BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage = true);
   int block_size() const { return block_size_; }
   int free_blocks() const { return static_cast<int>(free_.size()); }
   int total_blocks() const { return num_blocks_; }
@@ -33,6 +36,10 @@ class BlockPool {
   float* v(int block, int layer);
   std::size_t block_floats() const { return block_floats_; }
   float* block_data(int block) { return data_.data() + static_cast<std::size_t>(block) * block_floats_; }
+  // Copies a block's keys and values (copy-on-write when branching), in host
+  // storage and through the copier a backend with its own storage set.
+  void copy_block(int dst, int src);
+  void set_copier(std::function<void(int dst, int src)> copy) { copier_ = std::move(copy); }
 
  private:
   int block_size_, num_blocks_, layers_;
@@ -40,6 +47,7 @@ class BlockPool {
   std::vector<float> data_;
   std::vector<int> refs_, free_;
   std::function<bool()> evict_one_;
+  std::function<void(int, int)> copier_;
 };
 
 struct Sequence {

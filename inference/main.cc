@@ -56,6 +56,7 @@ int cmd_generate(const std::vector<std::string>& args) {
       ("stop", po::value<std::vector<std::string>>()->composing(), "stop string (repeatable)")
       ("logprobs", po::bool_switch(), "print JSON with per-token log-probabilities")
       ("cache-blocks", po::value<int>()->default_value(4096), "KV cache blocks of 16 positions")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu, or cuda (builds with CUDA; Transformer bundles)")
       ("prior", po::bool_switch(), "VAE bundle: decode a latent code drawn from the prior N(0, I) (seeded by --seed)")
       ("gan", po::value<std::string>()->default_value(""), "VAE bundle: decode a code from this latent-GAN bundle (--genre picks its genre)")
       ("latent", po::value<std::string>()->default_value(""), "VAE bundle: decode this latent code (comma-separated floats)");
@@ -112,9 +113,8 @@ int cmd_generate(const std::vector<std::string>& args) {
   p.seed = vm["seed"].as<std::uint64_t>();
   if (vm.count("stop")) p.stop = vm["stop"].as<std::vector<std::string>>();
   p.logprobs = vm["logprobs"].as<bool>();
-  if (vm["cache-blocks"].as<int>() < 1) throw InputError("--cache-blocks: must be at least 1");
-  BlockPool pool(model->config(), 16, vm["cache-blocks"].as<int>());
-  Engine engine(*model, pool);
+  Runtime rt = make_runtime(*model, vm["device"].as<std::string>(), 16, vm["cache-blocks"].as<int>());
+  Engine& engine = *rt.engine;
   const std::vector<int> ids = tok.encode(prompt);
   const auto t0 = std::chrono::steady_clock::now();
   const auto out = generate(engine, ids, p, 256, latent);
@@ -154,7 +154,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("branches", po::value<int>(&d.branches)->default_value(d.branches), "branching workload: branches per session")
       ("prefix-tokens", po::value<int>(&d.prefix_tokens)->default_value(d.prefix_tokens), "branching workload: shared prefix")
       ("branch-tokens", po::value<int>(&d.branch_tokens)->default_value(d.branch_tokens), "branching workload: tokens per branch")
-      ("cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks), "KV cache blocks of 16 positions");
+      ("cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks), "KV cache blocks of 16 positions")
+      ("device", po::value<std::string>(&d.device)->default_value(d.device), "cpu, or cuda (builds with CUDA)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(o).run(), vm);
   if (vm.count("help")) {

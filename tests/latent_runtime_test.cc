@@ -67,7 +67,7 @@ TEST(LatentRuntime, VAEDecoderLogitsMatchLibtorchUnderALatentCode) {
   std::vector<std::int64_t> p64(p.begin(), p.end());
   const auto expect = vae.model->decode(torch::tensor(p64).unsqueeze(0), zt).squeeze(0).contiguous();
   runtime::BlockPool pool(model->config(), 16, 64);
-  runtime::Engine engine(*model, pool);
+  runtime::CpuEngine engine(*model, pool);
   runtime::Sequence seq;
   seq.latent = model->condition(z);
   std::vector<float> got;
@@ -103,7 +103,7 @@ TEST(LatentRuntime, GreedyDecodingUnderACodeIsIdentical) {
   const auto expect = generate(vae.model->decoder, prompt, o, &cond)[0];
   ASSERT_EQ(expect.size(), 40u);
   runtime::BlockPool pool(model->config(), 16, 64);
-  runtime::Engine engine(*model, pool);
+  runtime::CpuEngine engine(*model, pool);
   runtime::SamplingParams p;
   p.temperature = 0;
   p.max_new_tokens = 40;

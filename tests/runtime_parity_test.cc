@@ -72,7 +72,7 @@ TEST(RuntimeParity, LogitsMatchLibtorchForPromptsOfSeveralLengths) {
     const auto expect = torch_model->forward(torch::tensor(p64).unsqueeze(0)).squeeze(0).contiguous();
     for (const int chunk : {static_cast<int>(len), 13}) {
       runtime::BlockPool pool(model->config(), 16, 64);
-      runtime::Engine engine(*model, pool);
+      runtime::CpuEngine engine(*model, pool);
       runtime::Sequence seq;
       std::vector<float> got;
       for (std::size_t s = 0; s < len; s += chunk) {
@@ -102,7 +102,7 @@ TEST(RuntimeParity, Greedy200StepsIdenticalAloneBranchedAndInAMixedBatch) {
   ASSERT_EQ(expect_a.size(), 200u) << "the model emitted EOS early; the comparison would be short";
 
   runtime::BlockPool pool(model->config(), 16, 256);
-  runtime::Engine engine(*model, pool);
+  runtime::CpuEngine engine(*model, pool);
   runtime::SamplingParams p;
   p.temperature = 0;
   p.max_new_tokens = 200;
@@ -147,13 +147,13 @@ TEST(Scheduler, ContinuousBatchingAndThePrefixCacheChangeNoToken) {
   std::vector<std::vector<int>> alone;
   {
     runtime::BlockPool pool(model->config(), 16, 128);
-    runtime::Engine engine(*model, pool);
+    runtime::CpuEngine engine(*model, pool);
     for (const auto& pr : prompts) alone.push_back(runtime::generate(engine, pr, p)[0].tokens);
   }
   // All at once through one scheduler with a prefix cache, in a pool small
   // enough to force evictions on the second round.
   runtime::BlockPool pool(model->config(), 16, 40);
-  runtime::Engine engine(*model, pool);
+  runtime::CpuEngine engine(*model, pool);
   runtime::PrefixCache cache(pool);
   runtime::SchedulerOptions o;
   o.prefill_chunk = 7;  // long prompts arrive over several steps
@@ -188,7 +188,7 @@ TEST(Scheduler, ContinuousBatchingAndThePrefixCacheChangeNoToken) {
 TEST(RuntimeSampling, SeedsPenaltiesStopsAndLogprobs) {
   const auto model = runtime::Model::load(trained().bundle);
   runtime::BlockPool pool(model->config(), 16, 128);
-  runtime::Engine engine(*model, pool);
+  runtime::CpuEngine engine(*model, pool);
   const auto prompt = prompt_of(*model, "HAMLET\n");
   runtime::SamplingParams p;
   p.max_new_tokens = 40;
@@ -214,6 +214,19 @@ TEST(RuntimeSampling, SeedsPenaltiesStopsAndLogprobs) {
   const auto stopped = runtime::generate(engine, prompt, p)[0];
   EXPECT_EQ(stopped.finish_reason, "stop");
   EXPECT_EQ(stopped.text, text.substr(0, text.find(p.stop[0])));
+}
+
+// --device picks the backend; an unknown one, or CUDA where it is not
+// usable (a build without it, or no GPU, as on CI), is a clear error.
+TEST(RuntimeParity, DeviceChoiceIsCheckedUpFront) {
+  const auto model = runtime::Model::load(trained().bundle);
+  EXPECT_THROW(runtime::make_runtime(*model, "tpu", 16, 8), InputError);
+  EXPECT_THROW(runtime::make_runtime(*model, "cpu", 16, 0), InputError);
+  const auto rt = runtime::make_runtime(*model, "cpu", 16, 8);
+  EXPECT_EQ(rt.pool->total_blocks(), 8);
+  // tiny.ini's head_dim (16) is not one the CUDA kernels take: refused
+  // whether or not a GPU is present.
+  EXPECT_THROW(runtime::make_runtime(*model, "cuda", 16, 8), InputError);
 }
 
 TEST(RuntimeParity, HostileBundlesAreClearErrors) {

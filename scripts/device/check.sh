@@ -62,6 +62,15 @@ if [ "${PLOTFORGE_FULL_BUILD:-1}" = 1 ]; then
     step nccl-world-1 bash -c "RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 \
       timeout 150 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
       --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1"
+    # Issue 7: the runtime's CUDA backend against its CPU backend, then a
+    # batch sweep of both on small.ini (head_dim 64) trained briefly here.
+    step runtime-cuda-tests ctest --test-dir build-device-full -L gpu -R RuntimeCuda --output-on-failure --timeout 180
+    step runtime-bench bash -c "set -e; pf=build-device-full/cli/plotforge; run=build-device-full/inference/plotforge-run
+      timeout 100 \$pf train --config configs/small.ini --data .deb/sample-corpus.h5 --out /tmp/rt-small --device cuda \
+        --max-steps 30 --eval-every 30 --quiet
+      \$pf export --checkpoint /tmp/rt-small --out /tmp/rt-small-bundle
+      for d in cuda cpu; do echo \"== --device \$d\"; timeout 120 \$run bench --bundle /tmp/rt-small-bundle --device \$d; done \
+        > '$OUT/runtime-bench.txt' 2>&1"
   fi
 fi
 
