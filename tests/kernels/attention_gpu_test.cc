@@ -21,6 +21,15 @@ const char* name(DType t) { return t == DType::kBF16 ? "bf16" : "fp16"; }
 struct ForwardCase {
   int batch, heads, kv_heads, q_len, kv_len, head_dim;
   bool causal;
+  AttentionShape shape() const {
+    AttentionShape s;
+    s.batch = batch, s.heads = heads, s.kv_heads = kv_heads, s.q_len = q_len, s.kv_len = kv_len;
+    s.head_dim = head_dim, s.causal = causal;
+    return s;
+  }
+  // Elements of q (and o) and of k (and v).
+  std::size_t q_elems() const { return static_cast<std::size_t>(batch) * heads * q_len * head_dim; }
+  std::size_t kv_elems() const { return static_cast<std::size_t>(batch) * kv_heads * kv_len * head_dim; }
 };
 
 class AttentionForwardGpu : public ::testing::TestWithParam<ForwardCase> {};
@@ -30,11 +39,8 @@ TEST_P(AttentionForwardGpu, MatchesReference) {
   const ForwardCase c = GetParam();
   for (const DType dt : {DType::kBF16, DType::kFP16}) {
     std::mt19937 rng(c.q_len * 131 + c.kv_len * 7 + c.head_dim + c.causal + static_cast<int>(dt));
-    AttentionShape s;
-    s.batch = c.batch, s.heads = c.heads, s.kv_heads = c.kv_heads, s.q_len = c.q_len, s.kv_len = c.kv_len;
-    s.head_dim = c.head_dim, s.causal = c.causal;
-    const std::size_t nq = static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim;
-    const std::size_t nk = static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim;
+    const AttentionShape s = c.shape();
+    const std::size_t nq = c.q_elems(), nk = c.kv_elems();
     const auto q = testing::random_half(nq, dt, rng), k = testing::random_half(nk, dt, rng),
                v = testing::random_half(nk, dt, rng);
     DeviceBuffer dq(nq * 2), dk(nk * 2), dv(nk * 2), d_o(nq * 2), d_lse(nq / s.head_dim * 4);
@@ -91,11 +97,8 @@ TEST_P(AttentionBackwardGpu, MatchesReferenceAndIsDeterministic) {
   const ForwardCase c = GetParam();
   for (const DType dt : {DType::kBF16, DType::kFP16}) {
     std::mt19937 rng(c.q_len * 31 + c.kv_len * 17 + c.head_dim + c.causal + static_cast<int>(dt));
-    AttentionShape s;
-    s.batch = c.batch, s.heads = c.heads, s.kv_heads = c.kv_heads, s.q_len = c.q_len, s.kv_len = c.kv_len;
-    s.head_dim = c.head_dim, s.causal = c.causal;
-    const std::size_t nq = static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim;
-    const std::size_t nk = static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim;
+    const AttentionShape s = c.shape();
+    const std::size_t nq = c.q_elems(), nk = c.kv_elems();
     const auto q = testing::random_half(nq, dt, rng), k = testing::random_half(nk, dt, rng),
                v = testing::random_half(nk, dt, rng), grad = testing::random_half(nq, dt, rng);
     DeviceBuffer dq(nq * 2), dk(nk * 2), dv(nk * 2), d_o(nq * 2), d_grad(nq * 2), d_lse(nq / s.head_dim * 4),
