@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/transformer.h"
 #include "tests/test_util.h"
 #include "training/checkpoint.h"
 
@@ -60,6 +61,42 @@ TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
   r = run(plotforge_bin() + " export --checkpoint " + dir + "/run-true --out " + dir + "/b --dtype fp8");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--dtype"), std::string::npos);
+}
+
+// Other tools load the bundle: Hugging Face's LlamaForCausalLM gives the
+// libtorch model's logits within 1e-4 (fp32). Needs python3 with torch and
+// transformers (the GPU machine's image has them; this machine's Python does
+// not, so here it skips, saying why).
+TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
+  if (run("python3 -c 'import torch, transformers'").exit_code != 0) {
+    GTEST_SKIP() << "python3 has no torch + transformers here";
+  }
+  const std::string corpus = testing::prepared_sample_corpus(700);
+  const std::string dir = testing::temp_dir("hf-parity");
+  for (const char* tie : {"true", "false"}) {
+    const std::string run_dir = dir + "/run-" + tie, bundle = dir + "/bundle-" + tie;
+    auto r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+                 corpus + " --out " + run_dir + " --max-steps 20 --model.context 256 --model.n_kv_heads 2" +
+                 " --model.tie_embeddings " + tie + " --device cpu --eval-every 20 --eval-batches 1 --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = run(plotforge_bin() + " export --checkpoint " + run_dir + " --out " + bundle);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const std::string ckpt = resolve_checkpoint(run_dir);
+    Transformer m(load_checkpoint(ckpt).model);
+    load_checkpoint(ckpt, {m.get()});
+    m->eval();
+    std::vector<std::int64_t> tokens;
+    for (int i = 0; i < 150; ++i) tokens.push_back((i * 37 + 11) % m->config().vocab_size);
+    torch::NoGradGuard g;
+    const auto logits = m->forward(torch::tensor(tokens).unsqueeze(0)).squeeze(0).contiguous();
+    std::ofstream(dir + "/tokens.json") << nlohmann::json(tokens).dump();
+    std::ofstream(dir + "/expected.f32", std::ios::binary)
+        .write(reinterpret_cast<const char*>(logits.data_ptr<float>()), static_cast<std::streamsize>(logits.numel() * 4));
+    r = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_parity.py " + bundle + " " + dir +
+            "/tokens.json " + dir + "/expected.f32");
+    EXPECT_EQ(r.exit_code, 0) << "tie_embeddings " << tie << ": " << r.output;
+    std::cout << r.output;
+  }
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ if [ "${PLOTFORGE_FULL_BUILD:-1}" = 1 ]; then
       --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1"
     # Issue 7: the runtime's CUDA backend against its CPU backend, then a
     # batch sweep of both on small.ini (head_dim 64) trained briefly here.
+    # Issue 7: transformers' LlamaForCausalLM loads a bundle with our logits.
+    step hf-parity ctest --test-dir build-device-full -R TransformersLoads --output-on-failure --timeout 180
     step runtime-cuda-tests ctest --test-dir build-device-full -L gpu -R RuntimeCuda --output-on-failure --timeout 180
     step runtime-bench bash -c "set -e; pf=build-device-full/cli/plotforge; run=build-device-full/inference/plotforge-run
       timeout 100 \$pf train --config configs/small.ini --data .deb/sample-corpus.h5 --out /tmp/rt-small --device cuda \
