@@ -204,6 +204,11 @@ int cmd_train(const Args& args) {
   } else {
     throw InputError("--kind: '" + kind + "' is not transformer, vae, gan or classifier");
   }
+  if (r.first_step >= r.steps) {
+    std::cout << t.out << " is already at step " << r.first_step << " of " << r.steps
+              << ": nothing to train (raise --max-steps to continue it)\n";
+    return 0;
+  }
   std::cout << "trained " << kind << " " << r.steps << " steps in " << r.seconds << " s: loss " << r.last_loss
             << ", val loss " << r.last_val_loss << " (best " << r.best_val_loss << ")";
   for (const auto& [k, v] : r.last_eval) {

@@ -118,6 +118,11 @@ TEST(Trainer, ResumeAfterSigkillReproducesEveryLossBitForBit) {
   const auto got = step_losses(killed);
   ASSERT_EQ(got.size(), 30u);
   for (const auto& [step, loss] : expect) EXPECT_EQ(got.at(step), loss) << "step " << step;
+  // Resuming a finished run trains nothing and says so (not "loss 0").
+  const auto again = run(plotforge_bin() + train_args(killed, 30) + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("already at step 30 of 30: nothing to train"), std::string::npos) << again.output;
+  EXPECT_EQ(step_losses(killed).size(), 30u);
 }
 
 TEST(Trainer, ResumeSkipsACorruptCheckpoint) {

@@ -352,6 +352,7 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
   long window_units = 0;
   double units_per_s = 0;
   const long first_step = state.step;
+  result.first_step = first_step;
 
   for (long step = first_step; step < opt.max_steps; ++step) {
     const double lr = schedule.at(step);

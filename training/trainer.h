@@ -63,6 +63,7 @@ struct TrainResult {
   double last_loss = 0, last_val_loss = 0, best_val_loss = 0;
   double tokens_per_s = 0, seconds = 0;  // tokens_per_s: the objective's units per second
   Scalars last_eval;                      // the last validation pass's scalars
+  long first_step = 0;                    // where this invocation started (a resumed run's step)
 };
 
 // ids [rows * cols] int32 -> [rows, cols] int64 on `device`.
