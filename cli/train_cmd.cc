@@ -239,17 +239,10 @@ int cmd_generate(const Args& args) {
                      args, &vm)) {
     return 0;
   }
-  const std::string ckpt = resolve_checkpoint(vm["checkpoint"].as<std::string>());
-  const std::filesystem::path run_dir = std::filesystem::path(ckpt).parent_path().parent_path();
-  const Tokenizer tok = Tokenizer::load((run_dir / "tokenizer.model").string());
-  const CheckpointState peek = load_checkpoint(ckpt);
-  expect_kind(peek, "transformer", ckpt);
-  if (peek.tokenizer_sha256 != tok.sha256()) {
-    throw InputError((run_dir / "tokenizer.model").string() + ": sha256 differs from the one " + ckpt +
-                     " was trained with");
-  }
-  Transformer model(peek.model);
-  load_checkpoint(ckpt, {model.get()});
+  const OpenedRun run = open_run(vm["checkpoint"].as<std::string>(), "transformer");
+  const Tokenizer tok = Tokenizer::load(run.tokenizer_path);
+  Transformer model(run.state.model);
+  load_checkpoint(run.checkpoint, {model.get()});
   if (vm["device"].as<std::string>() == "cuda") {
     if (!torch::cuda::is_available()) throw InputError("--device cuda: no CUDA device is usable; use --device cpu");
     model->to(torch::kCUDA);

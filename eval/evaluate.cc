@@ -176,12 +176,10 @@ class Evaluation {
   }
 
   Transformer load_transformer() {
-    const std::string ckpt = resolve_checkpoint(o_.transformer);
-    const CheckpointState st = load_checkpoint(ckpt);
-    expect_kind(st, "transformer", ckpt);
-    check_tokenizer(ckpt);
-    Transformer m(st.model);
-    load_checkpoint(ckpt, {m.get()});
+    const OpenedRun run = open_run(o_.transformer, "transformer");
+    check_tokenizer(run.checkpoint);
+    Transformer m(run.state.model);
+    load_checkpoint(run.checkpoint, {m.get()});
     m->eval();
     return m;
   }

@@ -162,6 +162,19 @@ TEST(Trainer, ClearErrorsForBadConfigAndMismatchedCorpus) {
           dir + "/c.h5 --out " + out + " --max-steps 10 --model.context 48 --resume");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("tokenizer sha256"), std::string::npos) << r.output;
+
+  // A run whose tokenizer.model was swapped: generate and export refuse it,
+  // naming the file (open_run), and so does a VAE starting from it.
+  fs::copy_file(dir + "/tok.model", out + "/tokenizer.model", fs::copy_options::overwrite_existing);
+  for (const std::string cmd : {" generate --checkpoint " + out + " --max-new-tokens 5",
+                                " export --checkpoint " + out + " --out " + dir + "/bundle",
+                                " train --kind vae --data " + sample_corpus() + " --out " + dir + "/vae --max-steps 1" +
+                                    " --model.dim 64 --model.n_layers 2 --model.context 48 --vae.init_decoder " + out}) {
+    r = run(plotforge_bin() + cmd);
+    EXPECT_EQ(r.exit_code, 1) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find(out + "/tokenizer.model: sha256 differs"), std::string::npos) << cmd << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/bundle/model.safetensors"));
 }
 
 TEST(Generate, SeededConditionedAndParseable) {

@@ -12,6 +12,7 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/error.h"
+#include "datasets/tokenizer.h"
 
 namespace plotforge {
 
@@ -191,6 +192,18 @@ std::string resolve_checkpoint(const std::string& path_or_dir) {
     }
   }
   throw InputError(path_or_dir + ": no valid checkpoint in " + path_or_dir + "/checkpoints; train with 'plotforge train'");
+}
+
+OpenedRun open_run(const std::string& path_or_dir, const std::string& kind) {
+  OpenedRun r;
+  r.checkpoint = resolve_checkpoint(path_or_dir);
+  r.state = load_checkpoint(r.checkpoint);
+  if (!kind.empty()) expect_kind(r.state, kind, r.checkpoint);
+  r.tokenizer_path = (std::filesystem::path(r.checkpoint).parent_path().parent_path() / "tokenizer.model").string();
+  if (Tokenizer::load(r.tokenizer_path).sha256() != r.state.tokenizer_sha256) {
+    throw InputError(r.tokenizer_path + ": sha256 differs from the one " + r.checkpoint + " was trained with");
+  }
+  return r;
 }
 
 }  // namespace plotforge

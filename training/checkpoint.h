@@ -62,4 +62,14 @@ std::string best_checkpoint_path(const std::string& run_dir);
 // or a file. Throws InputError if nothing loadable is found.
 std::string resolve_checkpoint(const std::string& path_or_dir);
 
+// A trained run opened for use: the checkpoint `path_or_dir` names
+// (resolve_checkpoint), its state, and its run's tokenizer.model. Throws
+// InputError naming the file unless the checkpoint holds a `kind` model
+// ("" takes any) and the tokenizer file is the one it was trained with.
+struct OpenedRun {
+  std::string checkpoint, tokenizer_path;
+  CheckpointState state;
+};
+OpenedRun open_run(const std::string& path_or_dir, const std::string& kind);
+
 }  // namespace plotforge

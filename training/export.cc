@@ -123,8 +123,9 @@ void export_gan(const std::string& ckpt, const std::string& out, bool bf16) {
 std::string export_bundle(const std::string& checkpoint_arg, const std::string& out, const std::string& dtype) {
   if (dtype != "fp32" && dtype != "bf16") throw InputError("--dtype: '" + dtype + "' is not fp32 or bf16");
   const bool bf16 = dtype == "bf16";
-  const std::string ckpt = resolve_checkpoint(checkpoint_arg);
-  const CheckpointState state = load_checkpoint(ckpt);
+  const OpenedRun run = open_run(checkpoint_arg, "");
+  const std::string& ckpt = run.checkpoint;
+  const CheckpointState& state = run.state;
   if (state.kind == "gan") {
     export_gan(ckpt, out, bf16);
     return "gan";
@@ -132,12 +133,8 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
   if (state.kind != "transformer" && state.kind != "vae") {
     throw InputError(ckpt + ": a " + state.kind + " model has no bundle; export a transformer, vae or gan run");
   }
-  const fs::path run_dir = fs::path(ckpt).parent_path().parent_path();
-  const std::string tok_path = (run_dir / "tokenizer.model").string();
+  const std::string& tok_path = run.tokenizer_path;
   const Tokenizer tok = Tokenizer::load(tok_path);
-  if (state.tokenizer_sha256 != tok.sha256()) {
-    throw InputError(tok_path + ": sha256 differs from the one " + ckpt + " was trained with");
-  }
   const TransformerConfig& c = state.model;
   std::vector<TensorToWrite> tensors;
   nlohmann::json extra = nlohmann::json::object();

@@ -187,9 +187,9 @@ class VAEObjective : public Objective {
   // Starts the decoder from a trained Transformer. (A resumed run then
   // overwrites it with its own checkpoint.)
   void init_decoder(const std::string& run) {
-    const std::string ckpt = resolve_checkpoint(run);
-    const CheckpointState st = load_checkpoint(ckpt);
-    expect_kind(st, "transformer", ckpt);
+    const OpenedRun opened = open_run(run, "transformer");
+    const std::string& ckpt = opened.checkpoint;
+    const CheckpointState& st = opened.state;
     if (st.tokenizer_sha256 != ctx_.corpus->tokenizer_sha256) {
       throw InputError(ckpt + ": --vae.init_decoder was trained with another tokenizer than " + o_.data + " uses");
     }
@@ -512,6 +512,7 @@ void check_vae_settings(const VAESettings& s) {
   if (s.mu_scale < 0) throw bad("mu_scale", "must not be negative (0 turns batch-normalized means off)");
 }
 
+// A run of `kind` with its settings_json parsed.
 struct Opened {
   std::string checkpoint, tokenizer;
   CheckpointState state;
@@ -519,11 +520,11 @@ struct Opened {
 };
 
 Opened open_checkpoint(const std::string& path, const std::string& kind) {
+  OpenedRun run = open_run(path, kind);
   Opened o;
-  o.checkpoint = resolve_checkpoint(path);
-  o.state = load_checkpoint(o.checkpoint);
-  expect_kind(o.state, kind, o.checkpoint);
-  o.tokenizer = (fs::path(o.checkpoint).parent_path().parent_path() / "tokenizer.model").string();
+  o.checkpoint = std::move(run.checkpoint);
+  o.tokenizer = std::move(run.tokenizer_path);
+  o.state = std::move(run.state);
   try {
     o.settings = json::parse(o.state.settings_json);
   } catch (const json::exception& e) {
