@@ -10,6 +10,10 @@
 #include "inference/prefix_cache.h"
 #include "inference/scheduler.h"
 
+#if PLOTFORGE_HAVE_CUDA
+#include "inference/cuda_engine.h"
+#endif
+
 namespace plotforge::runtime {
 
 namespace {
@@ -53,12 +57,25 @@ int run_bench(const BenchOptions& o) {
     weight_bytes += static_cast<double>(l.wqkv.size() + l.wgate_up.size()) + static_cast<double>(c.dim) * c.dim +
                     static_cast<double>(c.dim) * c.hidden + 2.0 * c.dim;
   }
-  weight_bytes *= 4;
-  const double bandwidth = copy_bandwidth();
-  std::printf("bundle %s: %d layers, width %d, vocab %d, %.1f MB of fp32 weights read per decode step\n",
-              o.bundle.c_str(), c.n_layers, c.dim, c.vocab, weight_bytes / 1e6);
-  std::printf("memory bandwidth (memcpy, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
-              bandwidth / 1e9, bandwidth / weight_bytes);
+  // The CPU engine reads fp32 weights and host memory; the CUDA engine bf16
+  // weights and the GPU's memory.
+  const bool gpu = o.device == "cuda";
+  weight_bytes *= gpu ? 2 : 4;
+  double bandwidth = 0;
+  if (gpu) {
+#if PLOTFORGE_HAVE_CUDA
+    bandwidth = CudaEngine::copy_bandwidth();
+#else
+    throw InputError("--device cuda: this plotforge-run was built without CUDA; use --device cpu");
+#endif
+  } else {
+    bandwidth = copy_bandwidth();
+  }
+  std::printf("bundle %s on %s: %d layers, width %d, vocab %d, %.1f MB of %s weights read per decode step\n",
+              o.bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
+              gpu ? "bf16" : "fp32");
+  std::printf("memory bandwidth (%s, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
+              gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);
 
   {  // prefill
     Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);

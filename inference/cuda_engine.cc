@@ -35,6 +35,14 @@ std::uint16_t bf16_bits(float f) {
   return static_cast<std::uint16_t>(u >> 16);
 }
 
+// InputError unless `device` is a usable CUDA device.
+void require_device(int device) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count <= device) {
+    throw InputError("--device cuda: no usable CUDA device (found " + std::to_string(count) + "); use --device cpu");
+  }
+}
+
 // A device allocation that only grows.
 struct DeviceBuffer {
   void* p = nullptr;
@@ -103,10 +111,7 @@ struct CudaEngine::Impl {
 
 CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine(model, pool), impl_(new Impl) {
   const ModelConfig& c = model.config();
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count <= device) {
-    throw InputError("--device cuda: no usable CUDA device (found " + std::to_string(count) + "); use --device cpu");
-  }
+  require_device(device);
   if (c.latent > 0) throw InputError("--device cuda: VAE bundles (latent conditioning) run on --device cpu for now");
   if (c.head_dim() != 64 && c.head_dim() != 128) {
     throw InputError("--device cuda: the attention kernels take head_dim 64 or 128, this model has " +
@@ -153,6 +158,32 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
       }
     }
   });
+}
+
+double CudaEngine::copy_bandwidth(int device) {
+  require_device(device);
+  check(cudaSetDevice(device), "cudaSetDevice");
+  const std::size_t n = std::size_t{1} << 30;
+  DeviceBuffer a, b;
+  a.reserve(n);
+  b.reserve(n);
+  check(cudaMemset(a.p, 1, n), "memset");
+  cudaEvent_t t0, t1;
+  check(cudaEventCreate(&t0), "event");
+  check(cudaEventCreate(&t1), "event");
+  float best = 1e30f;
+  for (int i = 0; i < 6; ++i) {  // the first is a warm-up
+    check(cudaEventRecord(t0), "record");
+    check(cudaMemcpy(b.p, a.p, n, cudaMemcpyDeviceToDevice), "copy");
+    check(cudaEventRecord(t1), "record");
+    check(cudaEventSynchronize(t1), "sync");
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, t0, t1), "elapsed");
+    if (i > 0) best = std::min(best, ms);
+  }
+  cudaEventDestroy(t0);
+  cudaEventDestroy(t1);
+  return 2.0 * n / (best / 1e3);
 }
 
 CudaEngine::~CudaEngine() {

@@ -29,6 +29,10 @@ class CudaEngine final : public Engine {
   ~CudaEngine() override;
   std::vector<float> forward(std::vector<BatchItem>& batch) override;
 
+  // The GPU's device-to-device copy bandwidth, bytes read plus written, best
+  // of 5 over 1 GiB: the decode roofline's denominator on this backend.
+  static double copy_bandwidth(int device = 0);
+
   struct Impl;
 
  private:
