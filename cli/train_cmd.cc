@@ -84,6 +84,7 @@ void add_generator_options(po::options_description& o) {
       ("vae.init_decoder", po::value<std::string>()->default_value(""), "Transformer run to start the decoder from (as Optimus starts from GPT-2)")
       ("vae.scene_windows", po::value<bool>()->default_value(true), "train on windows of long scenes at varying offsets, not only their starts")
       ("vae.mu_scale", po::value<double>()->default_value(v.mu_scale), "BN-VAE: scale of the batch-normalized means (0: off)")
+      ("vae.offset_init", po::value<double>()->default_value(v.offset_init), "std of the latent embedding offset's initial weights (0: zero)")
       ("gan.vae", po::value<std::string>()->default_value(""), "VAE run directory whose latent space the GAN learns")
       ("gan.noise", po::value<int>()->default_value(g.noise), "generator noise dimensions")
       ("gan.hidden", po::value<int>()->default_value(g.hidden), "MLP width")
@@ -186,6 +187,7 @@ int cmd_train(const Args& args) {
     v.ramp_ratio = vm["vae.ramp_ratio"].as<double>();
     v.free_bits = vm["vae.free_bits"].as<double>();
     v.mu_scale = vm["vae.mu_scale"].as<double>();
+    v.offset_init = vm["vae.offset_init"].as<double>();
     v.init_decoder = vm["vae.init_decoder"].as<std::string>();
     v.scene_windows = vm["vae.scene_windows"].as<bool>();
     r = train_vae(t, v);

@@ -32,6 +32,9 @@ struct VAEConfig {
   // from zero and keeps scene-to-scene differences visible to the decoder
   // from the first step; 0 turns it off.
   float mu_scale = 0.6f;
+  // Standard deviation of latent_to_embedding's initial weights; 0 starts
+  // the embedding offset at zero (see VAEImpl's constructor for why both).
+  float offset_init = 0.f;
 
   int enc_layers() const { return encoder_layers > 0 ? encoder_layers : decoder.n_layers; }
   void validate() const;  // throws InputError naming the field

@@ -114,6 +114,17 @@ TEST(VAEDecoder, CachedDecodingMatchesAFullPass) {
   EXPECT_TRUE(torch::allclose(torch::cat(parts, 1), full, 1e-4, 1e-5));
 }
 
+// The embedding offset starts at zero unless offset_init asks for a random
+// start of that spread.
+TEST(VAE, EmbeddingOffsetStartsAtZeroOrAtTheConfiguredSpread) {
+  torch::manual_seed(3);
+  VAEConfig c = small_vae();
+  EXPECT_EQ(VAE(c)->latent_to_embedding->weight.abs().max().item<float>(), 0.f);
+  c.offset_init = 0.05f;
+  const auto w = VAE(c)->latent_to_embedding->weight;
+  EXPECT_NEAR(w.std().item<double>(), 0.05, 0.01);
+}
+
 TEST(VAE, KlPerDimensionIsTheClosedForm) {
   const Posterior q{torch::tensor({{0.0, 1.0}, {2.0, -1.0}}), torch::tensor({{0.0, std::log(4.0)}, {-1.0, 0.0}})};
   const auto kl = kl_per_dimension(q);

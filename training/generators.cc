@@ -214,6 +214,7 @@ class VAEObjective : public Objective {
     c.latent = s.latent;
     c.encoder_layers = s.encoder_layers;
     c.mu_scale = static_cast<float>(s.mu_scale);
+    c.offset_init = static_cast<float>(s.offset_init);
     c.validate();
     return c;
   }
@@ -223,7 +224,7 @@ class VAEObjective : public Objective {
     return json({{"latent", s_.latent}, {"encoder_layers", s_.encoder_layers}, {"beta_max", s_.beta_max},
                           {"cycles", s_.cycles}, {"zero_ratio", s_.zero_ratio}, {"ramp_ratio", s_.ramp_ratio},
                           {"free_bits", s_.free_bits}, {"mu_scale", s_.mu_scale},
-                          {"init_decoder", s_.init_decoder}}).dump();
+                          {"offset_init", s_.offset_init}, {"init_decoder", s_.init_decoder}}).dump();
   }
   std::string describe() const override {
     long n = 0;
@@ -510,6 +511,7 @@ void check_vae_settings(const VAESettings& s) {
   if (s.beta_max < 0) throw bad("beta_max", "must not be negative");
   if (s.free_bits < 0) throw bad("free_bits", "must not be negative");
   if (s.mu_scale < 0) throw bad("mu_scale", "must not be negative (0 turns batch-normalized means off)");
+  if (s.offset_init < 0) throw bad("offset_init", "must not be negative (0 starts the embedding offset at zero)");
 }
 
 // A run of `kind` with its settings_json parsed.
@@ -571,6 +573,7 @@ LoadedVAE load_vae(const std::string& path) {
     v.settings.ramp_ratio = o.settings.at("ramp_ratio").get<double>();
     v.settings.free_bits = o.settings.at("free_bits").get<double>();
     v.settings.mu_scale = o.settings.at("mu_scale").get<double>();
+    v.settings.offset_init = o.settings.value("offset_init", 0.0);  // absent before it existed
   } catch (const json::exception& e) {
     throw InputError(o.checkpoint + ": VAE settings incomplete (" + e.what() + ")");
   }

@@ -44,6 +44,7 @@ struct VAESettings {
   double ramp_ratio = 0.25;  // linear-ramp share of each cycle
   double free_bits = 0.5;    // per-dimension KL floor (nats)
   double mu_scale = 0.6;     // BN-VAE's scale of the normalized means (0: off; models/vae.h)
+  double offset_init = 0;    // std of the embedding offset's initial weights (0: zero; models/vae.h)
   // A Transformer run (same tokenizer and model shape) whose weights start
   // the decoder, as Optimus starts from GPT-2; empty: from scratch.
   std::string init_decoder;
