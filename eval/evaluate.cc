@@ -164,20 +164,20 @@ class Evaluation {
 
   std::string text_of(const std::vector<int>& ids) const { return strip_control_tokens(tok_->decode(ids)); }
 
-  void check_tokenizer(const std::string& checkpoint) const {
-    if (load_checkpoint(checkpoint).tokenizer_sha256 != corpus_->tokenizer_sha256) {
+  void check_tokenizer(const std::string& tokenizer_sha256, const std::string& checkpoint) const {
+    if (tokenizer_sha256 != corpus_->tokenizer_sha256) {
       throw InputError(checkpoint + ": trained with another tokenizer than " + o_.data + " uses; evaluate on its corpus");
     }
   }
   LoadedVAE checked(LoadedVAE v) const {
-    check_tokenizer(v.checkpoint);
+    check_tokenizer(v.tokenizer_sha256, v.checkpoint);
     recalibrate_latent_norm(v.model, corpus_);
     return v;
   }
 
   Transformer load_transformer() {
     const OpenedRun run = open_run(o_.transformer, "transformer");
-    check_tokenizer(run.checkpoint);
+    check_tokenizer(run.state.tokenizer_sha256, run.checkpoint);
     Transformer m(run.state.model);
     load_checkpoint(run.checkpoint, {m.get()});
     m->eval();
@@ -322,7 +322,7 @@ class Evaluation {
   void ensure_classifier() {
     if (!classifier_.model) {
       classifier_ = load_classifier(o_.classifier);
-      check_tokenizer(classifier_.checkpoint);
+      check_tokenizer(classifier_.tokenizer_sha256, classifier_.checkpoint);
     }
   }
 

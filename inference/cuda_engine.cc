@@ -96,6 +96,7 @@ struct CudaEngine::Impl {
   cublasHandle_t blas = nullptr;
   std::vector<LayerBuffers> layers;
   DeviceBuffer embed, lm_head, final_norm, cos, sin;
+  const void* lm_head_weights = nullptr;  // lm_head, or embed when the model ties them
   // Per-forward scratch.
   DeviceBuffer x, h, qkv, q, att, gu, act, sel, normed, logits, tokens, positions, slots, lens, tables, rows, work;
   std::size_t cache_bytes = 0;  // one layer's K (or V) cache
@@ -140,7 +141,12 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
     check(cudaMemset(b.v_cache.reserve(m.cache_bytes), 0, m.cache_bytes), "cache");
   }
   upload_bf16(m.embed, model.embed(), static_cast<std::size_t>(c.vocab) * D);
-  upload_bf16(m.lm_head, model.lm_head(), static_cast<std::size_t>(c.vocab) * D);
+  if (model.lm_head() == model.embed()) {
+    m.lm_head_weights = m.embed.p;  // tied: one copy on the GPU
+  } else {
+    upload_bf16(m.lm_head, model.lm_head(), static_cast<std::size_t>(c.vocab) * D);
+    m.lm_head_weights = m.lm_head.p;
+  }
   upload_f32(m.final_norm, model.final_norm(), D);
   std::vector<float> cos, sin;
   rotary_tables(c, cos, sin);
@@ -263,7 +269,7 @@ std::vector<float> CudaEngine::forward(std::vector<BatchItem>& batch) {
     float* logits = static_cast<float*>(m.logits.reserve(out.size() * 4));
     check(kernels::gather_rows(x, m.rows.as<int>(), sel, R, D, m.stream), "gather");
     check(kernels::rms_norm_bf16(sel, m.final_norm.as<float>(), normed, R, D, c.norm_eps, m.stream), "rms_norm");
-    m.gemm(normed, m.lm_head.p, logits, R, D, c.vocab, 0.f);
+    m.gemm(normed, m.lm_head_weights, logits, R, D, c.vocab, 0.f);
     check(cudaMemcpyAsync(out.data(), logits, out.size() * 4, cudaMemcpyDeviceToHost, m.stream), "download");
   }
   check(cudaStreamSynchronize(m.stream), "forward");

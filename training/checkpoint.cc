@@ -12,7 +12,7 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/error.h"
-#include "datasets/tokenizer.h"
+#include "datasets/text_checks.h"
 
 namespace plotforge {
 
@@ -200,7 +200,12 @@ OpenedRun open_run(const std::string& path_or_dir, const std::string& kind) {
   r.state = load_checkpoint(r.checkpoint);
   if (!kind.empty()) expect_kind(r.state, kind, r.checkpoint);
   r.tokenizer_path = (std::filesystem::path(r.checkpoint).parent_path().parent_path() / "tokenizer.model").string();
-  if (Tokenizer::load(r.tokenizer_path).sha256() != r.state.tokenizer_sha256) {
+  if (!std::filesystem::is_regular_file(r.tokenizer_path)) {
+    throw InputError(r.tokenizer_path + ": missing; a run directory keeps the tokenizer it was trained with "
+                     "(copy it back from the corpus's tokenizer, or train again)");
+  }
+  // A tokenizer's sha256 is that of its file's bytes (datasets/tokenizer.h).
+  if (sha256_hex(read_file(r.tokenizer_path)) != r.state.tokenizer_sha256) {
     throw InputError(r.tokenizer_path + ": sha256 differs from the one " + r.checkpoint + " was trained with");
   }
   return r;

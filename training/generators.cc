@@ -301,7 +301,7 @@ class GANObjective : public Objective {
         train_(ctx.corpus, vae_.model->config().decoder.context, ctx.loader(Split::kTrain)),
         val_(ctx.corpus, vae_.model->config().decoder.context, ctx.loader(Split::kValidation)),
         config_(make_config()), generator_(config_), critic_(config_) {
-    if (load_checkpoint(vae_.checkpoint).tokenizer_sha256 != ctx.corpus->tokenizer_sha256) {
+    if (vae_.tokenizer_sha256 != ctx.corpus->tokenizer_sha256) {
       throw InputError(vae_.checkpoint + ": the VAE was trained with another tokenizer than " + o.data + " uses");
     }
     vae_.model->to(ctx.device);
@@ -515,18 +515,12 @@ void check_vae_settings(const VAESettings& s) {
 }
 
 // A run of `kind` with its settings_json parsed.
-struct Opened {
-  std::string checkpoint, tokenizer;
-  CheckpointState state;
+struct Opened : OpenedRun {
   json settings;
 };
 
 Opened open_checkpoint(const std::string& path, const std::string& kind) {
-  OpenedRun run = open_run(path, kind);
-  Opened o;
-  o.checkpoint = std::move(run.checkpoint);
-  o.tokenizer = std::move(run.tokenizer_path);
-  o.state = std::move(run.state);
+  Opened o{open_run(path, kind), {}};
   try {
     o.settings = json::parse(o.state.settings_json);
   } catch (const json::exception& e) {
@@ -563,7 +557,8 @@ LoadedVAE load_vae(const std::string& path) {
   const Opened o = open_checkpoint(path, "vae");
   LoadedVAE v;
   v.checkpoint = o.checkpoint;
-  v.tokenizer = o.tokenizer;
+  v.tokenizer = o.tokenizer_path;
+  v.tokenizer_sha256 = o.state.tokenizer_sha256;
   try {
     v.settings.latent = o.settings.at("latent").get<int>();
     v.settings.encoder_layers = o.settings.at("encoder_layers").get<int>();
@@ -614,7 +609,8 @@ LoadedClassifier load_classifier(const std::string& path) {
   const Opened o = open_checkpoint(path, "classifier");
   LoadedClassifier c;
   c.checkpoint = o.checkpoint;
-  c.tokenizer = o.tokenizer;
+  c.tokenizer = o.tokenizer_path;
+  c.tokenizer_sha256 = o.state.tokenizer_sha256;
   try {
     c.genres = o.settings.at("genres").get<std::vector<std::string>>();
   } catch (const json::exception& e) {

@@ -112,7 +112,7 @@ LatentStats latent_stats(const torch::Tensor& mu, const torch::Tensor& logvar, d
 struct LoadedVAE {
   VAE model{nullptr};
   VAESettings settings;
-  std::string checkpoint, tokenizer;
+  std::string checkpoint, tokenizer, tokenizer_sha256;  // tokenizer: the run's tokenizer.model, checked
 };
 LoadedVAE load_vae(const std::string& run_or_checkpoint);
 
@@ -128,7 +128,7 @@ LoadedGAN load_gan(const std::string& run_or_checkpoint);
 struct LoadedClassifier {
   SceneClassifier model{nullptr};
   std::vector<std::string> genres;
-  std::string checkpoint, tokenizer;
+  std::string checkpoint, tokenizer, tokenizer_sha256;
 };
 LoadedClassifier load_classifier(const std::string& run_or_checkpoint);
 
