@@ -52,7 +52,7 @@ void add_train_options(po::options_description& o, const TrainOptions& d) {
       ("keep-last", po::value<int>()->default_value(d.keep_last), "checkpoints kept (plus best.pt)")
       ("peak-flops", po::value<double>()->default_value(d.peak_flops), "device peak FLOP/s for MFU (0: by device name)")
       ("dist-timeout", po::value<double>()->default_value(d.dist_timeout_s), "seconds before a dead or hung rank fails the others")
-      ("zero1", po::bool_switch(), "data parallel: shard AdamW's state across ranks (ZeRO stage 1)")
+      ("zero1", po::bool_switch(), "data parallel: shard AdamW's state across ranks (ZeRO stage 1: reduce-scatter, then all-gather)")
       ("bucket-mb", po::value<double>()->default_value(d.bucket_bytes / 1048576.0), "data parallel: gradient all-reduce bucket size (MiB)")
       ("quiet", po::bool_switch(), "no progress lines");
   const TransformerConfig& m = d.model;

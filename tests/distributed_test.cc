@@ -172,6 +172,9 @@ TEST(DataParallel, ALaunchersWorldOfOneTakesTheSamePathAndTheSameSteps) {
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
 // ranks x B give 1 rank x 2B's losses, and its checkpoint (state gathered
 // from both ranks) resumes at world size 1 as the unsharded run continues.
+// The gradient norm, which ZeRO-1 assembles from the ranks' shards, is
+// compared as well: AdamW hardly notices a gradient's scale, so the losses
+// alone would not catch a wrong average or norm.
 TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
   const std::string one = testing::temp_dir("zero-one"), two = testing::temp_dir("zero-two");
   ASSERT_EQ(run(plotforge_bin() + args(one, 20, 8)).exit_code, 0);
@@ -184,9 +187,18 @@ TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(log0, m, std::regex("AdamW state for ([0-9.]+)M of ([0-9.]+)M parameters"))) << log0;
   EXPECT_LT(std::stod(m[1]), 0.75 * std::stod(m[2])) << "rank 0 should hold about half the state";
+  EXPECT_NE(log0.find("gradients reduce-scattered, parameters all-gathered"), std::string::npos) << log0;
   const auto a = losses(one), b = losses(two);
   ASSERT_EQ(b.size(), 20u);
   for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  const auto norm_a = losses(one, "grad_norm"), norm_b = losses(two, "grad_norm");
+  ASSERT_EQ(norm_b.size(), 20u);
+  int clipped = 0;
+  for (const auto& [step, norm] : norm_a) {
+    EXPECT_NEAR(norm_b.at(step), norm, 1e-4 * norm) << "step " << step;
+    clipped += norm > 1.0;  // tiny.ini clips at 1
+  }
+  EXPECT_GT(clipped, 0) << "no step was clipped, so clipping went untested";
   auto r = run(plotforge_bin() + args(two, 30, 8) + " --resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_EQ(run(plotforge_bin() + args(one, 30, 8) + " --resume").exit_code, 0);

@@ -347,6 +347,40 @@ void DataParallel::broadcast(at::Tensor& t, int root) {
   impl_->pg->broadcast(v, o)->wait();
 }
 
+void DataParallel::reduce_scatter(const at::Tensor& flat, at::Tensor& shard) {
+  const std::int64_t n = shard.numel();
+  if (flat.numel() != n * env_.world_size || !flat.is_contiguous() || !shard.is_contiguous()) {
+    throw std::invalid_argument("reduce_scatter: flat must hold world_size contiguous shards");
+  }
+#if PLOTFORGE_HAVE_NCCL
+  if (impl_->nccl) return impl_->nccl->reduce_scatter_sum(flat, shard);
+#endif
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (int r = 0; r < env_.world_size; ++r) {
+    std::vector<at::Tensor> part = {flat.narrow(0, r * n, n)};
+    c10d::ReduceOptions o;
+    o.rootRank = r;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    works.push_back(impl_->pg->reduce(part, o));
+  }
+  for (auto& w : works) w->wait();
+  shard.copy_(flat.narrow(0, env_.rank * n, n));
+}
+
+void DataParallel::all_gather(const at::Tensor& shard, at::Tensor& flat) {
+  const std::int64_t n = shard.numel();
+  if (flat.numel() != n * env_.world_size || !flat.is_contiguous() || !shard.is_contiguous()) {
+    throw std::invalid_argument("all_gather: flat must hold world_size contiguous shards");
+  }
+#if PLOTFORGE_HAVE_NCCL
+  if (impl_->nccl) return impl_->nccl->all_gather(shard, flat);
+#endif
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(flat.narrow(0, r * n, n));
+  std::vector<at::Tensor> in = {shard};
+  impl_->pg->allgather(out, in)->wait();
+}
+
 double DataParallel::sum(double value) {
   auto options = at::TensorOptions().dtype(at::kDouble);
   if (impl_->cuda_device >= 0) options = options.device(at::kCUDA, static_cast<c10::DeviceIndex>(impl_->cuda_device));

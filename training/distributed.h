@@ -50,6 +50,13 @@ class DataParallel {
   double sum(double value);
   // Replaces `t` on every rank with root's.
   void broadcast(at::Tensor& t, int root);
+  // `flat` holds world_size equal shards; sums it across ranks and leaves
+  // this rank's shard of the sum in `shard`. `flat` is used as scratch.
+  // NCCL: ncclReduceScatter. Gloo (which in torch 1.13 has no
+  // reduce-scatter): one reduce per shard, to the rank that owns it.
+  void reduce_scatter(const at::Tensor& flat, at::Tensor& shard);
+  // Fills `flat` with every rank's `shard`, in rank order.
+  void all_gather(const at::Tensor& shard, at::Tensor& flat);
 
   // Starts an asynchronous all-reduce (sum) of `flat` in place.
   class Pending;

@@ -87,16 +87,20 @@ struct NcclComm::Impl {
     check_cuda(cudaStreamWaitEvent(stream, ready, 0), "stream wait");
     cudaEventDestroy(ready);  // safe: destruction waits for nothing, the wait is already enqueued
   }
+
+  template <typename Launch>
+  std::unique_ptr<DataParallel::Pending> start(const char* what, const at::Tensor& keep, Launch launch);
 };
 
 namespace {
 
 class NcclPending : public DataParallel::Pending {
  public:
-  NcclPending(NcclComm::Impl* impl, at::Tensor flat, cudaEvent_t done) : impl_(impl), flat_(std::move(flat)), done_(done) {}
+  NcclPending(NcclComm::Impl* impl, at::Tensor flat, cudaEvent_t done, const char* what)
+      : impl_(impl), flat_(std::move(flat)), done_(done), what_(what) {}
   ~NcclPending() override { cudaEventDestroy(done_); }
   void wait() override {
-    impl_->wait_event(done_, "all-reduce");
+    impl_->wait_event(done_, what_);
     // Later work on the current stream (averaging, the optimizer) reads
     // the result.
     check_cuda(cudaStreamWaitEvent(current_cuda_stream(impl_->device), done_, 0), "stream wait");
@@ -106,9 +110,23 @@ class NcclPending : public DataParallel::Pending {
   NcclComm::Impl* impl_;
   at::Tensor flat_;  // alive until the collective is done
   cudaEvent_t done_;
+  const char* what_;
 };
 
 }  // namespace
+
+// Queues the collective `launch` makes after the current stream's work;
+// the pending wait keeps `keep` alive until it is done.
+template <typename Launch>
+std::unique_ptr<DataParallel::Pending> NcclComm::Impl::start(const char* what, const at::Tensor& keep, Launch launch) {
+  if (comm == nullptr) throw std::runtime_error("NCCL: the communicator was aborted after an earlier failure");
+  after_current_stream();
+  settle(launch(), what);
+  cudaEvent_t done;
+  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
+  check_cuda(cudaEventRecord(done, stream), "record");
+  return std::make_unique<NcclPending>(this, keep, done, what);
+}
 
 std::string NcclComm::make_unique_id() {
   ncclUniqueId id;
@@ -145,27 +163,31 @@ NcclComm::~NcclComm() {
 }
 
 std::unique_ptr<DataParallel::Pending> NcclComm::allreduce_sum(const at::Tensor& flat) {
-  if (impl_->comm == nullptr) throw std::runtime_error("NCCL: the communicator was aborted after an earlier failure");
-  impl_->after_current_stream();
-  impl_->settle(ncclAllReduce(flat.data_ptr(), flat.data_ptr(), static_cast<size_t>(flat.numel()), nccl_type(flat),
-                              ncclSum, impl_->comm, impl_->stream),
-                "all-reduce");
-  cudaEvent_t done;
-  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
-  check_cuda(cudaEventRecord(done, impl_->stream), "record");
-  return std::make_unique<NcclPending>(impl_.get(), flat, done);
+  return impl_->start("all-reduce", flat, [&] {
+    return ncclAllReduce(flat.data_ptr(), flat.data_ptr(), static_cast<size_t>(flat.numel()), nccl_type(flat), ncclSum,
+                         impl_->comm, impl_->stream);
+  });
 }
 
 void NcclComm::broadcast(const at::Tensor& t, int root) {
-  if (impl_->comm == nullptr) throw std::runtime_error("NCCL: the communicator was aborted after an earlier failure");
-  impl_->after_current_stream();
-  impl_->settle(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root,
-                              impl_->comm, impl_->stream),
-                "broadcast");
-  cudaEvent_t done;
-  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
-  check_cuda(cudaEventRecord(done, impl_->stream), "record");
-  NcclPending(impl_.get(), t, done).wait();
+  impl_->start("broadcast", t, [&] {
+    return ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root, impl_->comm,
+                         impl_->stream);
+  })->wait();
+}
+
+void NcclComm::reduce_scatter_sum(const at::Tensor& flat, const at::Tensor& shard) {
+  impl_->start("reduce-scatter", flat, [&] {
+    return ncclReduceScatter(flat.data_ptr(), shard.data_ptr(), static_cast<size_t>(shard.numel()), nccl_type(flat),
+                             ncclSum, impl_->comm, impl_->stream);
+  })->wait();
+}
+
+void NcclComm::all_gather(const at::Tensor& shard, const at::Tensor& flat) {
+  impl_->start("all-gather", flat, [&] {
+    return ncclAllGather(shard.data_ptr(), flat.data_ptr(), static_cast<size_t>(shard.numel()), nccl_type(shard),
+                         impl_->comm, impl_->stream);
+  })->wait();
 }
 
 }  // namespace plotforge

@@ -40,6 +40,10 @@ class NcclComm {
   // Replaces `t` (contiguous, on this rank's device) with root's; returns
   // when done.
   void broadcast(const at::Tensor& t, int root);
+  // ncclReduceScatter (sum) of `flat` into `shard`, and ncclAllGather of
+  // `shard` into `flat` (flat = world_size shards); both return when done.
+  void reduce_scatter_sum(const at::Tensor& flat, const at::Tensor& shard);
+  void all_gather(const at::Tensor& shard, const at::Tensor& flat);
 
   struct Impl;  // defined in nccl_comm.cc
 

@@ -21,9 +21,11 @@ struct AdamWSettings {
 // unless `tied` (then they are also the output matrix).
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied);
 std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s);
-// The same over named parameters (a ZeRO shard).
-std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<std::pair<std::string, torch::Tensor>>& named,
-                                                const AdamWSettings& s, bool tied);
+// Whether the parameter `name` (of that shape) takes weight decay.
+bool takes_weight_decay(const std::string& name, const torch::Tensor& value, bool tied);
+// Over tensors already split by takes_weight_decay (a ZeRO shard's pieces).
+std::unique_ptr<torch::optim::AdamW> make_adamw(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
+                                                const AdamWSettings& s);
 
 // Sets every group's learning rate (the schedule changes it each step).
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);

@@ -282,6 +282,10 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
     events = std::make_unique<EventWriter>(opt.out);
   }
 
+  // Gradients are averaged in buckets started from hooks during backward;
+  // under ZeRO-1 they are reduce-scattered after it instead.
+  std::unique_ptr<GradientReducer> reducer;
+  if (dp && !sharded) reducer = std::make_unique<GradientReducer>(*dp, model.parameters(), opt.bucket_bytes);
   const long units_per_step = objective.units_per_micro_batch() * opt.grad_accum * env.world_size;
   const std::string unit = objective.unit();
   const double peak = opt.peak_flops > 0 ? opt.peak_flops : (cuda ? peak_bf16_flops(cuda_device_name()) : 0.0);
@@ -291,18 +295,17 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
                  "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
                  objective.describe().c_str(), cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)",
                  opt.batch_size, opt.grad_accum, env.world_size, units_per_step, unit.c_str(), opt.max_steps);
-    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d; gradient buckets of %.1f MB\n",
-                         env.world_size, env.launcher.c_str(), dp->backend(), env.master_addr.c_str(), env.master_port,
-                         opt.bucket_bytes / 1e6);
+    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d\n", env.world_size,
+                         env.launcher.c_str(), dp->backend(), env.master_addr.c_str(), env.master_port);
+    if (reducer) std::fprintf(stderr, "gradients: all-reduced in %d buckets of about %.1f MB\n", reducer->buckets(),
+                              opt.bucket_bytes / 1e6);
     if (sharded) {
-      std::fprintf(stderr, "ZeRO-1: this rank holds AdamW state for %.2fM of %.2fM parameters\n",
+      std::fprintf(stderr,
+                   "ZeRO-1: gradients reduce-scattered, parameters all-gathered; this rank holds AdamW state for "
+                   "%.2fM of %.2fM parameters\n",
                    sharded->owned_parameters() / 1e6, sharded->total_parameters() / 1e6);
     }
   }
-
-  // Gradients are averaged in buckets started from hooks during backward.
-  std::unique_ptr<GradientReducer> reducer;
-  if (dp) reducer = std::make_unique<GradientReducer>(*dp, model.parameters(), opt.bucket_bytes);
 
   LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
 
@@ -382,18 +385,22 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
       }
       throw;
     }
+    double grad_norm = 0;
     if (dp) {
       try {
-        reducer->finish();
+        if (sharded) {
+          grad_norm = sharded->reduce_gradients(opt.grad_clip);
+        } else {
+          reducer->finish();
+        }
         loss_sum = dp->sum(loss_sum) / env.world_size;
       } catch (const std::exception& e) {
         throw collective_failed(e);
       }
     }
-    double grad_norm = 0;
-    if (opt.grad_clip > 0) {
+    if (!sharded && opt.grad_clip > 0) {  // (ZeRO-1 clipped its shards above)
       grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), opt.grad_clip);
-    } else {
+    } else if (!sharded) {
       double sq = 0;
       for (const auto& p : model.parameters()) {
         if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
