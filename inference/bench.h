@@ -12,6 +12,7 @@ struct BenchOptions {
   std::vector<int> batch_sizes = {1, 8, 32};
   int decode_tokens = 64, prompt_tokens = 128;
   int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
+  int repeats = 5;  // branching workload runs, alternating sharing off and on; medians reported
   int cache_blocks = 8192;
   std::string device = "cpu";
 };

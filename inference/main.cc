@@ -154,6 +154,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("branches", po::value<int>(&d.branches)->default_value(d.branches), "branching workload: branches per session")
       ("prefix-tokens", po::value<int>(&d.prefix_tokens)->default_value(d.prefix_tokens), "branching workload: shared prefix")
       ("branch-tokens", po::value<int>(&d.branch_tokens)->default_value(d.branch_tokens), "branching workload: tokens per branch")
+      ("repeats", po::value<int>(&d.repeats)->default_value(d.repeats), "branching workload: runs of each (medians)")
       ("cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks), "KV cache blocks of 16 positions")
       ("device", po::value<std::string>(&d.device)->default_value(d.device), "cpu, or cuda (builds with CUDA)");
   po::variables_map vm;
@@ -174,7 +175,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     start = comma + 1;
   }
   if (d.decode_tokens < 1 || d.prompt_tokens < 1 || d.sessions < 1 || d.branches < 1 || d.prefix_tokens < 1 ||
-      d.branch_tokens < 1 || d.cache_blocks < 1) {
+      d.branch_tokens < 1 || d.cache_blocks < 1 || d.repeats < 1) {
     throw InputError("bench: every size must be at least 1");
   }
   return run_bench(d);

@@ -110,10 +110,11 @@ bool Scheduler::advance(Active& a, Branch& b, const float* logits_in) {
 
 void Scheduler::step() {
   const int bs = engine_.pool().block_size();
-  // Admit. A prompt that starts like one still being prefilled waits, so it
-  // can reuse that prompt's blocks from the cache once they exist.
-  while (!queue_.empty() && static_cast<int>(running_.size()) < o_.max_running) {
-    Active& next = *queue_.front();
+  // Admit, in arrival order. A prompt that starts like one still being
+  // prefilled waits, so it can reuse that prompt's blocks from the cache
+  // once they exist; requests behind it do not wait with it.
+  for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(running_.size()) < o_.max_running;) {
+    Active& next = **it;
     bool wait = false;
     if (cache_ && !next.seq.latent) {
       for (const auto& r : running_) {
@@ -121,10 +122,13 @@ void Scheduler::step() {
         if (r->branches.empty() && std::equal(r->prompt.begin(), r->prompt.begin() + n, next.prompt.begin())) wait = true;
       }
     }
-    if (wait) break;
+    if (wait) {
+      ++it;
+      continue;
+    }
     if (cache_ && !next.seq.latent) next.prefilled = cache_->match(next.prompt, &next.seq);
-    running_.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+    running_.push_back(std::move(*it));
+    it = queue_.erase(it);
     if (next.params.max_new_tokens == 0) {
       free_sequence(engine_.pool(), running_.back()->seq);
       running_.back()->branches.resize(next.params.n);

@@ -175,6 +175,19 @@ TEST(Scheduler, ContinuousBatchingAndThePrefixCacheChangeNoToken) {
   }
   EXPECT_GT(cache.hits(), 0u);
   EXPECT_GT(static_cast<double>(cache.hits()) / cache.lookups(), 0.5) << cache.hits() << "/" << cache.lookups();
+  {
+    // A branch waiting for its story's prefill holds up only itself: the
+    // other story's request behind it is prefilled in the same first step.
+    runtime::PrefixCache fresh(pool);
+    runtime::Scheduler hol(engine, &fresh, runtime::SchedulerOptions{});
+    const auto other = prompt_of(*model, "EXT. HEATH - DAY\n\nThree witches circle a fire.\n\nFIRST WITCH\n");
+    hol.submit(prompts[0], p);
+    hol.submit(prompts[1], p);  // shares prompts[0]'s story: waits for it
+    hol.submit(other, p);
+    hol.step();
+    EXPECT_EQ(hol.prefill_tokens(), prompts[0].size() + other.size());
+    while (!hol.idle()) hol.step();
+  }
   runtime::SchedulerOptions tiny;
   tiny.max_queue = 2;
   runtime::Scheduler bounded(engine, nullptr, tiny);
