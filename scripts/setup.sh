@@ -48,3 +48,12 @@ if [ ${#need_py[@]} -gt 0 ]; then
 else
   echo "setup: PyPI packages already installed"
 fi
+
+# Hugging Face transformers beside Debian's torch 1.13, for the test that
+# loads an exported bundle with LlamaForCausalLM (4.44.2 works with torch
+# 1.13: checked on this project's CI machine). Debian's python3 is
+# externally managed, hence --break-system-packages.
+if ! /usr/bin/python3 -c "import transformers" 2>/dev/null; then
+  echo "setup: installing transformers 4.44.2 for Debian's python3"
+  $SUDO /usr/bin/python3 -m pip install -q --break-system-packages "transformers==4.44.2"
+fi

@@ -68,9 +68,8 @@ TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
 // transformers (the GPU machine's image has them; this machine's Python does
 // not, so here it skips, saying why).
 TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
-  if (run("python3 -c 'import torch, transformers'").exit_code != 0) {
-    GTEST_SKIP() << "python3 has no torch + transformers here";
-  }
+  const std::string python = testing::python_with("torch, transformers");
+  if (python.empty()) GTEST_SKIP() << "no python3 here has torch + transformers (scripts/setup.sh installs them)";
   const std::string corpus = testing::prepared_sample_corpus(700);
   const std::string dir = testing::temp_dir("hf-parity");
   for (const char* tie : {"true", "false"}) {
@@ -92,7 +91,7 @@ TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
     std::ofstream(dir + "/tokens.json") << nlohmann::json(tokens).dump();
     std::ofstream(dir + "/expected.f32", std::ios::binary)
         .write(reinterpret_cast<const char*>(logits.data_ptr<float>()), static_cast<std::streamsize>(logits.numel() * 4));
-    r = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_parity.py " + bundle + " " + dir +
+    r = run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_parity.py " + bundle + " " + dir +
             "/tokens.json " + dir + "/expected.f32");
     EXPECT_EQ(r.exit_code, 0) << "tie_embeddings " << tie << ": " << r.output;
     std::cout << r.output;

@@ -73,8 +73,9 @@ void check_parity(bool tie, int kv_heads) {
                                                       {"eps", s.eps}, {"weight_decay", s.weight_decay},
                                                       {"grad_clip", 0.5}}
                                             .dump();
-  // Debian's python3 carries python3-torch (scripts/setup.sh).
-  const auto r = testing::run("/usr/bin/python3 " + std::string(PLOTFORGE_SOURCE_DIR) +
+  const std::string python = testing::python_with("torch");
+  ASSERT_FALSE(python.empty()) << "no python3 with torch: run scripts/setup.sh (Debian's python3-torch)";
+  const auto r = testing::run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) +
                               "/scripts/reference/parity.py " + dir);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;

@@ -53,6 +53,13 @@ RunResult run(const std::string& command) {
   return r;
 }
 
+std::string python_with(const std::string& modules) {
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    if (run(std::string(py) + " -c 'import " + modules + "'").exit_code == 0) return py;
+  }
+  return "";
+}
+
 RunResult run_stdout(const std::string& command) { return run("{ { " + command + "; } 2>/dev/null; }"); }
 
 std::string prepared_sample_corpus(int vocab_size) {

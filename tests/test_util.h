@@ -22,6 +22,13 @@ RunResult run(const std::string& command);
 // Like run(), but with stderr discarded: output is stdout alone.
 RunResult run_stdout(const std::string& command);
 
+// The first of python3 and Debian's /usr/bin/python3 that imports every
+// module in `modules` (comma-separated, as in an import statement), or ""
+// when neither does. The CI machine's torch is Debian's (/usr/bin/python3,
+// with transformers from PyPI: scripts/setup.sh); the GPU machine's is in
+// its python3.
+std::string python_with(const std::string& modules);
+
 // The sample corpus prepared through the real CLI (tokenizer train + prepare
 // --val-fraction 0.3) with a unigram tokenizer of `vocab_size` pieces; made
 // once per process and size. Returns the corpus path; the tokenizer sits
