@@ -54,6 +54,12 @@ TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
   EXPECT_EQ(e.master_addr, "m");
   EXPECT_EQ(first_slurm_host("node01"), "node01");
   EXPECT_EQ(first_slurm_host("n[3-4]"), "n3");
+  EXPECT_FALSE(e.agent_store);
+  // torchrun's agent hosts the store (TORCHELASTIC_USE_AGENT_STORE).
+  e = launch_env_from({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                       {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  EXPECT_TRUE(e.agent_store);
+  EXPECT_EQ(e.restart_count, 2);
   EXPECT_THROW(launch_env_from({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), InputError);
   EXPECT_THROW(launch_env_from({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), InputError);
   EXPECT_THROW(launch_env_from({{"MASTER_PORT", "70000"}}), InputError);
@@ -167,6 +173,23 @@ TEST(DataParallel, ALaunchersWorldOfOneTakesTheSamePathAndTheSameSteps) {
   const auto a = losses(alone), b = losses(world1);
   ASSERT_EQ(b.size(), 10u);
   for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-6) << "step " << step;
+}
+
+// The real launcher: torchrun starts two ranks and hosts the store itself
+// (rank 0 joins it as a client). The same losses as 1 rank x 2B.
+// Debian's torchrun (torch 1.13 on Python 3.11) fails to parse its own
+// default --redirects/--tee values, hence the explicit "1".
+TEST(DataParallel, TorchrunLaunchesTheRanks) {
+  if (run("torchrun --help").exit_code != 0) GTEST_SKIP() << "no torchrun here (Debian's python3-torch has it)";
+  const std::string one = testing::temp_dir("torchrun-one"), two = testing::temp_dir("torchrun-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
+  const auto r = run("torchrun --no_python --nnodes 1 --nproc_per_node 2 --master_port " + std::to_string(free_port()) +
+                     " --redirects 1 --tee 1 " + plotforge_bin() + args(two, 10, 4));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("data parallel: 2 ranks via torchrun, gloo"), std::string::npos) << r.output;
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(b.size(), 10u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
 }
 
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded

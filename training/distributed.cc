@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -57,6 +58,8 @@ LaunchEnv launch_env_from(const std::map<std::string, std::string>& env) {
     e.rank = int_var(env, "RANK", 0);
     e.world_size = int_var(env, "WORLD_SIZE", 1);
     e.local_rank = int_var(env, "LOCAL_RANK", 0);
+    e.agent_store = has("TORCHELASTIC_USE_AGENT_STORE") && env.at("TORCHELASTIC_USE_AGENT_STORE") == "True";
+    e.restart_count = int_var(env, "TORCHELASTIC_RESTART_COUNT", 0);
   } else if (has("SLURM_PROCID") && has("SLURM_NTASKS")) {
     e.launcher = "slurm";
     e.rank = int_var(env, "SLURM_PROCID", 0);
@@ -85,7 +88,7 @@ LaunchEnv launch_env() {
 }
 
 struct DataParallel::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;  // the TCPStore, under this attempt's prefix
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;  // on CPUs
 #if PLOTFORGE_HAVE_NCCL
   std::unique_ptr<NcclComm> nccl;  // on GPUs
@@ -96,7 +99,7 @@ struct DataParallel::Impl {
 };
 
 namespace {
-std::string heartbeat_key(int rank) { return "plotforge/heartbeat/" + std::to_string(rank); }
+std::string heartbeat_key(int rank) { return "heartbeat/" + std::to_string(rank); }
 }  // namespace
 
 DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout, int cuda_device)
@@ -110,16 +113,17 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   impl_->cuda_device = cuda_device;
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env.master_port);
-  so.isServer = env.rank == 0;
+  so.isServer = env.rank == 0 && !env.agent_store;
   so.numWorkers = env.world_size;
   so.timeout = timeout;
   try {
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+        "plotforge/attempt_" + std::to_string(env.restart_count), c10::make_intrusive<c10d::TCPStore>(env.master_addr, so));
     if (cuda_device >= 0) {
 #if PLOTFORGE_HAVE_NCCL
       // Rank 0 makes the communicator's id; the others read it from the
       // store (get waits for it, up to the timeout).
-      const std::string key = "plotforge/nccl_unique_id";
+      const std::string key = "nccl_unique_id";
       if (env.rank == 0) {
         const std::string id = NcclComm::make_unique_id();
         impl_->store->set(key, std::vector<std::uint8_t>(id.begin(), id.end()));
@@ -176,6 +180,7 @@ std::string DataParallel::diagnose_failure() {
     return dead.empty() ? "every rank's heartbeat is alive, so one is hung in a collective or the network failed"
                         : dead + " stopped responding (died or was killed)";
   } catch (const std::exception&) {
+    if (env_.agent_store) return "the launcher's rendezvous store is unreachable (torchrun's agent died?)";
     return env_.rank == 0 ? "the rendezvous store is unusable"
                           : "rank 0, which hosts the rendezvous store, is unreachable (died or was killed)";
   }

@@ -25,6 +25,8 @@ struct LaunchEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::string launcher = "none";  // none | torchrun | slurm
+  bool agent_store = false;       // the launcher hosts the store (torchrun)
+  int restart_count = 0;          // torchrun's restart attempt
 };
 
 // Throws InputError naming the variable when one is malformed.
