@@ -365,7 +365,6 @@ void DataParallel::reduce_scatter(const at::Tensor& flat, at::Tensor& shard) {
     std::vector<at::Tensor> part = {flat.narrow(0, r * n, n)};
     c10d::ReduceOptions o;
     o.rootRank = r;
-    o.reduceOp = c10d::ReduceOp::SUM;
     works.push_back(impl_->pg->reduce(part, o));
   }
   for (auto& w : works) w->wait();

@@ -15,8 +15,9 @@
 #  2. Meanwhile, on the CPU cores, the whole toolkit against the image's
 #     torch (scripts/device/full_build.sh); once built: the autograd function
 #     vs libtorch (issue 5), a world of one through the NCCL path (issue 4),
-#     the runtime's CUDA backend vs its CPU backend, transformers' loading of
-#     a bundle, and a runtime batch sweep (issue 7).
+#     with ZeRO-1, the runtime's CUDA backend vs its CPU backend,
+#     transformers' loading of a bundle (also in the CPU suite, there on
+#     torch 1.13), and a runtime batch sweep (issue 7).
 #
 # Everything lands under $OUT (at most 8 files come back): check.log,
 # ours.csv, sdpa.csv, report.md, full-build.log, nccl-world-1.log,
@@ -74,10 +75,13 @@ if [ -x build-device-full/cli/plotforge ]; then
   # Issue 5: the model's attention through our kernels (autograd, vs libtorch's).
   step fused-attention ctest --test-dir build-device-full -L gpu -R FusedAttention --output-on-failure --timeout 120
   # Issue 4: a world of one through the NCCL path (store, unique id,
-  # communicator, bucketed all-reduce on its own stream) on the sample corpus.
-  step nccl-world-1 bash -c "RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 \
+  # communicator, bucketed all-reduce on its own stream) on the sample
+  # corpus; then ZeRO-1's reduce-scatter and all-gather.
+  step nccl-world-1 bash -c "set -e; export RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533
     timeout 150 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
-    --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1"
+      --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1
+    timeout 100 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
+      --out /tmp/nccl-zero1 --device cuda --max-steps 50 --eval-every 50 --zero1 >> '$OUT/nccl-world-1.log' 2>&1"
   # Issue 7: the runtime's CUDA backend against its CPU backend; transformers'
   # LlamaForCausalLM on a bundle; then a batch sweep of both backends on
   # small.ini (head_dim 64) trained briefly here.
