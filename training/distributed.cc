@@ -352,11 +352,20 @@ void DataParallel::broadcast(at::Tensor& t, int root) {
   impl_->pg->broadcast(v, o)->wait();
 }
 
-void DataParallel::reduce_scatter(const at::Tensor& flat, at::Tensor& shard) {
-  const std::int64_t n = shard.numel();
-  if (flat.numel() != n * env_.world_size || !flat.is_contiguous() || !shard.is_contiguous()) {
-    throw std::invalid_argument("reduce_scatter: flat must hold world_size contiguous shards");
+namespace {
+
+// The shard's length, after checking that `flat` is world_size of them.
+std::int64_t shard_length(const char* what, const at::Tensor& flat, const at::Tensor& shard, int world_size) {
+  if (flat.numel() != shard.numel() * world_size || !flat.is_contiguous() || !shard.is_contiguous()) {
+    throw std::invalid_argument(std::string(what) + ": flat must hold world_size contiguous shards");
   }
+  return shard.numel();
+}
+
+}  // namespace
+
+void DataParallel::reduce_scatter(const at::Tensor& flat, at::Tensor& shard) {
+  const std::int64_t n = shard_length("reduce_scatter", flat, shard, env_.world_size);
 #if PLOTFORGE_HAVE_NCCL
   if (impl_->nccl) return impl_->nccl->reduce_scatter_sum(flat, shard);
 #endif
@@ -372,10 +381,7 @@ void DataParallel::reduce_scatter(const at::Tensor& flat, at::Tensor& shard) {
 }
 
 void DataParallel::all_gather(const at::Tensor& shard, at::Tensor& flat) {
-  const std::int64_t n = shard.numel();
-  if (flat.numel() != n * env_.world_size || !flat.is_contiguous() || !shard.is_contiguous()) {
-    throw std::invalid_argument("all_gather: flat must hold world_size contiguous shards");
-  }
+  const std::int64_t n = shard_length("all_gather", flat, shard, env_.world_size);
 #if PLOTFORGE_HAVE_NCCL
   if (impl_->nccl) return impl_->nccl->all_gather(shard, flat);
 #endif

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Best-effort full build on the GPU machine against the libtorch inside its
 # python3 torch (CUDA), with Debian's -dev packages unpacked into PREFIX.
-# Never run by CI. It has not yet run on a GPU machine: expect to adjust it
-# on the first try. usage: scripts/device/full_build.sh PREFIX BUILD_DIR
+# Never run by CI. It has not yet run on a GPU machine; the same build
+# against the same torch wheel (2.11.0+cu130) was tried on the CPU machine
+# (docs/torch-versions.md), so what remains to go wrong is the GPU image's
+# own layout. usage: scripts/device/full_build.sh PREFIX BUILD_DIR
 set -uo pipefail
 prefix=$1
 build=$2
