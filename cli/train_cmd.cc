@@ -15,6 +15,7 @@
 #include "datasets/tokenizer.h"
 #include "models/generate.h"
 #include "training/checkpoint.h"
+#include "training/distributed.h"
 #include "training/export.h"
 #include "training/generators.h"
 #include "training/trainer.h"
@@ -206,6 +207,7 @@ int cmd_train(const Args& args) {
   } else {
     throw InputError("--kind: '" + kind + "' is not transformer, vae, gan or classifier");
   }
+  if (launch_env().rank != 0) return 0;  // rank 0 reports for the run
   if (r.first_step >= r.steps) {
     std::cout << t.out << " is already at step " << r.first_step << " of " << r.steps
               << ": nothing to train (raise --max-steps to continue it)\n";

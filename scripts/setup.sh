@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
   libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
   libgtest-dev googletest
   libgloo-dev             # headers for c10d's ProcessGroupGloo (data parallel on CPUs)
+  slurmd slurmctld slurm-client munge   # a one-node cluster for the srun test (scripts/slurm_local.sh)
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
 )

@@ -192,6 +192,34 @@ TEST(DataParallel, TorchrunLaunchesTheRanks) {
   for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
 }
 
+// And SLURM: a one-node cluster (scripts/slurm_local.sh: munged, slurmctld,
+// slurmd) and a plain `srun -n 2`; the ranks take SLURM_PROCID/SLURM_NTASKS
+// and the master from SLURM_NODELIST.
+TEST(DataParallel, SrunLaunchesTheRanks) {
+  if (::geteuid() != 0 || run("command -v srun && command -v slurmctld && command -v slurmd && command -v munged").exit_code != 0) {
+    GTEST_SKIP() << "needs root and Debian's slurmd, slurmctld, slurm-client and munge (scripts/setup.sh)";
+  }
+  char cluster_template[] = "/tmp/pf-slurm-XXXXXX";  // short: munge's socket path must fit a sockaddr_un
+  ASSERT_NE(::mkdtemp(cluster_template), nullptr);
+  const std::string cluster = cluster_template, script = std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/slurm_local.sh";
+  auto r = run(script + " start " + cluster + " " + std::to_string(free_port()) + " " + std::to_string(free_port()));
+  struct Stop {
+    std::string command;
+    ~Stop() { run(command); }
+  } stop{script + " stop " + cluster + " && rm -rf " + cluster};
+  ASSERT_EQ(r.exit_code, 0) << r.output << testing::read_text(cluster + "/log/slurmctld.log")
+                            << testing::read_text(cluster + "/log/slurmd.log");
+  const std::string one = testing::temp_dir("srun-one"), two = testing::temp_dir("srun-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
+  r = run("SLURM_CONF=" + cluster + "/slurm.conf MASTER_PORT=" + std::to_string(free_port()) + " timeout 300 srun -n 2 " +
+          plotforge_bin() + args(two, 10, 4));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("data parallel: 2 ranks via slurm, gloo, rendezvous localhost"), std::string::npos) << r.output;
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(b.size(), 10u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+}
+
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
 // ranks x B give 1 rank x 2B's losses, and its checkpoint (state gathered
 // from both ranks) resumes at world size 1 as the unsharded run continues.
