@@ -1,6 +1,7 @@
 #include "datasets/sentencepiece_model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cfloat>
 #include <cstring>
 #include <queue>
@@ -92,6 +93,12 @@ SentencePieceModel SentencePieceModel::parse(std::string_view bytes, const std::
         else p.skip(t);
       }
       if (piece.text.empty()) w.fail("empty piece");
+      if (piece.type < Type::kNormal || piece.type > Type::kByte) w.fail("unknown piece type");
+      if (piece.type == Type::kByte && !(piece.text.size() == 6 && piece.text.compare(0, 3, "<0x") == 0 &&
+                                         std::isxdigit(static_cast<unsigned char>(piece.text[3])) &&
+                                         std::isxdigit(static_cast<unsigned char>(piece.text[4])) && piece.text[5] == '>')) {
+        w.fail("byte piece '" + piece.text.substr(0, 16) + "' is not <0xHH>");
+      }
       m.pieces_.push_back(std::move(piece));
     } else if (field == 2 && wt == 2) {  // TrainerSpec
       Wire t(w.bytes(), source);
@@ -136,11 +143,11 @@ SentencePieceModel SentencePieceModel::parse(std::string_view bytes, const std::
   for (int id : {m.unk_id_, m.bos_id_, m.eos_id_}) {
     if (id >= m.size()) w.fail("special id out of range");
   }
-  m.build();
+  m.build(source);
   return m;
 }
 
-void SentencePieceModel::build() {
+void SentencePieceModel::build(const std::string& source) {
   min_score_ = FLT_MAX;
   max_score_ = FLT_MIN;  // as SentencePiece initializes it
   std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
@@ -152,13 +159,13 @@ void SentencePieceModel::build() {
       max_score_ = std::max(max_score_, p.score);
     }
     const bool match = p.type == Type::kNormal || p.type == Type::kUserDefined || p.type == Type::kUnused;
-    (match ? matchable_ : reserved_).emplace(p.text, i);
+    if (!(match ? matchable_ : reserved_).emplace(p.text, i).second) {
+      throw InputError(source + ": piece '" + p.text.substr(0, 32) + "' appears twice; the model is corrupt");
+    }
     if (match) matchable.emplace_back(p.text, i);
     if (p.type == Type::kUserDefined) user_symbols_.push_back(p.text);
     if (p.type == Type::kUnknown) unk_id_ = i;
-    if (p.type == Type::kByte && p.text.size() == 6) {
-      byte_ids_[std::stoi(p.text.substr(3, 2), nullptr, 16)] = i;
-    }
+    if (p.type == Type::kByte) byte_ids_[std::stoi(p.text.substr(3, 2), nullptr, 16)] = i;  // <0xHH>, checked in parse
   }
   std::sort(user_symbols_.begin(), user_symbols_.end(),
             [](std::string_view a, std::string_view b) { return a.size() > b.size(); });

@@ -59,7 +59,7 @@ class SentencePieceModel {
     std::int32_t id = -1;
   };
 
-  void build();
+  void build(const std::string& source);  // throws InputError naming source
   // Longest user-defined symbol at the start of s (0 if none).
   std::size_t user_symbol_at(std::string_view s) const;
   void encode_unigram(std::string_view s, std::vector<int>* out) const;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
@@ -22,3 +22,14 @@ h = json.dumps({"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
 open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + bytes(22))
 PY
 build-fuzz/fuzz/safetensors_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/safetensors
+# Seeds: one model of each kind plotforge tokenizer train writes, from
+# Debian's spm_train on the sample corpus.
+mkdir -p build-fuzz/seeds/sentencepiece
+cat data/sample/*.fountain > build-fuzz/seeds/sample.txt
+for kind in unigram bpe char; do
+  spm_train --input=build-fuzz/seeds/sample.txt --model_prefix=build-fuzz/seeds/sentencepiece/$kind \
+    --model_type=$kind --vocab_size=400 --hard_vocab_limit=false --byte_fallback=true --normalization_rule_name=identity \
+    --add_dummy_prefix=false --remove_extra_whitespaces=false --minloglevel=2 >/dev/null 2>&1
+  rm -f build-fuzz/seeds/sentencepiece/$kind.vocab
+done
+build-fuzz/fuzz/sentencepiece_fuzz -max_total_time="$secs" -max_len=65536 -timeout=10 build-fuzz/seeds/sentencepiece

@@ -69,5 +69,38 @@ TEST(TokenizerEquivalence, RejectsForeignAndTruncatedModels) {
   EXPECT_THROW(SentencePieceModel::parse("", "empty.model"), InputError);
 }
 
+// A ModelProto written by hand: pieces (text, type), a unigram trainer spec
+// and identity normalization.
+std::string varint(std::uint64_t v) {
+  std::string out;
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string message_field(int field, const std::string& payload) {
+  return varint(static_cast<std::uint64_t>(field) << 3 | 2) + varint(payload.size()) + payload;
+}
+std::string varint_field(int field, std::uint64_t v) { return varint(static_cast<std::uint64_t>(field) << 3) + varint(v); }
+std::string model_bytes(const std::vector<std::pair<std::string, int>>& pieces) {
+  std::string m;
+  for (const auto& [text, type] : pieces) m += message_field(1, message_field(1, text) + varint_field(3, type));
+  m += message_field(2, varint_field(3, 1));
+  m += message_field(3, message_field(1, "identity") + varint_field(3, 0) + varint_field(4, 0));
+  return m;
+}
+
+// Found by fuzz/sentencepiece_fuzz.cc: a byte piece that is not <0xHH>
+// escaped as std::invalid_argument (a crash), and a repeated piece made the
+// trie read past a piece's end. Both are now the model's error.
+TEST(TokenizerEquivalence, RejectsCorruptPieces) {
+  const SentencePieceModel ok = SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"a", 1}, {"b", 1}, {"<0x41>", 6}}), "ok.model");
+  std::vector<int> ids;
+  ok.encode("ab", &ids);
+  EXPECT_EQ(ids, (std::vector<int>{1, 2}));
+  EXPECT_THROW(SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"a", 1}, {"a", 1}}), "dup.model"), InputError);
+  EXPECT_THROW(SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"<0xZZ>", 6}}), "byte.model"), InputError);
+  EXPECT_THROW(SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"a", 9}}), "type.model"), InputError);
+}
+
 }  // namespace
 }  // namespace plotforge
