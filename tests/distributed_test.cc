@@ -175,21 +175,29 @@ TEST(DataParallel, ALaunchersWorldOfOneTakesTheSamePathAndTheSameSteps) {
   for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-6) << "step " << step;
 }
 
+// Trains 1 rank x 8 alone and 2 ranks x 4 under `launcher` (a command
+// prefix), and checks the launch banner and that the losses agree.
+void expect_launcher_matches_one_rank(const std::string& name, const std::string& launcher, const std::string& banner) {
+  const std::string one = testing::temp_dir(name + "-one"), two = testing::temp_dir(name + "-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
+  const auto r = run(launcher + plotforge_bin() + args(two, 10, 4));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(banner), std::string::npos) << r.output;
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(b.size(), 10u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+}
+
 // The real launcher: torchrun starts two ranks and hosts the store itself
 // (rank 0 joins it as a client). The same losses as 1 rank x 2B.
 // Debian's torchrun (torch 1.13 on Python 3.11) fails to parse its own
 // default --redirects/--tee values, hence the explicit "1".
 TEST(DataParallel, TorchrunLaunchesTheRanks) {
   if (run("torchrun --help").exit_code != 0) GTEST_SKIP() << "no torchrun here (Debian's python3-torch has it)";
-  const std::string one = testing::temp_dir("torchrun-one"), two = testing::temp_dir("torchrun-two");
-  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
-  const auto r = run("torchrun --no_python --nnodes 1 --nproc_per_node 2 --master_port " + std::to_string(free_port()) +
-                     " --redirects 1 --tee 1 " + plotforge_bin() + args(two, 10, 4));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("data parallel: 2 ranks via torchrun, gloo"), std::string::npos) << r.output;
-  const auto a = losses(one), b = losses(two);
-  ASSERT_EQ(b.size(), 10u);
-  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  expect_launcher_matches_one_rank("torchrun",
+                                   "torchrun --no_python --nnodes 1 --nproc_per_node 2 --master_port " +
+                                       std::to_string(free_port()) + " --redirects 1 --tee 1 ",
+                                   "data parallel: 2 ranks via torchrun, gloo");
 }
 
 // And SLURM: a one-node cluster (scripts/slurm_local.sh: munged, slurmctld,
@@ -202,22 +210,17 @@ TEST(DataParallel, SrunLaunchesTheRanks) {
   char cluster_template[] = "/tmp/pf-slurm-XXXXXX";  // short: munge's socket path must fit a sockaddr_un
   ASSERT_NE(::mkdtemp(cluster_template), nullptr);
   const std::string cluster = cluster_template, script = std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/slurm_local.sh";
-  auto r = run(script + " start " + cluster + " " + std::to_string(free_port()) + " " + std::to_string(free_port()));
+  const auto r = run(script + " start " + cluster + " " + std::to_string(free_port()) + " " + std::to_string(free_port()));
   struct Stop {
     std::string command;
     ~Stop() { run(command); }
   } stop{script + " stop " + cluster + " && rm -rf " + cluster};
   ASSERT_EQ(r.exit_code, 0) << r.output << testing::read_text(cluster + "/log/slurmctld.log")
                             << testing::read_text(cluster + "/log/slurmd.log");
-  const std::string one = testing::temp_dir("srun-one"), two = testing::temp_dir("srun-two");
-  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
-  r = run("SLURM_CONF=" + cluster + "/slurm.conf MASTER_PORT=" + std::to_string(free_port()) + " timeout 300 srun -n 2 " +
-          plotforge_bin() + args(two, 10, 4));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("data parallel: 2 ranks via slurm, gloo, rendezvous localhost"), std::string::npos) << r.output;
-  const auto a = losses(one), b = losses(two);
-  ASSERT_EQ(b.size(), 10u);
-  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  expect_launcher_matches_one_rank("srun",
+                                   "SLURM_CONF=" + cluster + "/slurm.conf MASTER_PORT=" + std::to_string(free_port()) +
+                                       " timeout 300 srun -n 2 ",
+                                   "data parallel: 2 ranks via slurm, gloo, rendezvous localhost");
 }
 
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
