@@ -3,9 +3,10 @@
 // GEMM or the attention kernels is bf16. Raw device pointers and a stream,
 // like attention.h; bf16 buffers are passed as void*.
 //
-// Their reference is the CPU engine (inference/engine.cc), which computes the
-// same steps in float32: the runtime's GPU parity test compares the two
-// engines' logits. Built only with CUDA; never run on a GPU yet.
+// Each is checked against a few lines of CPU reference in
+// tests/kernels/runtime_ops_gpu_test.cc, and all of them together against
+// the CPU engine (inference/engine.cc) by the runtime's GPU parity test.
+// Built only with CUDA; never run on a GPU yet.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -103,6 +103,7 @@ if command -v compute-sanitizer >/dev/null; then
   small='Shapes/AttentionForwardGpu.MatchesReference/B2H4KV4Tq100Tk100D64Full:Shapes/AttentionForwardGpu.MatchesReference/B2H4KV1Tq33Tk190D128Causal:Shapes/DecodeAttentionGpu.MatchesReference/H8KV2D128Block16Lens_1_15_16_17:Shapes/AttentionBackwardGpu.MatchesReferenceAndIsDeterministic/B2H4KV1Tq33Tk190D128Causal'
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
   step racecheck compute-sanitizer --tool racecheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
+  step memcheck-runtime-ops compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/runtime_ops_gpu_test
 fi
 
 cat "$OUT/report.md" 2>/dev/null
