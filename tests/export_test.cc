@@ -64,9 +64,9 @@ TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
 }
 
 // Other tools load the bundle: Hugging Face's LlamaForCausalLM gives the
-// libtorch model's logits within 1e-4 (fp32). Needs python3 with torch and
-// transformers (the GPU machine's image has them; this machine's Python does
-// not, so here it skips, saying why).
+// libtorch model's logits within 1e-4 (fp32). Needs a python3 with torch and
+// transformers: Debian's, with transformers from setup.sh, on CI; the GPU
+// machine's own. Without one it skips, saying why.
 TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
   const std::string python = testing::python_with("torch, transformers");
   if (python.empty()) GTEST_SKIP() << "no python3 here has torch + transformers (scripts/setup.sh installs them)";

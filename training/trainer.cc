@@ -398,9 +398,11 @@ TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOpt
         throw collective_failed(e);
       }
     }
-    if (!sharded && opt.grad_clip > 0) {  // (ZeRO-1 clipped its shards above)
+    if (sharded) {
+      // reduce_gradients above measured and clipped the shards.
+    } else if (opt.grad_clip > 0) {
       grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), opt.grad_clip);
-    } else if (!sharded) {
+    } else {
       double sq = 0;
       for (const auto& p : model.parameters()) {
         if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();

@@ -52,7 +52,8 @@ ShardedAdamW::ShardedAdamW(DataParallel& dp, torch::nn::Module& model, const Ada
   for (std::size_t k = 0; k < params_.size(); ++k) {
     const std::int64_t a = std::max(lo, offset_[k]), b = std::min(hi, offset_[k] + params_[k].numel());
     if (a >= b) continue;
-    Piece piece{k, a - offset_[k], a - lo, params_[k].detach().reshape(-1).narrow(0, a - offset_[k], b - a).clone()};
+    // A view: AdamW updates the parameter's own values in place.
+    Piece piece{k, a - offset_[k], a - lo, params_[k].detach().view(-1).narrow(0, a - offset_[k], b - a)};
     (decays[k] ? decay : no_decay).push_back(piece.value);
     pieces_.push_back(std::move(piece));
   }
@@ -94,11 +95,6 @@ double ShardedAdamW::reduce_gradients(double max_norm) {
 
 void ShardedAdamW::step() {
   torch::NoGradGuard no_grad;
-  // The model's values are the truth (a checkpoint may have been loaded
-  // into them since the last step).
-  for (auto& piece : pieces_) {
-    piece.value.copy_(params_[piece.param].detach().reshape(-1).narrow(0, piece.begin, piece.value.numel()));
-  }
   local_->step();
   torch::Tensor shard = torch::zeros({shard_}, params_.front().options());
   for (const auto& piece : pieces_) shard.narrow(0, piece.shard_offset, piece.value.numel()).copy_(piece.value);

@@ -13,8 +13,9 @@
 // So a step moves what one all-reduce moves, and AdamW's 8 bytes per
 // parameter become 8 / world size. AdamW is elementwise, so splitting a
 // parameter between two ranks changes no arithmetic: a rank keeps each
-// parameter's slice inside its shard as a "piece", a tensor of its own that
-// its AdamW steps, grouped for weight decay as its whole parameter is.
+// parameter's slice inside its shard as a "piece", a view of the parameter
+// that its AdamW steps in place, grouped for weight decay as its whole
+// parameter is.
 //
 // The gradient hooks of GradientReducer (distributed.h) are not used: the
 // reduce-scatter runs after the last backward, not overlapped with it.
@@ -54,7 +55,7 @@ class ShardedAdamW {
   std::size_t total_parameters() const { return static_cast<std::size_t>(total_); }
 
  private:
-  // The part of parameter `param` in this rank's shard: elements
+  // The part of parameter `param` in this rank's shard: a view of elements
   // [begin, begin + value.numel()) of its flattened values, at
   // shard_offset in the shard.
   struct Piece {
