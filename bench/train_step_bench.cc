@@ -2,11 +2,11 @@
 // the harness behind the step-time figures in docs/perf/training-cpu.md.
 //
 // usage: train_step_bench [STEPS]      (default 30, after 5 warm-up steps)
-#include <torch/torch.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+
+#include <torch/torch.h>
 
 #include "models/transformer.h"
 #include "training/optimizer.h"

@@ -3,21 +3,21 @@
 #include <algorithm>
 #include <cctype>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge {
 
 const std::vector<std::string>& beat_vocabulary() {
   static const std::vector<std::string> v = {
-      "exposition", "rising_action", "climax", "falling_action", "resolution",  // Freytag
-      "inciting_incident", "midpoint", "crisis", "denouement",
+      "exposition",        "rising_action", "climax", "falling_action", "resolution",  // Freytag
+      "inciting_incident", "midpoint",      "crisis", "denouement",
   };
   return v;
 }
 
 const std::vector<std::string>& emotion_vocabulary() {
   static const std::vector<std::string> v = {
-      "joy", "trust", "fear", "surprise", "sadness", "disgust", "anger", "anticipation",  // Plutchik
+      "joy",     "trust", "fear", "surprise", "sadness", "disgust", "anger", "anticipation",  // Plutchik
       "neutral",
   };
   return v;
@@ -79,9 +79,9 @@ Annotations annotate(const Script& script) {
       if (key.empty()) continue;
       const auto& vocab = key == "beat" ? beat_vocabulary() : emotion_vocabulary();
       if (std::find(vocab.begin(), vocab.end(), value) == vocab.end()) {
-        throw input_error_at(script.source, e.line,
-                             "unknown " + key + " '" + value + "'; known " + key + "s: " + join(vocab) +
-                                 " (see docs/annotations.md)");
+        throw input_error_at(
+            script.source, e.line,
+            "unknown " + key + " '" + value + "'; known " + key + "s: " + join(vocab) + " (see docs/annotations.md)");
       }
       (key == "beat" ? beat : emotion) = value;
     }

@@ -24,9 +24,9 @@ const std::vector<std::string>& beat_vocabulary();
 const std::vector<std::string>& emotion_vocabulary();
 
 struct SceneInfo {
-  std::size_t heading;      // index of the scene heading in Script::elements
-  std::size_t end;          // one past the scene's last element
-  int act = 0;              // 1-based act, 0 before the first depth-1 section
+  std::size_t heading;  // index of the scene heading in Script::elements
+  std::size_t end;      // one past the scene's last element
+  int act = 0;          // 1-based act, 0 before the first depth-1 section
   std::string beat = "none";
   std::string emotion = "none";
 };

@@ -5,8 +5,9 @@
 #include <filesystem>
 #include <functional>
 
-#include "datasets/atomic_file.h"
-#include "datasets/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "datasets/digest.h"
 
 namespace plotforge {
 
@@ -99,9 +100,7 @@ class Writer {
     check(a.ok() && H5Awrite(a, type, &p) >= 0, name);
   }
 
-  void close() {
-    check(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, "/");
-  }
+  void close() { check(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, "/"); }
 
  private:
   static hid_t create(const std::string& path) {
@@ -321,8 +320,8 @@ CorpusData read_corpus(const std::string& path) {
   if (r.attr_string("format") != "plotforge-corpus") r.fail("attribute format", "is not 'plotforge-corpus'");
   const long long version = r.attr_int("schema_version");
   if (version != kCorpusSchemaVersion) {
-    r.fail("attribute schema_version", "is " + std::to_string(version) + ", this build reads " +
-                                           std::to_string(kCorpusSchemaVersion));
+    r.fail("attribute schema_version",
+           "is " + std::to_string(version) + ", this build reads " + std::to_string(kCorpusSchemaVersion));
   }
   c.tokenizer_sha256 = r.attr_string("tokenizer_sha256");
   c.vocab_size = static_cast<std::int32_t>(r.attr_int("vocab_size"));

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "datasets/annotations.h"
-#include "datasets/error.h"
 #include "datasets/fountain.h"
 #include "datasets/text_checks.h"
 
@@ -77,7 +77,8 @@ Document document_from_script(const Script& script) {
     span.beat = info.beat;
     span.emotion = info.emotion;
     // A blank line before each scene, as Fountain separates elements.
-    if (!doc.text.empty() && doc.text.compare(doc.text.size() - std::min<std::size_t>(2, doc.text.size()), 2, "\n\n") != 0) {
+    if (!doc.text.empty() &&
+        doc.text.compare(doc.text.size() - std::min<std::size_t>(2, doc.text.size()), 2, "\n\n") != 0) {
       doc.text += "\n";
     }
     span.begin = doc.text.size();

@@ -40,9 +40,9 @@ struct Document {
 };
 
 // Control tokens. Every one is a single token in the tokenizer.
-std::string scene_token();                           // "<scene>"
-std::string genre_token(const std::string& genre);   // "<genre=tragedy>"
-std::string beat_token(const std::string& beat);     // "<beat=climax>"
+std::string scene_token();                          // "<scene>"
+std::string genre_token(const std::string& genre);  // "<genre=tragedy>"
+std::string beat_token(const std::string& beat);    // "<beat=climax>"
 std::string emotion_token(const std::string& emotion);
 // The control tokens every tokenizer has: <scene>, every beat and emotion of
 // the vocabularies, and a genre token for each name in `genres`.

@@ -5,33 +5,44 @@
 #include <utility>
 #include <vector>
 
-#include "datasets/error.h"
+#include "base/error.h"
 #include "datasets/text_checks.h"
 
 namespace plotforge {
 
 const char* element_type_name(ElementType type) {
   switch (type) {
-    case ElementType::kSection: return "section";
-    case ElementType::kSceneHeading: return "scene_heading";
-    case ElementType::kAction: return "action";
-    case ElementType::kCharacter: return "character";
-    case ElementType::kParenthetical: return "parenthetical";
-    case ElementType::kDialogue: return "dialogue";
-    case ElementType::kLyric: return "lyric";
-    case ElementType::kTransition: return "transition";
-    case ElementType::kCentered: return "centered";
-    case ElementType::kSynopsis: return "synopsis";
-    case ElementType::kNote: return "note";
-    case ElementType::kPageBreak: return "page_break";
+    case ElementType::kSection:
+      return "section";
+    case ElementType::kSceneHeading:
+      return "scene_heading";
+    case ElementType::kAction:
+      return "action";
+    case ElementType::kCharacter:
+      return "character";
+    case ElementType::kParenthetical:
+      return "parenthetical";
+    case ElementType::kDialogue:
+      return "dialogue";
+    case ElementType::kLyric:
+      return "lyric";
+    case ElementType::kTransition:
+      return "transition";
+    case ElementType::kCentered:
+      return "centered";
+    case ElementType::kSynopsis:
+      return "synopsis";
+    case ElementType::kNote:
+      return "note";
+    case ElementType::kPageBreak:
+      return "page_break";
   }
   return "unknown";
 }
 
 std::string Script::title_field(const std::string& key) const {
   for (const auto& [k, v] : title_page) {
-    if (k.size() == key.size() &&
-        std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
+    if (k.size() == key.size() && std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       return v;
@@ -92,8 +103,7 @@ void split_lines(const std::string& text, const std::string& source, std::vector
       const int open_line = line;
       const std::size_t end = text.find("*/", i + 2);
       if (end == std::string::npos) {
-        throw input_error_at(source, open_line,
-                             "unterminated boneyard: '/*' has no closing '*/'");
+        throw input_error_at(source, open_line, "unterminated boneyard: '/*' has no closing '*/'");
       }
       line += static_cast<int>(std::count(text.begin() + i, text.begin() + end, '\n'));
       i = end + 2;
@@ -154,9 +164,7 @@ bool is_title_key_line(std::string_view line) {
   return true;
 }
 
-bool is_indented(std::string_view line) {
-  return starts_with(line, "\t") || starts_with(line, "   ");
-}
+bool is_indented(std::string_view line) { return starts_with(line, "\t") || starts_with(line, "   "); }
 
 class Parser {
  public:

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "base/error.h"
 #include "datasets/annotations.h"
-#include "datasets/error.h"
 
 namespace plotforge {
 

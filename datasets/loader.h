@@ -60,9 +60,9 @@ struct TokenBatch {
 struct SceneBatch {
   std::uint64_t index = 0;
   int batch = 0, length = 0;
-  std::vector<std::int32_t> tokens;  // batch * length
+  std::vector<std::int32_t> tokens;                              // batch * length
   std::vector<std::int32_t> lengths, beat, emotion, genre, act;  // per row
-  std::vector<std::uint32_t> scene;  // per row: index into CorpusData::scenes
+  std::vector<std::uint32_t> scene;                              // per row: index into CorpusData::scenes
 };
 
 // Runs make(g) for g = position, position+1, ... on a background thread.

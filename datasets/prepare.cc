@@ -7,7 +7,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "datasets/error.h"
+#include "base/error.h"
+#include "datasets/digest.h"
 #include "datasets/text_checks.h"
 
 namespace plotforge {
@@ -141,8 +142,7 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
   auto worker = [&] {
     for (std::size_t i = next++; i < pieces.size(); i = next++) {
       const Piece& p = pieces[i];
-      tok.encode_append(std::string_view(docs[p.doc].first.text).substr(p.begin, p.end - p.begin),
-                        &piece_tokens[i]);
+      tok.encode_append(std::string_view(docs[p.doc].first.text).substr(p.begin, p.end - p.begin), &piece_tokens[i]);
       bytes_done += p.end - p.begin;
       ++pieces_done;
     }
@@ -166,7 +166,7 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
   for (auto& t : pool) t.join();
 
   CorpusData c;
-  c.tokenizer_sha256 = tok.sha256();
+  c.tokenizer_sha256 = sha256_file(tok.path());
   c.tokenizer_model = read_file(tok.path());
   c.vocab_size = tok.vocab_size();
   c.eos_id = tok.eos_id();
@@ -211,8 +211,8 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
   return c;
 }
 
-void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path,
-                    const std::string& out, const PrepareOptions& options) {
+void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path, const std::string& out,
+                    const PrepareOptions& options) {
   const Tokenizer tok = Tokenizer::load(tokenizer_path);
   std::vector<Document> docs;
   for (const auto& in : inputs) {

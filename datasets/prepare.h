@@ -30,7 +30,7 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
                            const PrepareOptions& options);
 
 // The whole command: read, split, tokenize, write atomically.
-void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path,
-                    const std::string& out, const PrepareOptions& options);
+void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path, const std::string& out,
+                    const PrepareOptions& options);
 
 }  // namespace plotforge

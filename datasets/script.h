@@ -33,16 +33,16 @@ const char* element_type_name(ElementType type);  // "scene_heading", ...
 struct Element {
   ElementType type = ElementType::kAction;
   std::string text;
-  int line = 0;               // 1-based line in the source file
-  int depth = 0;              // sections only
-  std::string scene_number;   // scene headings only, without the '#'
-  std::string extension;      // character cues only: "(V.O.) (CONT'D)"
-  bool dual = false;          // character cues only: '^' dual dialogue
-  bool forced = false;        // a forcing marker was used in the source
+  int line = 0;              // 1-based line in the source file
+  int depth = 0;             // sections only
+  std::string scene_number;  // scene headings only, without the '#'
+  std::string extension;     // character cues only: "(V.O.) (CONT'D)"
+  bool dual = false;         // character cues only: '^' dual dialogue
+  bool forced = false;       // a forcing marker was used in the source
 };
 
 struct Script {
-  std::string source;  // file name (or "<stdin>"), for messages
+  std::string source;                                           // file name (or "<stdin>"), for messages
   std::vector<std::pair<std::string, std::string>> title_page;  // key, value
   std::vector<Element> elements;
 

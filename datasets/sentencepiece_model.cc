@@ -6,7 +6,7 @@
 #include <cstring>
 #include <queue>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge {
 
@@ -43,11 +43,22 @@ class Wire {
   }
   void skip(int wire_type) {
     switch (wire_type) {
-      case 0: varint(); break;
-      case 1: if (b_.size() - pos_ < 8) fail("truncated"); pos_ += 8; break;
-      case 2: bytes(); break;
-      case 5: if (b_.size() - pos_ < 4) fail("truncated"); pos_ += 4; break;
-      default: fail("unknown wire type " + std::to_string(wire_type));
+      case 0:
+        varint();
+        break;
+      case 1:
+        if (b_.size() - pos_ < 8) fail("truncated");
+        pos_ += 8;
+        break;
+      case 2:
+        bytes();
+        break;
+      case 5:
+        if (b_.size() - pos_ < 4) fail("truncated");
+        pos_ += 4;
+        break;
+      default:
+        fail("unknown wire type " + std::to_string(wire_type));
     }
   }
   [[noreturn]] void fail(const std::string& what) const {
@@ -87,16 +98,21 @@ SentencePieceModel SentencePieceModel::parse(std::string_view bytes, const std::
       while (!p.done()) {
         const std::uint64_t k = p.varint();
         const int f = static_cast<int>(k >> 3), t = static_cast<int>(k & 7);
-        if (f == 1 && t == 2) piece.text = std::string(p.bytes());
-        else if (f == 2 && t == 5) piece.score = p.fixed32();
-        else if (f == 3 && t == 0) piece.type = static_cast<Type>(p.varint());
-        else p.skip(t);
+        if (f == 1 && t == 2)
+          piece.text = std::string(p.bytes());
+        else if (f == 2 && t == 5)
+          piece.score = p.fixed32();
+        else if (f == 3 && t == 0)
+          piece.type = static_cast<Type>(p.varint());
+        else
+          p.skip(t);
       }
       if (piece.text.empty()) w.fail("empty piece");
       if (piece.type < Type::kNormal || piece.type > Type::kByte) w.fail("unknown piece type");
-      if (piece.type == Type::kByte && !(piece.text.size() == 6 && piece.text.compare(0, 3, "<0x") == 0 &&
-                                         std::isxdigit(static_cast<unsigned char>(piece.text[3])) &&
-                                         std::isxdigit(static_cast<unsigned char>(piece.text[4])) && piece.text[5] == '>')) {
+      if (piece.type == Type::kByte &&
+          !(piece.text.size() == 6 && piece.text.compare(0, 3, "<0x") == 0 &&
+            std::isxdigit(static_cast<unsigned char>(piece.text[3])) &&
+            std::isxdigit(static_cast<unsigned char>(piece.text[4])) && piece.text[5] == '>')) {
         w.fail("byte piece '" + piece.text.substr(0, 16) + "' is not <0xHH>");
       }
       m.pieces_.push_back(std::move(piece));
@@ -105,36 +121,53 @@ SentencePieceModel SentencePieceModel::parse(std::string_view bytes, const std::
       while (!t.done()) {
         const std::uint64_t k = t.varint();
         const int f = static_cast<int>(k >> 3), ty = static_cast<int>(k & 7);
-        if (f == 3 && ty == 0) model_type = static_cast<int>(t.varint());
-        else if (f == 35 && ty == 0) m.byte_fallback_ = t.varint() != 0;
-        else if (f == 40 && ty == 0) m.unk_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
-        else if (f == 41 && ty == 0) m.bos_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
-        else if (f == 42 && ty == 0) m.eos_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
-        else if (f == 44 && ty == 2) m.unk_surface_ = std::string(t.bytes());
-        else t.skip(ty);
+        if (f == 3 && ty == 0)
+          model_type = static_cast<int>(t.varint());
+        else if (f == 35 && ty == 0)
+          m.byte_fallback_ = t.varint() != 0;
+        else if (f == 40 && ty == 0)
+          m.unk_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
+        else if (f == 41 && ty == 0)
+          m.bos_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
+        else if (f == 42 && ty == 0)
+          m.eos_id_ = static_cast<int>(static_cast<std::int64_t>(t.varint()));
+        else if (f == 44 && ty == 2)
+          m.unk_surface_ = std::string(t.bytes());
+        else
+          t.skip(ty);
       }
     } else if (field == 3 && wt == 2) {  // NormalizerSpec
       Wire n(w.bytes(), source);
       while (!n.done()) {
         const std::uint64_t k = n.varint();
         const int f = static_cast<int>(k >> 3), ty = static_cast<int>(k & 7);
-        if (f == 1 && ty == 2) norm_name = std::string(n.bytes());
-        else if (f == 2 && ty == 2) charsmap = std::string(n.bytes());
-        else if (f == 3 && ty == 0) add_dummy_prefix = n.varint() != 0;
-        else if (f == 4 && ty == 0) remove_extra_ws = n.varint() != 0;
-        else if (f == 5 && ty == 0) escape_ws = n.varint() != 0;
-        else n.skip(ty);
+        if (f == 1 && ty == 2)
+          norm_name = std::string(n.bytes());
+        else if (f == 2 && ty == 2)
+          charsmap = std::string(n.bytes());
+        else if (f == 3 && ty == 0)
+          add_dummy_prefix = n.varint() != 0;
+        else if (f == 4 && ty == 0)
+          remove_extra_ws = n.varint() != 0;
+        else if (f == 5 && ty == 0)
+          escape_ws = n.varint() != 0;
+        else
+          n.skip(ty);
       }
     } else {
       w.skip(wt);
     }
   }
   if (m.pieces_.empty()) w.fail("no pieces");
-  if (model_type == 1) m.algorithm_ = Algorithm::kUnigram;
-  else if (model_type == 2) m.algorithm_ = Algorithm::kBpe;
-  else if (model_type == 4) m.algorithm_ = Algorithm::kChar;
-  else throw InputError(source + ": SentencePiece model type " + std::to_string(model_type) +
-                        " is not supported (unigram, bpe and char are); retrain with 'plotforge tokenizer train'");
+  if (model_type == 1)
+    m.algorithm_ = Algorithm::kUnigram;
+  else if (model_type == 2)
+    m.algorithm_ = Algorithm::kBpe;
+  else if (model_type == 4)
+    m.algorithm_ = Algorithm::kChar;
+  else
+    throw InputError(source + ": SentencePiece model type " + std::to_string(model_type) +
+                     " is not supported (unigram, bpe and char are); retrain with 'plotforge tokenizer train'");
   if (!charsmap.empty() || add_dummy_prefix || remove_extra_ws || !escape_ws) {
     throw InputError(source + ": normalization '" + norm_name +
                      "' would not keep a script's layout (plotforge tokenizers use identity normalization without "
@@ -244,13 +277,21 @@ void SentencePieceModel::encode(std::string_view text, std::vector<int>* ids) co
   std::string s;
   s.reserve(text.size() + 16);
   for (char c : text) {
-    if (c == ' ') s.append(kSpace);
-    else s.push_back(c);
+    if (c == ' ')
+      s.append(kSpace);
+    else
+      s.push_back(c);
   }
   switch (algorithm_) {
-    case Algorithm::kUnigram: encode_unigram(s, ids); break;
-    case Algorithm::kBpe: encode_bpe(s, ids); break;
-    case Algorithm::kChar: encode_char(s, ids); break;
+    case Algorithm::kUnigram:
+      encode_unigram(s, ids);
+      break;
+    case Algorithm::kBpe:
+      encode_bpe(s, ids);
+      break;
+    case Algorithm::kChar:
+      encode_char(s, ids);
+      break;
   }
 }
 
@@ -285,8 +326,7 @@ void SentencePieceModel::encode_unigram(std::string_view s, std::vector<int>* ou
         ++chars;
         const int id = nodes_[node].id;
         if (id >= 0 && pieces_[id].type != Type::kUnused) {
-          const float score =
-              pieces_[id].type == Type::kUserDefined ? chars * max_score_ + 1.0f : pieces_[id].score;
+          const float score = pieces_[id].type == Type::kUserDefined ? chars * max_score_ + 1.0f : pieces_[id].score;
           relax(end, base + score, pos, id);
           if (chars == 1) has_single = true;
         }
@@ -366,8 +406,10 @@ void SentencePieceModel::encode_bpe(std::string_view s, std::vector<int>* out) c
   for (int i = sym.empty() ? -1 : 0; i != -1; i = sym[i].next) {
     const auto it = matchable_.find(sym[i].piece);
     int id = unk_id_;
-    if (auto r = reserved_.find(sym[i].piece); r != reserved_.end()) id = r->second;
-    else if (it != matchable_.end()) id = it->second;
+    if (auto r = reserved_.find(sym[i].piece); r != reserved_.end())
+      id = r->second;
+    else if (it != matchable_.end())
+      id = it->second;
     // Unused pieces are split back into what merged them; plotforge's
     // trainer never marks pieces unused, so this is not needed here.
     emit(sym[i].piece, id, out, &prev_unk);
@@ -381,8 +423,10 @@ void SentencePieceModel::encode_char(std::string_view s, std::vector<int>* out) 
     if (len == 0) len = std::min(utf8_len(static_cast<unsigned char>(s[pos])), s.size() - pos);
     const std::string_view piece = s.substr(pos, len);
     int id = unk_id_;
-    if (auto r = reserved_.find(piece); r != reserved_.end()) id = r->second;
-    else if (auto it = matchable_.find(piece); it != matchable_.end()) id = it->second;
+    if (auto r = reserved_.find(piece); r != reserved_.end())
+      id = r->second;
+    else if (auto it = matchable_.find(piece); it != matchable_.end())
+      id = it->second;
     emit(piece, id, out, &prev_unk);
     pos += len;
   }

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge {
 
@@ -73,21 +73,9 @@ void check_text(std::string_view text, const std::string& file) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in && errno == ENOENT) throw InputError(path + ": no such file; check the path");
-  if (!in) {
-    throw InputError(path + ": cannot open: " + std::strerror(errno));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw InputError(path + ": read failed");
-  return ss.str();
-}
-
 std::string normalize_newlines(std::string_view text) {
-  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
-      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
+  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF && static_cast<unsigned char>(text[1]) == 0xBB &&
+      static_cast<unsigned char>(text[2]) == 0xBF) {
     text.remove_prefix(3);
   }
   std::string out;
@@ -98,23 +86,6 @@ std::string normalize_newlines(std::string_view text) {
       if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
     } else {
       out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
-std::vector<float> parse_float_list(const std::string& text, const std::string& option) {
-  std::vector<float> out;
-  std::stringstream in(text);
-  for (std::string piece; std::getline(in, piece, ',');) {
-    std::size_t used = 0;
-    try {
-      out.push_back(std::stof(piece, &used));
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != piece.size()) {
-      throw InputError(option + ": '" + piece + "' is not a number; give comma-separated numbers like 0.7,1.0");
     }
   }
   return out;

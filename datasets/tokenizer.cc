@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "datasets/annotations.h"
-#include "datasets/atomic_file.h"
-#include "datasets/error.h"
 #include "datasets/sentencepiece_model.h"
 #include "datasets/text_checks.h"
 
@@ -98,7 +98,10 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
       "--max_sentence_length=65536",
       "--input_sentence_size=2000000",
       "--shuffle_input_sentence=true",
-      "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1",
+      "--unk_id=0",
+      "--bos_id=1",
+      "--eos_id=2",
+      "--pad_id=-1",
       std::string("--control_symbols=") + kNewline,
       "--user_defined_symbols=" + symbols,
       "--num_threads=" + std::to_string(std::max(1, o.threads)),
@@ -107,13 +110,16 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
   const std::string log = (work / "spm_train.log").string();
   const int rc = run_program(argv, log);
   if (rc == -1) {
-    throw InputError("tokenizer train: cannot run spm_train; install Debian's 'sentencepiece' package (scripts/setup.sh)");
+    throw InputError(
+        "tokenizer train: cannot run spm_train; install Debian's 'sentencepiece' package (scripts/setup.sh)");
   }
   if (rc != 0) {
     std::string tail = read_file(log);
     if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
-    throw InputError("tokenizer train: spm_train failed (exit " + std::to_string(rc) + "; a smaller --vocab-size often "
-                     "helps on a small corpus):\n" + tail);
+    throw InputError("tokenizer train: spm_train failed (exit " + std::to_string(rc) +
+                     "; a smaller --vocab-size often "
+                     "helps on a small corpus):\n" +
+                     tail);
   }
   const std::string dir = fs::path(o.out).parent_path().string();
   if (!dir.empty()) fs::create_directories(dir);
@@ -129,11 +135,11 @@ Tokenizer Tokenizer::load(const std::string& path) {
   Tokenizer t;
   t.sp_ = std::make_shared<const SentencePieceModel>(SentencePieceModel::parse(bytes, path));
   t.path_ = path;
-  t.sha256_ = sha256_hex(bytes);
   t.newline_id_ = t.piece_id(kNewline);
   if (t.newline_id_ < 0 || t.sp_->type(t.newline_id_) != SentencePieceModel::Type::kControl) {
-    throw InputError(path + ": tokenizer lacks the control symbol <nl>; it was not trained by "
-                            "'plotforge tokenizer train', so retrain it with that command");
+    throw InputError(path +
+                     ": tokenizer lacks the control symbol <nl>; it was not trained by "
+                     "'plotforge tokenizer train', so retrain it with that command");
   }
   for (int id = 0; id < t.sp_->size(); ++id) {
     const std::string& p = t.sp_->piece(id);

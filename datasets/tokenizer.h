@@ -29,7 +29,7 @@ class SentencePieceModel;
 namespace plotforge {
 
 struct TokenizerTrainOptions {
-  std::string out;                  // tok.model
+  std::string out;  // tok.model
   int vocab_size = 8000;
   std::string model_type = "unigram";  // unigram | bpe | char
   int threads = 2;
@@ -57,14 +57,13 @@ class Tokenizer {
   std::string piece(int id) const;
   // Every user-defined symbol (the control tokens) with its id.
   const std::vector<std::pair<std::string, int>>& control_tokens() const { return control_tokens_; }
-  const std::string& sha256() const { return sha256_; }
   const std::string& path() const { return path_; }
 
  private:
   std::shared_ptr<const SentencePieceModel> sp_;
   int newline_id_ = -1;
   std::vector<std::pair<std::string, int>> control_tokens_;
-  std::string sha256_, path_;
+  std::string path_;
 };
 
 // The text a generator continues: "<genre=G>\n<scene><beat=B><emotion=E>\n"

@@ -1,8 +1,5 @@
 #include "eval/evaluate.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/nn/functional/loss.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,20 +9,26 @@
 #include <memory>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
+#include <torch/nn/functional/loss.h>
 
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "datasets/annotations.h"
-#include "datasets/atomic_file.h"
 #include "datasets/corpus.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 #include "datasets/loader.h"
 #include "datasets/tokenizer.h"
 #include "eval/text_metrics.h"
 #include "models/generate.h"
+#include "training/batch_tensors.h"
 #include "training/checkpoint.h"
-#include "training/generators.h"
+#include "training/classifier_objective.h"
+#include "training/gan_objective.h"
+#include "training/run.h"
 #include "training/trainer.h"
+#include "training/vae_objective.h"
 
 namespace plotforge {
 
@@ -84,7 +87,7 @@ class Evaluation {
     write_file_atomic(tok_path, corpus_->tokenizer_model);
     tok_ = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
     for (const auto& [name, id] : corpus_->control_tokens) control_ids_.push_back(id);
-    stop_ = {tok_->piece_id(scene_token()), tok_->eos_id()};
+    stop_ = {tok_->piece_id(scene_token())};  // and EOS
     load_scenes();
   }
 
@@ -166,7 +169,8 @@ class Evaluation {
 
   void check_tokenizer(const std::string& tokenizer_sha256, const std::string& checkpoint) const {
     if (tokenizer_sha256 != corpus_->tokenizer_sha256) {
-      throw InputError(checkpoint + ": trained with another tokenizer than " + o_.data + " uses; evaluate on its corpus");
+      throw InputError(checkpoint + ": trained with another tokenizer than " + o_.data +
+                       " uses; evaluate on its corpus");
     }
   }
   LoadedVAE checked(LoadedVAE v) const {
@@ -209,7 +213,8 @@ class Evaluation {
       nll += nll_sum(m->forward(row(ids, ids.size() - 1)), ids);
       tokens += static_cast<long>(ids.size()) - 1;
     }
-    progress("transformer perplexity on " + std::to_string(n) + " validation scenes: " + std::to_string(std::exp(nll / tokens)));
+    progress("transformer perplexity on " + std::to_string(n) +
+             " validation scenes: " + std::to_string(std::exp(nll / tokens)));
     return {{"scenes", n}, {"tokens", tokens}, {"perplexity", std::exp(nll / tokens)}};
   }
 
@@ -247,14 +252,21 @@ class Evaluation {
   }
 
   // ---- sampling
-  SampleOptions sampling(float temperature, int n, std::uint64_t salt) const {
-    SampleOptions s;
+  SamplingParams sampling(float temperature, int n, std::uint64_t salt) const {
+    SamplingParams s;
     s.temperature = temperature;
     s.max_new_tokens = o_.max_new_tokens;
-    s.num_samples = n;
+    s.n = n;
     s.seed = o_.seed * 1000003 + salt;
     s.stop_tokens = stop_;
     return s;
+  }
+  // p.n completions of `prompt`, as token ids (one scene each: stop_ ends them).
+  std::vector<std::vector<int>> sample_ids(Transformer& m, const std::vector<int>& prompt, const SamplingParams& p,
+                                           const Conditioning* cond = nullptr) const {
+    std::vector<std::vector<int>> ids;
+    for (auto& c : generate(m, prompt, p, tok_->eos_id(), nullptr, cond)) ids.push_back(std::move(c.tokens));
+    return ids;
   }
 
   // Calls make(condition, count, salt) for each condition with its share of
@@ -286,7 +298,7 @@ class Evaluation {
   SampleSet sample_transformer(Transformer& m, float t) {
     return sample_each_condition("transformer", t, [&](const Condition& c, int count, std::uint64_t salt) {
       const auto prompt = tok_->encode(conditioning_prompt(*tok_, c.genre, c.beat, "", ""));
-      return std::make_pair(prompt, generate(m, prompt, sampling(t, count, salt)));
+      return std::make_pair(prompt, sample_ids(m, prompt, sampling(t, count, salt)));
     });
   }
 
@@ -314,7 +326,7 @@ class Evaluation {
       }
       const auto prompt = tok_->encode(conditioning_prompt(*tok_, "", c.beat, "", ""));
       const Conditioning cond = v.model->condition(z);
-      return std::make_pair(prompt, generate(v.model->decoder, prompt, sampling(t, count, salt), &cond));
+      return std::make_pair(prompt, sample_ids(v.model->decoder, prompt, sampling(t, count, salt), &cond));
     });
   }
 
@@ -361,11 +373,14 @@ class Evaluation {
         ok += (it - labels.begin()) == t;
         ++n;
       }
-      return json{{"labels", labels}, {"matrix", m}, {"scenes", n}, {"accuracy", n ? static_cast<double>(ok) / n : -1.0}};
+      return json{
+          {"labels", labels}, {"matrix", m}, {"scenes", n}, {"accuracy", n ? static_cast<double>(ok) / n : -1.0}};
     };
     json j;
-    j["genre"] = confusion(genres_, [](const Scene& s) { return s.genre; }, [](const Condition& c) { return c.genre; });
-    j["beat"] = confusion(beat_vocabulary(), [](const Scene& s) { return s.beat; }, [](const Condition& c) { return c.beat; });
+    j["genre"] = confusion(
+        genres_, [](const Scene& s) { return s.genre; }, [](const Condition& c) { return c.genre; });
+    j["beat"] = confusion(
+        beat_vocabulary(), [](const Scene& s) { return s.beat; }, [](const Condition& c) { return c.beat; });
     progress("classifier on real validation scenes: genre accuracy " + j["genre"]["accuracy"].dump() +
              ", beat accuracy " + j["beat"]["accuracy"].dump());
     return j;
@@ -413,7 +428,8 @@ class Evaluation {
     if (r.contains("perplexity")) {
       s << "perplexity on validation scenes\n";
       if (r["perplexity"].contains("transformer")) {
-        std::snprintf(buf, sizeof buf, "  transformer              %8.3f\n", r["perplexity"]["transformer"]["perplexity"].get<double>());
+        std::snprintf(buf, sizeof buf, "  transformer              %8.3f\n",
+                      r["perplexity"]["transformer"]["perplexity"].get<double>());
         s << buf;
       }
       if (r["perplexity"].contains("vae")) {
@@ -430,18 +446,19 @@ class Evaluation {
       s << "\n";
     }
     if (r.contains("classifier")) {
-      std::snprintf(buf, sizeof buf, "classifier on real validation scenes: genre accuracy %.3f, beat accuracy %.3f\n\n",
-                    r["classifier"]["genre"]["accuracy"].get<double>(), r["classifier"]["beat"]["accuracy"].get<double>());
+      std::snprintf(
+          buf, sizeof buf, "classifier on real validation scenes: genre accuracy %.3f, beat accuracy %.3f\n\n",
+          r["classifier"]["genre"]["accuracy"].get<double>(), r["classifier"]["beat"]["accuracy"].get<double>());
       s << buf;
     }
     s << "generator    temp  BLEU-4  Self-BLEU-4  dist-1  dist-2  dist-3  rep-4  genre-adh  beat-adh  words\n";
     auto line = [&](const json& p) {
       const double t = p.contains("temperature") ? p["temperature"].get<double>() : 0;
       std::snprintf(buf, sizeof buf, "%-11s  %4.2f  %6.3f  %11.3f  %6.3f  %6.3f  %6.3f  %5.3f  %9.3f  %8.3f  %5.0f\n",
-                    p["generator"].get<std::string>().c_str(), t, p["bleu4"].get<double>(), p["self_bleu4"].get<double>(),
-                    p["distinct1"].get<double>(), p["distinct2"].get<double>(), p["distinct3"].get<double>(),
-                    p["repetition4"].get<double>(), p.value("genre_adherence", -1.0), p.value("beat_adherence", -1.0),
-                    p["words_per_sample"].get<double>());
+                    p["generator"].get<std::string>().c_str(), t, p["bleu4"].get<double>(),
+                    p["self_bleu4"].get<double>(), p["distinct1"].get<double>(), p["distinct2"].get<double>(),
+                    p["distinct3"].get<double>(), p["repetition4"].get<double>(), p.value("genre_adherence", -1.0),
+                    p.value("beat_adherence", -1.0), p["words_per_sample"].get<double>());
       s << buf;
     };
     line(r["real"]);

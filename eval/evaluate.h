@@ -29,13 +29,13 @@
 namespace plotforge {
 
 struct EvalOptions {
-  std::string data;  // corpus.h5
-  std::string out;   // report directory
+  std::string data;                               // corpus.h5
+  std::string out;                                // report directory
   std::string transformer, vae, gan, classifier;  // run directories; empty: skipped
   std::vector<float> temperatures = {0.7f, 1.0f, 1.3f};
-  int samples = 48;         // per generator and temperature
+  int samples = 48;  // per generator and temperature
   int max_new_tokens = 200;
-  int references = 200;     // held-out scenes for BLEU
+  int references = 200;  // held-out scenes for BLEU
   int perplexity_scenes = 128;
   std::uint64_t seed = 1;
   bool progress = true;

@@ -84,7 +84,8 @@ class BleuScorer {
     for (const auto& [len, owner] : lengths_) {
       if (owner == excluded && lengths_.count(len) == 1) continue;
       const long l = static_cast<long>(len);
-      if (closest < 0 || std::labs(l - h) < std::labs(closest - h) || (std::labs(l - h) == std::labs(closest - h) && l < closest)) {
+      if (closest < 0 || std::labs(l - h) < std::labs(closest - h) ||
+          (std::labs(l - h) == std::labs(closest - h) && l < closest)) {
         closest = l;
       }
     }

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 #include "datasets/fountain.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

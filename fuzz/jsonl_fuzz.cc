@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

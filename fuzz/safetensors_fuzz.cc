@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <string>
 
-#include "datasets/error.h"
-#include "inference/safetensors.h"
+#include "base/error.h"
+#include "base/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string path = "/tmp/plotforge-fuzz-" + std::to_string(::getpid()) + ".safetensors";

@@ -7,13 +7,13 @@
 #include <string_view>
 #include <vector>
 
-#include "datasets/error.h"
+#include "base/error.h"
 #include "datasets/sentencepiece_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const auto model = plotforge::SentencePieceModel::parse(
-        std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.model");
+    const auto model =
+        plotforge::SentencePieceModel::parse(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.model");
     std::vector<int> ids;
     for (std::string_view text : {"INT. CASTLE - NIGHT", "MACBETH\xe2\x80\x94 Is this a dagger?", "\xff\xfe", ""}) {
       ids.clear();

@@ -8,32 +8,15 @@
 #include <cstring>
 #include <string>
 
-#include "datasets/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "kernels/attention.h"
+#include "kernels/cuda_common.h"
 #include "kernels/runtime_ops.h"
 
 namespace plotforge::runtime {
 
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA engine: ") + what + ": " + cudaGetErrorString(e));
-}
-
-void check(cublasStatus_t e, const char* what) {
-  if (e != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string("CUDA engine: ") + what + ": cuBLAS status " + std::to_string(static_cast<int>(e)));
-  }
-}
-
-// Round to nearest even, as the trainer's bf16 casts do.
-std::uint16_t bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7F800000u) == 0x7F800000u) return static_cast<std::uint16_t>(u >> 16);  // inf, nan
-  u += 0x7FFFu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
-}
 
 // InputError unless `device` is a usable CUDA device.
 void require_device(int device) {
@@ -43,45 +26,22 @@ void require_device(int device) {
   }
 }
 
-// A device allocation that only grows.
-struct DeviceBuffer {
-  void* p = nullptr;
-  std::size_t bytes = 0;
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p(o.p), bytes(o.bytes) { o.p = nullptr, o.bytes = 0; }
-  ~DeviceBuffer() { cudaFree(p); }
-  void* reserve(std::size_t n) {
-    if (n > bytes) {
-      cudaFree(p);
-      p = nullptr;
-      check(cudaMalloc(&p, n), "cudaMalloc (GPU memory full? lower --cache-blocks)");
-      bytes = n;
-    }
-    return p;
-  }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(p);
-  }
-};
+using kernels::DeviceBuffer;
 
 void upload_bf16(DeviceBuffer& dst, const float* src, std::size_t n) {
   std::vector<std::uint16_t> bits(n);
-  for (std::size_t i = 0; i < n; ++i) bits[i] = bf16_bits(src[i]);
-  check(cudaMemcpy(dst.reserve(n * 2), bits.data(), n * 2, cudaMemcpyHostToDevice), "upload");
+  for (std::size_t i = 0; i < n; ++i) bits[i] = float_to_bf16(src[i]);
+  cudaCheck(cudaMemcpy(dst.reserve(n * 2), bits.data(), n * 2, cudaMemcpyHostToDevice));
 }
 
 void upload_f32(DeviceBuffer& dst, const float* src, std::size_t n) {
-  check(cudaMemcpy(dst.reserve(n * 4), src, n * 4, cudaMemcpyHostToDevice), "upload");
+  cudaCheck(cudaMemcpy(dst.reserve(n * 4), src, n * 4, cudaMemcpyHostToDevice));
 }
 
 template <typename T>
 void upload_async(DeviceBuffer& dst, const std::vector<T>& src, cudaStream_t s) {
-  check(cudaMemcpyAsync(dst.reserve(std::max<std::size_t>(1, src.size()) * sizeof(T)), src.data(),
-                        src.size() * sizeof(T), cudaMemcpyHostToDevice, s),
-        "upload");
+  cudaCheck(cudaMemcpyAsync(dst.reserve(std::max<std::size_t>(1, src.size()) * sizeof(T)), src.data(),
+                            src.size() * sizeof(T), cudaMemcpyHostToDevice, s));
 }
 
 struct LayerBuffers {
@@ -104,9 +64,8 @@ struct CudaEngine::Impl {
   // y[n, out] (+)= x[n, in] * w[out, in]^T; x and w bf16, y float32.
   void gemm(const void* x_bf16, const void* w_bf16, float* y, int n, int in, int out, float beta) {
     const float alpha = 1.f;
-    check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w_bf16, CUDA_R_16BF, in, x_bf16,
-                       CUDA_R_16BF, in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-          "GEMM");
+    cublasCheck(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w_bf16, CUDA_R_16BF, in, x_bf16,
+                             CUDA_R_16BF, in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
 };
 
@@ -120,10 +79,10 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
   }
   Impl& m = *impl_;
   m.device = device;
-  check(cudaSetDevice(device), "cudaSetDevice");
-  check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "stream");
-  check(cublasCreate(&m.blas), "cublasCreate");
-  check(cublasSetStream(m.blas, m.stream), "cublasSetStream");
+  cudaCheck(cudaSetDevice(device));
+  cudaCheck(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
+  cublasCheck(cublasCreate(&m.blas));
+  cublasCheck(cublasSetStream(m.blas, m.stream));
   const int D = c.dim, hd = c.head_dim(), F = c.hidden;
   const std::size_t q_out = static_cast<std::size_t>(c.n_heads) * hd;
   m.layers.resize(c.n_layers);
@@ -137,15 +96,15 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
     upload_bf16(b.wo, w.wo, static_cast<std::size_t>(D) * q_out);
     upload_bf16(b.wgate_up, w.wgate_up.data(), w.wgate_up.size());
     upload_bf16(b.wdown, w.wdown, static_cast<std::size_t>(D) * F);
-    check(cudaMemset(b.k_cache.reserve(m.cache_bytes), 0, m.cache_bytes), "cache");
-    check(cudaMemset(b.v_cache.reserve(m.cache_bytes), 0, m.cache_bytes), "cache");
+    cudaCheck(cudaMemset(b.k_cache.reserve(m.cache_bytes), 0, m.cache_bytes));
+    cudaCheck(cudaMemset(b.v_cache.reserve(m.cache_bytes), 0, m.cache_bytes));
   }
   upload_bf16(m.embed, model.embed(), static_cast<std::size_t>(c.vocab) * D);
   if (model.lm_head() == model.embed()) {
-    m.lm_head_weights = m.embed.p;  // tied: one copy on the GPU
+    m.lm_head_weights = m.embed.get();  // tied: one copy on the GPU
   } else {
     upload_bf16(m.lm_head, model.lm_head(), static_cast<std::size_t>(c.vocab) * D);
-    m.lm_head_weights = m.lm_head.p;
+    m.lm_head_weights = m.lm_head.get();
   }
   upload_f32(m.final_norm, model.final_norm(), D);
   std::vector<float> cos, sin;
@@ -158,9 +117,8 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
     for (auto& b : impl_->layers) {
       for (DeviceBuffer* cache : {&b.k_cache, &b.v_cache}) {
         char* base = cache->as<char>();
-        check(cudaMemcpyAsync(base + dst * block_bytes, base + src * block_bytes, block_bytes, cudaMemcpyDeviceToDevice,
-                              impl_->stream),
-              "block copy");
+        cudaCheck(cudaMemcpyAsync(base + dst * block_bytes, base + src * block_bytes, block_bytes,
+                                  cudaMemcpyDeviceToDevice, impl_->stream));
       }
     }
   });
@@ -168,23 +126,23 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
 
 double CudaEngine::copy_bandwidth(int device) {
   require_device(device);
-  check(cudaSetDevice(device), "cudaSetDevice");
+  cudaCheck(cudaSetDevice(device));
   const std::size_t n = std::size_t{1} << 30;
   DeviceBuffer a, b;
   a.reserve(n);
   b.reserve(n);
-  check(cudaMemset(a.p, 1, n), "memset");
+  cudaCheck(cudaMemset(a.get(), 1, n));
   cudaEvent_t t0, t1;
-  check(cudaEventCreate(&t0), "event");
-  check(cudaEventCreate(&t1), "event");
+  cudaCheck(cudaEventCreate(&t0));
+  cudaCheck(cudaEventCreate(&t1));
   float best = 1e30f;
   for (int i = 0; i < 6; ++i) {  // the first is a warm-up
-    check(cudaEventRecord(t0), "record");
-    check(cudaMemcpy(b.p, a.p, n, cudaMemcpyDeviceToDevice), "copy");
-    check(cudaEventRecord(t1), "record");
-    check(cudaEventSynchronize(t1), "sync");
+    cudaCheck(cudaEventRecord(t0));
+    cudaCheck(cudaMemcpy(b.get(), a.get(), n, cudaMemcpyDeviceToDevice));
+    cudaCheck(cudaEventRecord(t1));
+    cudaCheck(cudaEventSynchronize(t1));
     float ms = 0;
-    check(cudaEventElapsedTime(&ms, t0, t1), "elapsed");
+    cudaCheck(cudaEventElapsedTime(&ms, t0, t1));
     if (i > 0) best = std::min(best, ms);
   }
   cudaEventDestroy(t0);
@@ -208,7 +166,7 @@ std::vector<float> CudaEngine::forward(std::vector<BatchItem>& batch) {
   std::vector<float> out(static_cast<std::size_t>(R) * c.vocab);
   if (N == 0) return out;
   Impl& m = *impl_;
-  check(cudaSetDevice(m.device), "cudaSetDevice");
+  cudaCheck(cudaSetDevice(m.device));
   const int D = c.dim, hd = c.head_dim(), H = c.n_heads, KV = c.n_kv_heads, F = c.hidden, bs = pool_.block_size();
   const int q_out = H * hd, qkv_out = q_out + 2 * KV * hd;
 
@@ -246,33 +204,31 @@ std::vector<float> CudaEngine::forward(std::vector<BatchItem>& batch) {
   kernels::CacheWrite cw;
   cw.heads = H, cw.kv_heads = KV, cw.head_dim = hd, cw.block_size = bs;
 
-  check(kernels::embed_rows(m.embed.p, m.tokens.as<int>(), x, N, D, m.stream), "embed");
+  cudaCheck(kernels::embed_rows(m.embed.get(), m.tokens.as<int>(), x, N, D, m.stream));
   for (int l = 0; l < c.n_layers; ++l) {
     LayerBuffers& w = m.layers[l];
-    check(kernels::rms_norm_bf16(x, w.input_norm.as<float>(), h, N, D, c.norm_eps, m.stream), "rms_norm");
-    m.gemm(h, w.wqkv.p, qkv, N, D, qkv_out, 0.f);
-    check(kernels::rope_and_cache(qkv, m.cos.as<float>(), m.sin.as<float>(), m.positions.as<int>(), m.slots.as<int>(), q,
-                                  w.k_cache.p, w.v_cache.p, N, cw, m.stream),
-          "rope");
-    check(kernels::decode_attention(q, w.k_cache.p, w.v_cache.p, m.tables.as<int>(), m.lens.as<int>(), att, work, shape,
-                                    kernels::DType::kBF16, m.stream),
-          "attention");
-    m.gemm(att, w.wo.p, x, N, q_out, D, 1.f);  // x += attention output projection
-    check(kernels::rms_norm_bf16(x, w.post_norm.as<float>(), h, N, D, c.norm_eps, m.stream), "rms_norm");
-    m.gemm(h, w.wgate_up.p, gu, N, D, 2 * F, 0.f);
-    check(kernels::silu_mul_bf16(gu, act, N, F, m.stream), "swiglu");
-    m.gemm(act, w.wdown.p, x, N, F, D, 1.f);  // x += MLP
+    cudaCheck(kernels::rms_norm_bf16(x, w.input_norm.as<float>(), h, N, D, c.norm_eps, m.stream));
+    m.gemm(h, w.wqkv.get(), qkv, N, D, qkv_out, 0.f);
+    cudaCheck(kernels::rope_and_cache(qkv, m.cos.as<float>(), m.sin.as<float>(), m.positions.as<int>(),
+                                      m.slots.as<int>(), q, w.k_cache.get(), w.v_cache.get(), N, cw, m.stream));
+    cudaCheck(kernels::decode_attention(q, w.k_cache.get(), w.v_cache.get(), m.tables.as<int>(), m.lens.as<int>(), att,
+                                        work, shape, kernels::DType::kBF16, m.stream));
+    m.gemm(att, w.wo.get(), x, N, q_out, D, 1.f);  // x += attention output projection
+    cudaCheck(kernels::rms_norm_bf16(x, w.post_norm.as<float>(), h, N, D, c.norm_eps, m.stream));
+    m.gemm(h, w.wgate_up.get(), gu, N, D, 2 * F, 0.f);
+    cudaCheck(kernels::silu_mul_bf16(gu, act, N, F, m.stream));
+    m.gemm(act, w.wdown.get(), x, N, F, D, 1.f);  // x += MLP
   }
   if (R > 0) {
     float* sel = static_cast<float*>(m.sel.reserve(static_cast<std::size_t>(R) * D * 4));
     void* normed = m.normed.reserve(static_cast<std::size_t>(R) * D * 2);
     float* logits = static_cast<float*>(m.logits.reserve(out.size() * 4));
-    check(kernels::gather_rows(x, m.rows.as<int>(), sel, R, D, m.stream), "gather");
-    check(kernels::rms_norm_bf16(sel, m.final_norm.as<float>(), normed, R, D, c.norm_eps, m.stream), "rms_norm");
+    cudaCheck(kernels::gather_rows(x, m.rows.as<int>(), sel, R, D, m.stream));
+    cudaCheck(kernels::rms_norm_bf16(sel, m.final_norm.as<float>(), normed, R, D, c.norm_eps, m.stream));
     m.gemm(normed, m.lm_head_weights, logits, R, D, c.vocab, 0.f);
-    check(cudaMemcpyAsync(out.data(), logits, out.size() * 4, cudaMemcpyDeviceToHost, m.stream), "download");
+    cudaCheck(cudaMemcpyAsync(out.data(), logits, out.size() * 4, cudaMemcpyDeviceToHost, m.stream));
   }
-  check(cudaStreamSynchronize(m.stream), "forward");
+  cudaCheck(cudaStreamSynchronize(m.stream));
   for (int n = 0; n < N; ++n) br.seq[n]->tokens.push_back(br.token[n]);
   return out;
 }

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "datasets/error.h"
+#include "base/error.h"
 #include "inference/parallel.h"
 
 #if PLOTFORGE_HAVE_CUDA
@@ -91,7 +91,9 @@ BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchIte
   return r;
 }
 
-CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) { rotary_tables(model.config(), cos_, sin_); }
+CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) {
+  rotary_tables(model.config(), cos_, sin_);
+}
 
 std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const ModelConfig& c = model_.config();
@@ -102,8 +104,8 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const std::vector<int>&row_pos = br.pos, &row_token = br.token;
   const int N = static_cast<int>(row_pos.size());
   std::vector<float> x(static_cast<std::size_t>(N) * D), h(x.size()), qkv(static_cast<std::size_t>(N) * qkv_out),
-      att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F), act(static_cast<std::size_t>(N) * F),
-      proj(x.size());
+      att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F),
+      act(static_cast<std::size_t>(N) * F), proj(x.size());
   for (int n = 0; n < N; ++n) {
     std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
     if (row_seq[n]->latent) {

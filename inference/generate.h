@@ -6,16 +6,9 @@
 #include <vector>
 
 #include "inference/engine.h"
-#include "inference/sampler.h"
+#include "models/sampling.h"
 
 namespace plotforge::runtime {
-
-struct Completion {
-  std::vector<int> tokens;  // generated ids (stop string and EOS excluded)
-  std::vector<float> logprobs;
-  std::string text;
-  std::string finish_reason;  // "eos", "stop", "length", "context"
-};
 
 // With `latent`, a VAE bundle decodes under that code.
 std::vector<Completion> generate(Engine& engine, const std::vector<int>& prompt, const SamplingParams& p,

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge::runtime {
 
@@ -43,7 +43,8 @@ void reserve(BlockPool& pool, Sequence& seq, int positions) {
     const int b = pool.allocate();
     if (b < 0) {
       throw InputError("KV cache full (" + std::to_string(pool.total_blocks()) + " blocks of " +
-                       std::to_string(pool.block_size()) + " positions); raise --cache-blocks or lower --n/--max-new-tokens");
+                       std::to_string(pool.block_size()) +
+                       " positions); raise --cache-blocks or lower --n/--max-new-tokens");
     }
     seq.blocks.push_back(b);
   }

@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/error.h"
-#include "datasets/text_checks.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/settings.h"
+#include "models/config.h"
 
 namespace plotforge::runtime {
 
@@ -44,30 +46,32 @@ std::unique_ptr<LatentGAN> LatentGAN::load(const std::string& dir) {
     throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
   }
   std::unique_ptr<LatentGAN> g(new LatentGAN());
-  int hidden = 0, layers = 0, n_genres = 0;
+  if (!j.is_object()) throw InputError(cfg_path + ": not a JSON object");
+  GANConfig c;  // the network's shape, as the exporter writes it (models/config.h)
+  from_json(j, &c, cfg_path, /*require_all=*/true);
+  const int hidden = c.hidden, layers = c.layers, n_genres = c.n_genres;
+  g->latent_ = c.latent;
+  g->noise_ = c.noise;
+  g->genre_dim_ = c.genre_dim;
   try {
     if (j.at("model_kind").get<std::string>() != "gan") throw InputError(cfg_path + ": model_kind is not gan");
-    g->latent_ = j.at("latent").get<int>();
-    g->noise_ = j.at("noise").get<int>();
-    hidden = j.at("hidden").get<int>();
-    layers = j.at("layers").get<int>();
-    n_genres = j.at("n_genres").get<int>();
-    g->genre_dim_ = j.at("genre_dim").get<int>();
     g->genres_ = j.at("genres").get<std::vector<std::string>>();
     g->slope_ = j.at("negative_slope").get<float>();
     g->tokenizer_sha256_ = j.at("tokenizer_sha256").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(cfg_path + ": missing or mistyped field (" + std::string(e.what()) + ")");
   }
-  if (g->latent_ < 1 || g->noise_ < 1 || hidden < 1 || layers < 2 || layers > 64 || n_genres < 0 ||
-      g->genre_dim_ < 1 || (n_genres > 0 && static_cast<int>(g->genres_.size()) != n_genres)) {
+  if (g->latent_ < 1 || g->noise_ < 1 || hidden < 1 || layers < 2 || layers > 64 || n_genres < 0 || g->genre_dim_ < 1 ||
+      (n_genres > 0 && static_cast<int>(g->genres_.size()) != n_genres)) {
     throw InputError(cfg_path + ": inconsistent sizes");
   }
   const std::string st_path = dir + "/generator.safetensors";
   const SafetensorsFile f = SafetensorsFile::open(st_path);
   const int cond = n_genres > 0 ? g->genre_dim_ : 0;
-  if (cond) g->genre_embedding_ = floats(f, st_path, "genre_embedding.weight", {n_genres + 1, g->genre_dim_});
-  else g->genres_.clear();
+  if (cond)
+    g->genre_embedding_ = floats(f, st_path, "genre_embedding.weight", {n_genres + 1, g->genre_dim_});
+  else
+    g->genres_.clear();
   int width = g->noise_ + cond;
   for (int i = 0; i < layers; ++i) {
     Linear l;
@@ -83,7 +87,8 @@ std::unique_ptr<LatentGAN> LatentGAN::load(const std::string& dir) {
 }
 
 std::vector<float> LatentGAN::forward(const std::vector<float>& noise, int genre) const {
-  if (static_cast<int>(noise.size()) != noise_) throw InputError("GAN noise must have " + std::to_string(noise_) + " values");
+  if (static_cast<int>(noise.size()) != noise_)
+    throw InputError("GAN noise must have " + std::to_string(noise_) + " values");
   std::vector<float> x = noise;
   if (!genre_embedding_.empty()) {
     const float* e = genre_embedding_.data() + static_cast<std::size_t>(genre + 1) * genre_dim_;  // row 0: none

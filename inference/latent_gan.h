@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "inference/safetensors.h"
+#include "base/safetensors.h"
 
 namespace plotforge::runtime {
 

@@ -8,8 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/error.h"
-#include "datasets/text_checks.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/settings.h"
+#include "models/config.h"
+#include "training/settings.h"
 
 namespace plotforge::runtime {
 
@@ -31,8 +34,8 @@ const float* Model::weight(const std::string& name, std::vector<std::int64_t> sh
     std::string want, got;
     for (auto s : shape) want += std::to_string(s) + " ";
     for (auto s : t.shape) got += std::to_string(s) + " ";
-    throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' has shape [ " + got + "], config.json implies [ " +
-                     want + "]");
+    throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' has shape [ " + got +
+                     "], config.json implies [ " + want + "]");
   }
   if (t.dtype == DType::kF32) {
     if (reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0) {
@@ -67,27 +70,30 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
   }
+  if (!j.is_object()) throw InputError(cfg_path + ": not a JSON object");
+  // The model's fields under their Hugging Face names (models/config.h).
+  const TransformerConfig t = from_hf_llama_json(j, cfg_path);
   ModelConfig& c = m->config_;
-  c.dim = int_field(j, "hidden_size", cfg_path);
-  c.n_layers = int_field(j, "num_hidden_layers", cfg_path);
-  c.n_heads = int_field(j, "num_attention_heads", cfg_path);
-  c.n_kv_heads = int_field(j, "num_key_value_heads", cfg_path);
-  c.hidden = int_field(j, "intermediate_size", cfg_path);
-  c.vocab = int_field(j, "vocab_size", cfg_path);
-  c.context = int_field(j, "max_position_embeddings", cfg_path);
-  c.eos_id = int_field(j, "eos_token_id", cfg_path);
-  if (!j.contains("rms_norm_eps") || !j["rms_norm_eps"].is_number() || !j.contains("rope_theta") ||
-      !j["rope_theta"].is_number()) {
-    throw InputError(cfg_path + ": fields 'rms_norm_eps' and 'rope_theta' must be numbers");
+  for (const int v : {t.dim, t.n_layers, t.n_heads, t.n_kv_heads, t.ffn_hidden, t.vocab_size, t.context}) {
+    if (v < 0 || v > (1 << 30)) throw InputError(cfg_path + ": a size field is negative or not sensible");
   }
-  c.norm_eps = j["rms_norm_eps"].get<float>();
-  c.rope_theta = j["rope_theta"].get<float>();
-  c.tie_embeddings = j.value("tie_word_embeddings", false);
+  c.dim = t.dim;
+  c.n_layers = t.n_layers;
+  c.n_heads = t.n_heads;
+  c.n_kv_heads = t.n_kv_heads;
+  c.hidden = t.ffn_hidden;
+  c.vocab = t.vocab_size;
+  c.context = t.context;
+  c.norm_eps = t.norm_eps;
+  c.rope_theta = t.rope_theta;
+  c.tie_embeddings = t.tie_embeddings;
+  c.eos_id = int_field(j, "eos_token_id", cfg_path);
   if (c.dim < 1 || c.n_layers < 1 || c.n_heads < 1 || c.n_kv_heads < 1 || c.dim % c.n_heads != 0 ||
       c.n_heads % c.n_kv_heads != 0 || c.head_dim() % 2 != 0 || c.vocab < 1 || c.context < 1 || c.hidden < 1 ||
       c.eos_id >= c.vocab) {
-    throw InputError(cfg_path + ": inconsistent sizes (heads must divide hidden_size, kv heads must divide heads, "
-                                "head_dim must be even)");
+    throw InputError(cfg_path +
+                     ": inconsistent sizes (heads must divide hidden_size, kv heads must divide heads, "
+                     "head_dim must be even)");
   }
   m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(dir + "/model.safetensors"));
   m->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.model"));
@@ -121,13 +127,21 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   }
   const auto& pf = j.contains("plotforge") && j["plotforge"].is_object() ? j["plotforge"] : nlohmann::json::object();
   const std::string kind = pf.value("model_kind", std::string("transformer"));
+  if (pf.contains("tokenizer_sha256") && pf["tokenizer_sha256"].is_string()) {
+    m->tokenizer_sha256_ = pf["tokenizer_sha256"].get<std::string>();
+  }
   if (kind == "vae") {
-    c.latent = int_field(pf, "latent", cfg_path + " plotforge");
+    // The VAE's settings, as the exporter writes them (training/settings.h).
+    VAESettings vae;
+    if (!pf.contains("latent")) throw InputError(cfg_path + ": plotforge.latent is missing from a VAE bundle");
+    from_json(pf, &vae, cfg_path + " plotforge");
+    c.latent = vae.latent;
     if (c.latent < 1) throw InputError(cfg_path + ": plotforge.latent must be positive");
     m->latent_to_memory_ = m->weight("plotforge.latent_to_memory.weight", {c.n_layers * 2 * kv_out, c.latent});
     m->latent_to_embedding_ = m->weight("plotforge.latent_to_embedding.weight", {D, c.latent});
   } else if (kind != "transformer") {
-    throw InputError(cfg_path + ": plotforge.model_kind '" + kind + "' is not a decoder the runtime runs "
+    throw InputError(cfg_path + ": plotforge.model_kind '" + kind +
+                     "' is not a decoder the runtime runs "
                      "(transformer or vae; a GAN bundle goes with --gan)");
   }
   return m;
@@ -135,7 +149,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
 
 std::shared_ptr<const LatentCondition> Model::condition(const std::vector<float>& z) const {
   const ModelConfig& c = config_;
-  if (c.latent == 0) throw InputError(dir_ + ": not a VAE bundle; a latent code needs one ('plotforge export' of a VAE run)");
+  if (c.latent == 0)
+    throw InputError(dir_ + ": not a VAE bundle; a latent code needs one ('plotforge export' of a VAE run)");
   if (static_cast<int>(z.size()) != c.latent) {
     throw InputError("latent code has " + std::to_string(z.size()) + " values; the VAE's latent size is " +
                      std::to_string(c.latent));

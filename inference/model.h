@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/safetensors.h"
 #include "datasets/tokenizer.h"
-#include "inference/safetensors.h"
 
 namespace plotforge::runtime {
 
@@ -23,10 +23,10 @@ struct ModelConfig {
 
 struct LayerWeights {
   const float *input_norm, *post_norm;
-  std::vector<float> wqkv;    // [q_out + 2 kv_out, dim]: q, k, v stacked, one GEMM
-  const float* wo;            // [dim, n_heads * head_dim]
+  std::vector<float> wqkv;      // [q_out + 2 kv_out, dim]: q, k, v stacked, one GEMM
+  const float* wo;              // [dim, n_heads * head_dim]
   std::vector<float> wgate_up;  // [2 hidden, dim]
-  const float* wdown;         // [dim, hidden]
+  const float* wdown;           // [dim, hidden]
 };
 
 // A VAE decoder's conditioning on one latent code z (models/vae.h): a key
@@ -45,6 +45,9 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // The sha256 of the tokenizer the model was trained with, as config.json
+  // records it (plotforge.tokenizer_sha256; empty if absent).
+  const std::string& tokenizer_sha256() const { return tokenizer_sha256_; }
   const float* embed() const { return embed_; }      // [vocab, dim]
   const float* lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
   const float* final_norm() const { return final_norm_; }
@@ -64,7 +67,7 @@ class Model {
   const float *embed_ = nullptr, *lm_head_ = nullptr, *final_norm_ = nullptr;
   const float *latent_to_memory_ = nullptr, *latent_to_embedding_ = nullptr;
   std::vector<LayerWeights> layers_;
-  std::string dir_;
+  std::string dir_, tokenizer_sha256_;
 };
 
 }  // namespace plotforge::runtime

@@ -86,9 +86,7 @@ void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<v
     return;
   }
   const std::size_t chunks = std::min(n, p.threads() * 4);
-  const std::function<void(std::size_t)> body = [&](std::size_t c) {
-    fn(n * c / chunks, n * (c + 1) / chunks);
-  };
+  const std::function<void(std::size_t)> body = [&](std::size_t c) { fn(n * c / chunks, n * (c + 1) / chunks); };
   p.run(chunks, body);
 }
 

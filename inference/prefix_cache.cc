@@ -55,8 +55,8 @@ void PrefixCache::insert(const Sequence& seq) {
     auto it = entries_.find(k);
     if (it == entries_.end()) {
       lru_.push_front(k);
-      Entry e{seq.blocks[b], parent, std::vector<int>(seq.tokens.begin() + b * bs, seq.tokens.begin() + (b + 1) * bs), 0,
-              lru_.begin()};
+      Entry e{seq.blocks[b], parent, std::vector<int>(seq.tokens.begin() + b * bs, seq.tokens.begin() + (b + 1) * bs),
+              0, lru_.begin()};
       pool_.retain(e.block);
       entries_.emplace(k, std::move(e));
       if (parent != kRoot) ++entries_.at(parent).children;

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge::runtime {
 
 struct Scheduler::Branch {
   Sequence seq;
-  std::unique_ptr<Sampler> sampler;
-  std::vector<int> counts;
+  std::unique_ptr<Decoding> decoding;
   Completion out;
   int pending = -1;  // sampled, to be fed at the next step
   bool done = false;
@@ -60,52 +59,24 @@ void Scheduler::finish_prefill(Active& a, const float* logits) {
   for (int i = 0; i < a.params.n; ++i) {
     Branch& b = a.branches[i];
     b.seq = fork(engine_.pool(), a.seq);
-    b.sampler = std::make_unique<Sampler>(a.params, a.params.seed + static_cast<std::uint64_t>(i));
-    b.counts.assign(vocab, 0);
+    const Model& model = engine_.model();
+    b.decoding =
+        std::make_unique<Decoding>(a.params, i, vocab, model.config().eos_id, model.config().context,
+                                   [&model](const std::vector<int>& ids) { return model.tokenizer().decode(ids); });
     std::vector<float> row(logits, logits + vocab);
     advance(a, b, row.data());
   }
   free_sequence(engine_.pool(), a.seq);
 }
 
-bool Scheduler::advance(Active& a, Branch& b, const float* logits_in) {
-  const Model& model = engine_.model();
-  const int vocab = model.config().vocab;
+bool Scheduler::advance(Active&, Branch& b, const float* logits_in) {
+  const int vocab = engine_.model().config().vocab;
   std::vector<float> logits(logits_in, logits_in + vocab);
-  float lp = 0;
-  const int t = b.sampler->sample(logits.data(), vocab, b.seq.tokens, b.counts, a.params.logprobs ? &lp : nullptr);
-  b.pending = -1;
-  if (t == model.config().eos_id && !a.params.ignore_eos) {
-    b.done = true;
-    b.out.finish_reason = "eos";
-    return false;
-  }
-  b.out.tokens.push_back(t);
-  if (a.params.logprobs) b.out.logprobs.push_back(lp);
-  ++b.counts[t];
-  for (const auto& s : a.params.stop) {
-    if (s.empty()) continue;
-    const std::string text = model.tokenizer().decode(b.out.tokens);
-    const std::size_t at = text.find(s);
-    if (at != std::string::npos) {
-      b.done = true;
-      b.out.finish_reason = "stop";
-      b.out.text = text.substr(0, at);
-      return false;
-    }
-  }
-  if (static_cast<int>(b.out.tokens.size()) >= a.params.max_new_tokens) {
-    b.done = true;
-    b.out.finish_reason = "length";
-    return false;
-  }
-  if (b.seq.length() + 1 > model.config().context) {
-    b.done = true;
-    b.out.finish_reason = "context";
-    return false;
-  }
-  b.pending = t;
-  return true;
+  b.pending = b.decoding->advance(logits.data(), b.seq.tokens, b.seq.length());
+  if (b.pending >= 0) return true;
+  b.done = true;
+  b.out = b.decoding->take();
+  return false;
 }
 
 void Scheduler::step() {
@@ -118,8 +89,10 @@ void Scheduler::step() {
     bool wait = false;
     if (cache_ && !next.seq.latent) {
       for (const auto& r : running_) {
-        const std::size_t n = std::min<std::size_t>({static_cast<std::size_t>(bs), r->prompt.size(), next.prompt.size()});
-        if (r->branches.empty() && std::equal(r->prompt.begin(), r->prompt.begin() + n, next.prompt.begin())) wait = true;
+        const std::size_t n =
+            std::min<std::size_t>({static_cast<std::size_t>(bs), r->prompt.size(), next.prompt.size()});
+        if (r->branches.empty() && std::equal(r->prompt.begin(), r->prompt.begin() + n, next.prompt.begin()))
+          wait = true;
       }
     }
     if (wait) {
@@ -158,7 +131,9 @@ void Scheduler::step() {
     } else if (budget > 0) {
       const int remaining = static_cast<int>(a->prompt.size()) - a->prefilled;
       const int take = std::min({remaining, o_.prefill_chunk, budget});
-      batch.push_back({&a->seq, std::vector<int>(a->prompt.begin() + a->prefilled, a->prompt.begin() + a->prefilled + take), false});
+      batch.push_back({&a->seq,
+                       std::vector<int>(a->prompt.begin() + a->prefilled, a->prompt.begin() + a->prefilled + take),
+                       false});
       slots.push_back({a.get(), nullptr, take == remaining});
       a->prefilled += take;
       budget -= take;
@@ -190,7 +165,6 @@ void Scheduler::step() {
     Finished f{a.id, {}};
     for (auto& b : a.branches) {
       if (cache_ && !b.seq.latent && b.seq.length() > 0) cache_->insert(b.seq);
-      if (b.out.finish_reason != "stop") b.out.text = engine_.model().tokenizer().decode(b.out.tokens);
       free_sequence(engine_.pool(), b.seq);
       f.completions.push_back(std::move(b.out));
     }

@@ -14,15 +14,15 @@
 #include "inference/engine.h"
 #include "inference/generate.h"
 #include "inference/prefix_cache.h"
-#include "inference/sampler.h"
+#include "models/sampling.h"
 
 namespace plotforge::runtime {
 
 struct SchedulerOptions {
-  int max_queue = 1024;       // submit() refuses beyond this
-  int max_running = 64;       // requests decoding or prefilling at once
-  int prefill_chunk = 256;    // prompt tokens per request per step
-  int max_step_tokens = 1024; // prefill tokens per step, all requests together
+  int max_queue = 1024;        // submit() refuses beyond this
+  int max_running = 64;        // requests decoding or prefilling at once
+  int prefill_chunk = 256;     // prompt tokens per request per step
+  int max_step_tokens = 1024;  // prefill tokens per step, all requests together
 };
 
 struct Finished {

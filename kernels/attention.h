@@ -22,9 +22,9 @@
 // attention_reference.h always do.
 #pragma once
 
-#include <cstddef>
-
 #include <cuda_runtime.h>
+
+#include <cstddef>
 
 #include "kernels/attention_shape.h"
 
@@ -55,7 +55,7 @@ std::size_t decode_attention_workspace_bytes(const PagedDecodeShape& shape);
 // Flash-decoding: the sequence is split into partitions processed in
 // parallel, then their partial softmax results are combined.
 cudaError_t decode_attention(const void* q, const void* k_cache, const void* v_cache, const int* block_table,
-                             const int* seq_lens, void* o, void* workspace, const PagedDecodeShape& shape,
-                             DType dtype, cudaStream_t stream);
+                             const int* seq_lens, void* o, void* workspace, const PagedDecodeShape& shape, DType dtype,
+                             cudaStream_t stream);
 
 }  // namespace plotforge::kernels

@@ -212,11 +212,13 @@ __global__ void __launch_bounds__(kWarps * 32)
   for (int dt = 0; dt < D / 8; ++dt) {
     const int c = dt * 8 + tid4 * 2;
     if (key_a < s.kv_len) {
-      *reinterpret_cast<uint32_t*>(dkh + static_cast<size_t>(key_a) * D + c) = pack2<T>(dk_acc[dt][0] * scale, dk_acc[dt][1] * scale);
+      *reinterpret_cast<uint32_t*>(dkh + static_cast<size_t>(key_a) * D + c) =
+          pack2<T>(dk_acc[dt][0] * scale, dk_acc[dt][1] * scale);
       *reinterpret_cast<uint32_t*>(dvh + static_cast<size_t>(key_a) * D + c) = pack2<T>(dv_acc[dt][0], dv_acc[dt][1]);
     }
     if (key_b < s.kv_len) {
-      *reinterpret_cast<uint32_t*>(dkh + static_cast<size_t>(key_b) * D + c) = pack2<T>(dk_acc[dt][2] * scale, dk_acc[dt][3] * scale);
+      *reinterpret_cast<uint32_t*>(dkh + static_cast<size_t>(key_b) * D + c) =
+          pack2<T>(dk_acc[dt][2] * scale, dk_acc[dt][3] * scale);
       *reinterpret_cast<uint32_t*>(dvh + static_cast<size_t>(key_b) * D + c) = pack2<T>(dv_acc[dt][2], dv_acc[dt][3]);
     }
   }
@@ -302,10 +304,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   for (int dt = 0; dt < D / 8; ++dt) {
     const int c = dt * 8 + tid4 * 2;
     if (row_a < s.q_len) {
-      *reinterpret_cast<uint32_t*>(dqh + static_cast<size_t>(row_a) * D + c) = pack2<T>(dq_acc[dt][0] * scale, dq_acc[dt][1] * scale);
+      *reinterpret_cast<uint32_t*>(dqh + static_cast<size_t>(row_a) * D + c) =
+          pack2<T>(dq_acc[dt][0] * scale, dq_acc[dt][1] * scale);
     }
     if (row_b < s.q_len) {
-      *reinterpret_cast<uint32_t*>(dqh + static_cast<size_t>(row_b) * D + c) = pack2<T>(dq_acc[dt][2] * scale, dq_acc[dt][3] * scale);
+      *reinterpret_cast<uint32_t*>(dqh + static_cast<size_t>(row_b) * D + c) =
+          pack2<T>(dq_acc[dt][2] * scale, dq_acc[dt][3] * scale);
     }
   }
 }
@@ -320,8 +324,8 @@ cudaError_t launch(const void* q, const void* k, const void* v, const void* o, c
   if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
 
   constexpr int dkdv_bytes = dkdv_smem_bytes<T, D>();
-  if (cudaError_t e = cudaFuncSetAttribute(attention_dkdv_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           dkdv_bytes);
+  if (cudaError_t e =
+          cudaFuncSetAttribute(attention_dkdv_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, dkdv_bytes);
       e != cudaSuccess) {
     return e;
   }
@@ -351,14 +355,13 @@ std::size_t attention_backward_workspace_bytes(const AttentionShape& s) {
 }
 
 cudaError_t attention_backward(const void* q, const void* k, const void* v, const void* o, const void* d_o,
-                               const float* lse, void* dq, void* dk, void* dv, void* workspace,
-                               const AttentionShape& s, DType dtype, cudaStream_t stream) {
-  if (!attention_shape_supported(s)) return cudaErrorInvalidValue;
+                               const float* lse, void* dq, void* dk, void* dv, void* workspace, const AttentionShape& s,
+                               DType dtype, cudaStream_t stream) {
+  if (!attention_shape_supported(s) || !half_dtype(dtype)) return cudaErrorInvalidValue;
   float* delta = static_cast<float*>(workspace);
   if (s.head_dim == 64) {
-    return dtype == DType::kBF16
-               ? launch<__nv_bfloat16, 64>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream)
-               : launch<__half, 64>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream);
+    return dtype == DType::kBF16 ? launch<__nv_bfloat16, 64>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream)
+                                 : launch<__half, 64>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream);
   }
   return dtype == DType::kBF16 ? launch<__nv_bfloat16, 128>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream)
                                : launch<__half, 128>(q, k, v, o, d_o, lse, dq, dk, dv, delta, s, stream);

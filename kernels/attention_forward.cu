@@ -170,10 +170,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   for (int dt = 0; dt < D / 8; ++dt) {
     const int c = dt * 8 + tid4 * 2;
     if (row0 < s.q_len) {
-      *reinterpret_cast<uint32_t*>(oh + static_cast<size_t>(row0) * D + c) = pack2<T>(acc[dt][0] * inv0, acc[dt][1] * inv0);
+      *reinterpret_cast<uint32_t*>(oh + static_cast<size_t>(row0) * D + c) =
+          pack2<T>(acc[dt][0] * inv0, acc[dt][1] * inv0);
     }
     if (row1 < s.q_len) {
-      *reinterpret_cast<uint32_t*>(oh + static_cast<size_t>(row1) * D + c) = pack2<T>(acc[dt][2] * inv1, acc[dt][3] * inv1);
+      *reinterpret_cast<uint32_t*>(oh + static_cast<size_t>(row1) * D + c) =
+          pack2<T>(acc[dt][2] * inv1, acc[dt][3] * inv1);
     }
   }
   if (lse != nullptr && tid4 == 0) {
@@ -189,17 +191,17 @@ cudaError_t launch(const void* q, const void* k, const void* v, void* o, float* 
                    cudaStream_t stream) {
   const float scale = s.scale > 0.f ? s.scale : 1.f / sqrtf(static_cast<float>(D));
   const dim3 grid((s.q_len + kBlockM - 1) / kBlockM, s.heads, s.batch);
-  attention_forward_kernel<T, D><<<grid, kWarps * 32, 0, stream>>>(
-      static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(o), lse, s,
-      scale * 1.4426950408889634f);
+  attention_forward_kernel<T, D><<<grid, kWarps * 32, 0, stream>>>(static_cast<const T*>(q), static_cast<const T*>(k),
+                                                                   static_cast<const T*>(v), static_cast<T*>(o), lse, s,
+                                                                   scale * 1.4426950408889634f);
   return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t attention_forward(const void* q, const void* k, const void* v, void* o, float* lse,
-                              const AttentionShape& s, DType dtype, cudaStream_t stream) {
-  if (!attention_shape_supported(s)) return cudaErrorInvalidValue;
+cudaError_t attention_forward(const void* q, const void* k, const void* v, void* o, float* lse, const AttentionShape& s,
+                              DType dtype, cudaStream_t stream) {
+  if (!attention_shape_supported(s) || !half_dtype(dtype)) return cudaErrorInvalidValue;
   if (s.head_dim == 64) {
     return dtype == DType::kBF16 ? launch<__nv_bfloat16, 64>(q, k, v, o, lse, s, stream)
                                  : launch<__half, 64>(q, k, v, o, lse, s, stream);

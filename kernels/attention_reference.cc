@@ -104,9 +104,8 @@ void attention_backward_reference(const float* q, const float* k, const float* v
   }
 }
 
-void decode_attention_reference(const float* q, const float* k_cache, const float* v_cache,
-                                const int* block_table, const int* seq_lens, float* o,
-                                const PagedDecodeShape& s) {
+void decode_attention_reference(const float* q, const float* k_cache, const float* v_cache, const int* block_table,
+                                const int* seq_lens, float* o, const PagedDecodeShape& s) {
   const int D = s.head_dim, group = s.heads / s.kv_heads;
   const double scale = scale_of(s.scale, D);
   for (int n = 0; n < s.num_seqs; ++n) {
@@ -116,7 +115,8 @@ void decode_attention_reference(const float* q, const float* k_cache, const floa
       const float* Q = q + (static_cast<std::size_t>(n) * s.heads + h) * D;
       auto at = [&](const float* cache, int t) {
         const int block = block_table[static_cast<std::size_t>(n) * s.max_blocks_per_seq + t / s.block_size];
-        return cache + ((static_cast<std::size_t>(block) * s.kv_heads + h / group) * s.block_size + t % s.block_size) * D;
+        return cache +
+               ((static_cast<std::size_t>(block) * s.kv_heads + h / group) * s.block_size + t % s.block_size) * D;
       };
       double mx = -std::numeric_limits<double>::infinity();
       for (int t = 0; t < len; ++t) {

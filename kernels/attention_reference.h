@@ -18,8 +18,7 @@ void attention_forward_reference(const float* q, const float* k, const float* v,
 void attention_backward_reference(const float* q, const float* k, const float* v, const float* d_o, float* dq,
                                   float* dk, float* dv, const AttentionShape& shape);
 
-void decode_attention_reference(const float* q, const float* k_cache, const float* v_cache,
-                                const int* block_table, const int* seq_lens, float* o,
-                                const PagedDecodeShape& shape);
+void decode_attention_reference(const float* q, const float* k_cache, const float* v_cache, const int* block_table,
+                                const int* seq_lens, float* o, const PagedDecodeShape& shape);
 
 }  // namespace plotforge::kernels

@@ -3,9 +3,14 @@
 // use the references.
 #pragma once
 
+#include "base/dtype.h"
+
 namespace plotforge::kernels {
 
-enum class DType { kBF16, kFP16 };
+// The kernels take DType::kBF16 or DType::kF16 (base/dtype.h) and answer
+// cudaErrorInvalidValue for any other type.
+using plotforge::DType;
+inline bool half_dtype(DType t) { return t == DType::kBF16 || t == DType::kF16; }
 
 struct AttentionShape {
   int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64;

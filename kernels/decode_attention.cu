@@ -137,8 +137,8 @@ cudaError_t launch(const void* q, const void* k, const void* v, const int* table
       part_acc, s, scale);
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  decode_combine_kernel<T, D><<<dim3(s.num_seqs, s.heads), D, 0, stream>>>(part_max, part_sum, part_acc,
-                                                                            static_cast<T*>(o), np, s.heads);
+  decode_combine_kernel<T, D>
+      <<<dim3(s.num_seqs, s.heads), D, 0, stream>>>(part_max, part_sum, part_acc, static_cast<T*>(o), np, s.heads);
   return cudaGetLastError();
 }
 
@@ -153,7 +153,8 @@ cudaError_t decode_attention(const void* q, const void* k_cache, const void* v_c
                              const int* seq_lens, void* o, void* workspace, const PagedDecodeShape& s, DType dtype,
                              cudaStream_t stream) {
   if (s.num_seqs < 1 || s.heads < 1 || s.kv_heads < 1 || s.heads % s.kv_heads != 0 || s.block_size < 1 ||
-      s.max_blocks_per_seq < 1 || s.max_seq_len < 1 || s.max_seq_len > s.block_size * s.max_blocks_per_seq) {
+      s.max_blocks_per_seq < 1 || s.max_seq_len < 1 || s.max_seq_len > s.block_size * s.max_blocks_per_seq ||
+      !half_dtype(dtype)) {
     return cudaErrorInvalidValue;
   }
   if (s.head_dim == 64) {

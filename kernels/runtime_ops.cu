@@ -1,6 +1,6 @@
-#include "kernels/runtime_ops.h"
-
 #include <cuda_bf16.h>
+
+#include "kernels/runtime_ops.h"
 
 namespace plotforge::kernels {
 
@@ -101,15 +101,14 @@ cudaError_t rms_norm_bf16(const float* x, const float* weight, void* y, int rows
   return cudaGetLastError();
 }
 
-cudaError_t rope_and_cache(const float* qkv, const float* cos, const float* sin, const int* positions,
-                           const int* slots, void* q_out, void* k_cache, void* v_cache, int rows, const CacheWrite& c,
+cudaError_t rope_and_cache(const float* qkv, const float* cos, const float* sin, const int* positions, const int* slots,
+                           void* q_out, void* k_cache, void* v_cache, int rows, const CacheWrite& c,
                            cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   if (rows < 0 || c.head_dim % 2 != 0 || c.heads % c.kv_heads != 0 || c.block_size < 1) return cudaErrorInvalidValue;
-  rope_and_cache_kernel<<<rows, kThreads, 0, stream>>>(qkv, cos, sin, positions, slots,
-                                                       static_cast<__nv_bfloat16*>(q_out),
-                                                       static_cast<__nv_bfloat16*>(k_cache),
-                                                       static_cast<__nv_bfloat16*>(v_cache), c);
+  rope_and_cache_kernel<<<rows, kThreads, 0, stream>>>(
+      qkv, cos, sin, positions, slots, static_cast<__nv_bfloat16*>(q_out), static_cast<__nv_bfloat16*>(k_cache),
+      static_cast<__nv_bfloat16*>(v_cache), c);
   return cudaGetLastError();
 }
 

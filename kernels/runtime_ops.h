@@ -31,8 +31,8 @@ struct CacheWrite {
 // then v) with cos/sin table rows [positions[r]] ([context, head_dim]);
 // write q as bf16 into q_out [rows, heads, head_dim], and k and v into the
 // caches at slots[r] = block * block_size + offset.
-cudaError_t rope_and_cache(const float* qkv, const float* cos, const float* sin, const int* positions,
-                           const int* slots, void* q_out, void* k_cache, void* v_cache, int rows, const CacheWrite& c,
+cudaError_t rope_and_cache(const float* qkv, const float* cos, const float* sin, const int* positions, const int* slots,
+                           void* q_out, void* k_cache, void* v_cache, int rows, const CacheWrite& c,
                            cudaStream_t stream);
 
 // act[r, i] = silu(gu[r, i]) * gu[r, hidden + i], as bf16.

@@ -1,8 +1,8 @@
 #include "models/attention.h"
 
-#include <ATen/ATen.h>
-
 #include <cmath>
+
+#include <ATen/ATen.h>
 
 #include "models/torch_compat.h"
 
@@ -26,7 +26,8 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k_in, const a
 #if PLOTFORGE_HAVE_CUDA
   // Our kernels align causal masks bottom-right, which is exactly "query i
   // sees keys up to start + i" for k of length start + T; GQA is native.
-  if (k_in.size(2) == start + q.size(2) && fused_attention_applies(q, k_in, v_in)) return fused_attention(q, k_in, v_in, /*causal=*/true);
+  if (k_in.size(2) == start + q.size(2) && fused_attention_applies(q, k_in, v_in))
+    return fused_attention(q, k_in, v_in, /*causal=*/true);
 #endif
   const int64_t T = q.size(2);
   const at::Tensor k = expand_kv(k_in, q.size(1)), v = expand_kv(v_in, q.size(1));

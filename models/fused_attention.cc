@@ -1,11 +1,12 @@
 #include "models/fused_attention.h"
 
-#include <torch/autograd.h>
-
 #include <stdexcept>
 #include <string>
 
+#include <torch/autograd.h>
+
 #include "kernels/attention.h"
+#include "kernels/cuda_common.h"
 #include "models/cuda_stream.h"
 
 namespace plotforge {
@@ -16,7 +17,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 kernels::DType kernel_dtype(const at::Tensor& t) {
-  return t.scalar_type() == at::kBFloat16 ? kernels::DType::kBF16 : kernels::DType::kFP16;
+  return t.scalar_type() == at::kBFloat16 ? kernels::DType::kBF16 : kernels::DType::kF16;
 }
 
 kernels::AttentionShape shape_of(const at::Tensor& q, const at::Tensor& k, bool causal) {
@@ -31,10 +32,6 @@ kernels::AttentionShape shape_of(const at::Tensor& q, const at::Tensor& k, bool 
   return s;
 }
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("fused attention ") + what + ": " + cudaGetErrorString(e));
-}
-
 class FusedAttention : public torch::autograd::Function<FusedAttention> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& k_in,
@@ -43,9 +40,8 @@ class FusedAttention : public torch::autograd::Function<FusedAttention> {
     const kernels::AttentionShape s = shape_of(q, k, causal);
     at::Tensor o = at::empty_like(q);
     at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(at::kFloat));
-    check(kernels::attention_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), lse.data_ptr<float>(), s,
-                                     kernel_dtype(q), current_cuda_stream(q.device().index())),
-          "forward");
+    cudaCheck(kernels::attention_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), lse.data_ptr<float>(),
+                                         s, kernel_dtype(q), current_cuda_stream(q.device().index())));
     ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
     return o;
@@ -57,12 +53,11 @@ class FusedAttention : public torch::autograd::Function<FusedAttention> {
     const at::Tensor d_o = grad_outputs[0].to(q.scalar_type()).contiguous();
     const kernels::AttentionShape s = shape_of(q, k, ctx->saved_data["causal"].toBool());
     at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
-    at::Tensor work = at::empty({static_cast<int64_t>(kernels::attention_backward_workspace_bytes(s))},
-                                q.options().dtype(at::kByte));
-    check(kernels::attention_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), d_o.data_ptr(),
-                                      lse.data_ptr<float>(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
-                                      work.data_ptr(), s, kernel_dtype(q), current_cuda_stream(q.device().index())),
-          "backward");
+    at::Tensor work =
+        at::empty({static_cast<int64_t>(kernels::attention_backward_workspace_bytes(s))}, q.options().dtype(at::kByte));
+    cudaCheck(kernels::attention_backward(
+        q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(), d_o.data_ptr(), lse.data_ptr<float>(), dq.data_ptr(),
+        dk.data_ptr(), dv.data_ptr(), work.data_ptr(), s, kernel_dtype(q), current_cuda_stream(q.device().index())));
     return {dq, dk, dv, at::Tensor()};
   }
 };

@@ -1,8 +1,8 @@
 #include "models/fused_cpu.h"
 
-#include <torch/autograd.h>
-
 #include <cmath>
+
+#include <torch/autograd.h>
 
 namespace plotforge::fused {
 
@@ -91,8 +91,8 @@ class RotaryFn : public torch::autograd::Function<RotaryFn> {
     const auto x = x_in.contiguous(), cos = cos_in.contiguous(), sin = sin_in.contiguous();
     auto y = at::empty_like(x);
     const int64_t D = x.size(-1), T = x.size(-2);
-    rotary_loop(x.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(), y.data_ptr<float>(),
-                x.numel() / D, T, D, 1.0f);
+    rotary_loop(x.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(), y.data_ptr<float>(), x.numel() / D,
+                T, D, 1.0f);
     ctx->save_for_backward({cos, sin});
     return y;
   }

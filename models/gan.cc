@@ -3,19 +3,9 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge {
-
-void GANConfig::validate() const {
-  auto bad = [](const std::string& f, const std::string& why) { return InputError("gan." + f + ": " + why); };
-  if (latent < 1) throw bad("latent", "must be positive");
-  if (noise < 1) throw bad("noise", "must be positive");
-  if (hidden < 1) throw bad("hidden", "must be positive");
-  if (layers < 2) throw bad("layers", "must be at least 2");
-  if (n_genres < 0) throw bad("n_genres", "must not be negative");
-  if (genre_dim < 1) throw bad("genre_dim", "must be positive");
-}
 
 namespace {
 

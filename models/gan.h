@@ -13,17 +13,9 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/embedding.h>
 
-namespace plotforge {
+#include "models/config.h"
 
-struct GANConfig {
-  int latent = 32;  // the VAE's
-  int noise = 32;
-  int hidden = 256;
-  int layers = 3;    // linear layers per network
-  int n_genres = 0;  // 0: unconditioned
-  int genre_dim = 16;
-  void validate() const;  // throws InputError naming the field
-};
+namespace plotforge {
 
 class LatentGeneratorImpl : public torch::nn::Module {
  public:

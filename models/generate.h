@@ -1,35 +1,25 @@
 // Sampling from the Transformer with an incremental KV cache: the prompt is
 // prefilled once, then each new token costs one position, not a re-run of
-// the prefix. Samples of one prompt run as one batch.
+// the prefix. The p.n branches of one prompt run as one batch. Sampling and
+// stopping follow the rules both programs share (models/sampling.h), so
+// `plotforge generate` and `plotforge-run generate` give the same tokens for
+// the same model and seed.
 #pragma once
 
-#include <cstdint>
 #include <vector>
 
+#include "models/sampling.h"
 #include "models/transformer.h"
 
 namespace plotforge {
 
-struct SampleOptions {
-  int max_new_tokens = 500;
-  float temperature = 0.8f;  // 0: greedy
-  int top_k = 0;             // 0: off
-  float top_p = 1.0f;        // 1: off
-  std::uint64_t seed = 1337;
-  int num_samples = 1;
-  std::vector<int> stop_tokens;  // e.g. EOS, or <scene> to end a scene
-};
-
-// Returns num_samples continuations (without the prompt), each ending before
-// a stop token or after max_new_tokens. Past the model's context the window
-// slides (the cache is rebuilt from the most recent tokens). The same seed
-// gives the same tokens.
-// With `cond` (a latent model's conditioning, batch num_samples), row i is
-// decoded under row i of it.
-std::vector<std::vector<int>> generate(Transformer& model, const std::vector<int>& prompt, const SampleOptions& o,
-                                       const Conditioning* cond = nullptr);
-
-// Picks one token per row of logits [B, vocab] (exposed for tests).
-torch::Tensor sample_next(const torch::Tensor& logits, const SampleOptions& o, at::Generator& gen);
+// Returns p.n completions of `prompt` (branch i samples with seed + i); each
+// ends at EOS (`eos_id`; -1: none), a stop token or string, after
+// max_new_tokens, or when the next token would pass the model's context
+// (finish reason "context"). `decode` turns ids into text for stop strings
+// and Completion::text (may be empty when p.stop is). With `cond` (a latent
+// model's conditioning, batch p.n), branch i is decoded under row i of it.
+std::vector<Completion> generate(Transformer& model, const std::vector<int>& prompt, const SamplingParams& p,
+                                 int eos_id, const Decoding::Decode& decode, const Conditioning* cond = nullptr);
 
 }  // namespace plotforge

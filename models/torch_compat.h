@@ -3,9 +3,8 @@
 // (CUDA, on GPU machines).
 #pragma once
 
-#include <torch/version.h>
-
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
 namespace plotforge::compat {
 

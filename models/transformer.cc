@@ -2,52 +2,17 @@
 
 #include <cmath>
 
-#include <torch/nn/init.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/linear.h>
+#include <torch/nn/init.h>
 
-#include "datasets/error.h"
+#include "base/error.h"
 #include "models/attention.h"
 #include "models/fused_cpu.h"
 
 namespace plotforge {
 
-int TransformerConfig::hidden() const {
-  if (ffn_hidden > 0) return ffn_hidden;
-  const int h = (2 * 4 * dim) / 3;
-  return (h + 31) / 32 * 32;
-}
-
-void TransformerConfig::validate() const {
-  auto bad = [](const std::string& field, const std::string& why) {
-    return InputError("model." + field + ": " + why);
-  };
-  if (vocab_size < 2) throw bad("vocab_size", "must be at least 2 (it comes from the tokenizer)");
-  if (dim < 1) throw bad("dim", "must be positive");
-  if (n_layers < 1) throw bad("n_layers", "must be positive");
-  if (n_heads < 1 || dim % n_heads != 0) {
-    throw bad("n_heads", std::to_string(n_heads) + " must divide dim = " + std::to_string(dim));
-  }
-  if (head_dim() % 2 != 0) throw bad("n_heads", "dim / n_heads must be even for rotary embeddings");
-  if (n_kv_heads < 0 || n_heads % kv_heads() != 0) {
-    throw bad("n_kv_heads", std::to_string(n_kv_heads) + " must divide n_heads = " + std::to_string(n_heads));
-  }
-  if (context < 1) throw bad("context", "must be positive");
-  if (ffn_hidden < 0) throw bad("ffn_hidden", "must be positive (or 0 for the default)");
-  if (!(norm_eps > 0)) throw bad("norm_eps", "must be positive");
-  if (!(rope_theta > 0)) throw bad("rope_theta", "must be positive");
-}
-
-double TransformerConfig::train_flops_per_token() const {
-  const double d = dim, kv = static_cast<double>(kv_heads()) * head_dim();
-  const double per_layer = d * d * 2 + d * kv * 2 + 3.0 * d * hidden();  // q,o + k,v + gate,up,down
-  const double n = n_layers * per_layer + d * vocab_size;                // + lm_head
-  return 6.0 * n + 12.0 * n_layers * d * context;                        // attention scores and mixing, as nanoGPT counts
-}
-
-RMSNormImpl::RMSNormImpl(int dim, float eps) : eps_(eps) {
-  weight = register_parameter("weight", torch::ones({dim}));
-}
+RMSNormImpl::RMSNormImpl(int dim, float eps) : eps_(eps) { weight = register_parameter("weight", torch::ones({dim})); }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   if (fused::applies(x)) return fused::rms_norm(x, weight, eps_);

@@ -24,29 +24,9 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include "models/config.h"
+
 namespace plotforge {
-
-struct TransformerConfig {
-  int vocab_size = 0;
-  int dim = 128;
-  int n_layers = 4;
-  int n_heads = 4;
-  int n_kv_heads = 0;   // 0 means n_heads (no GQA)
-  int ffn_hidden = 0;   // 0 means Llama's rule: 2/3 * 4 * dim, rounded up to a multiple of 32
-  int context = 256;    // the longest sequence trained on and generated
-  float rope_theta = 10000.f;
-  float norm_eps = 1e-5f;
-  bool tie_embeddings = false;
-
-  int kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
-  int head_dim() const { return dim / n_heads; }
-  int hidden() const;
-  // Throws InputError naming the field when a value is unusable.
-  void validate() const;
-  // Matmul FLOPs per token for a forward+backward pass (6N plus attention),
-  // for MFU.
-  double train_flops_per_token() const;
-};
 
 // What a latent-variable model adds to the Transformer (models/vae.h). The
 // plain Transformer passes none of it.
@@ -72,7 +52,7 @@ void init_gpt2(torch::nn::Module& m, int n_layers);
 // A growing cache of keys and values for incremental decoding.
 struct KVCache {
   std::vector<torch::Tensor> k, v;  // per layer [B, n_kv_heads, capacity, head_dim]
-  int length = 0;                    // positions filled
+  int length = 0;                   // positions filled
 };
 
 class RMSNormImpl : public torch::nn::Module {
@@ -90,8 +70,8 @@ class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const TransformerConfig& c);
   // x [B, T, dim]; cos/sin [T, head_dim] for positions start..start+T.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        KVCache* cache, int layer, const Conditioning* cond = nullptr);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, KVCache* cache,
+                        int layer, const Conditioning* cond = nullptr);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:

@@ -4,7 +4,7 @@
 
 #include <torch/nn/init.h>
 
-#include "datasets/error.h"
+#include "base/error.h"
 
 namespace plotforge {
 
@@ -85,9 +85,7 @@ VAEImpl::VAEImpl(const VAEConfig& c) : config_(c) {
   }
 }
 
-torch::Tensor VAEImpl::raw_mean(const torch::Tensor& tokens) {
-  return to_latent(encoder(tokens)).chunk(2, -1)[0];
-}
+torch::Tensor VAEImpl::raw_mean(const torch::Tensor& tokens) { return to_latent(encoder(tokens)).chunk(2, -1)[0]; }
 
 Posterior VAEImpl::encode(const torch::Tensor& tokens) {
   const auto stats = to_latent(encoder(tokens)).chunk(2, -1);
@@ -104,7 +102,9 @@ Posterior VAEImpl::encode(const torch::Tensor& tokens) {
   return {mu, stats[1].clamp(-20, 10)};
 }
 
-torch::Tensor VAEImpl::sample(const Posterior& q) { return q.mu + torch::exp(0.5 * q.logvar) * torch::randn_like(q.mu); }
+torch::Tensor VAEImpl::sample(const Posterior& q) {
+  return q.mu + torch::exp(0.5 * q.logvar) * torch::randn_like(q.mu);
+}
 
 Conditioning VAEImpl::condition(const torch::Tensor& z) {
   const TransformerConfig& d = config_.decoder;
@@ -127,9 +127,7 @@ torch::Tensor VAEImpl::decode(const torch::Tensor& inputs, const torch::Tensor& 
   return decoder->forward(inputs, nullptr, &cond);
 }
 
-torch::Tensor kl_per_dimension(const Posterior& q) {
-  return 0.5 * (q.mu.pow(2) + q.logvar.exp() - 1 - q.logvar);
-}
+torch::Tensor kl_per_dimension(const Posterior& q) { return 0.5 * (q.mu.pow(2) + q.logvar.exp() - 1 - q.logvar); }
 
 SceneClassifierImpl::SceneClassifierImpl(const ClassifierConfig& c) : config_(c) {
   encoder = register_module("encoder", SceneEncoder(c.encoder, c.encoder.n_layers));

@@ -81,7 +81,7 @@ class VAEImpl : public torch::nn::Module {
   const VAEConfig& config() const { return config_; }
 
   SceneEncoder encoder{nullptr};
-  torch::nn::Linear to_latent{nullptr};  // dim -> 2 * latent (mu, logvar)
+  torch::nn::Linear to_latent{nullptr};     // dim -> 2 * latent (mu, logvar)
   torch::nn::BatchNorm1d mu_norm{nullptr};  // without affine; see VAEConfig::mu_scale
   torch::Tensor mu_shift;                   // [latent]
   Transformer decoder{nullptr};

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-runs/scenes}
 SRC=${SHAKESPEARE:-../shared/corpora/shakespeare}
-PF=build/cli/plotforge
+PF=build/bin/plotforge
 [ -x $PF ] || { echo "build first: cmake -S . -B build -G Ninja && cmake --build build" >&2; exit 1; }
 [ -d "$SRC" ] || { echo "$SRC: no such directory; set SHAKESPEARE=DIR to the plays" >&2; exit 1; }
 mkdir -p "$W"

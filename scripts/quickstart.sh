@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
-PF=build/cli/plotforge
+PF=build/bin/plotforge
 Q=runs/quickstart
 mkdir -p $Q
 echo "== what the dataset layer sees in a play"

@@ -5,6 +5,7 @@ set -euo pipefail
 
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
+  clang-format            # scripts/check_format.sh (the format check in scripts/test.sh)
   libtorch-dev            # libtorch 1.13 (CPU)
   libopenblas-dev         # without it Debian's libtorch falls back to reference BLAS (~20x slower)
   libsentencepiece-dev sentencepiece   # spm_train (tokenizer training), spm_encode (benchmark), the library (equivalence test)

@@ -1,8 +1,9 @@
+#include "datasets/annotations.h"
+
 #include <gtest/gtest.h>
 
-#include "datasets/annotations.h"
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 #include "datasets/fountain.h"
 
 namespace plotforge {

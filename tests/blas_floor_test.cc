@@ -1,11 +1,10 @@
 // Debian's libtorch falls back to the reference BLAS (about 20x slower) when
 // no optimized BLAS is installed. scripts/setup.sh installs OpenBLAS; this
 // test fails loudly if the linked libtorch still runs at reference speed.
-#include <gtest/gtest.h>
-
-#include <torch/torch.h>
-
 #include <chrono>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
 
 TEST(BlasFloor, MatmulThroughLibtorchIsNotReferenceBlas) {
   torch::manual_seed(0);

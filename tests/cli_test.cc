@@ -1,8 +1,7 @@
 // The plotforge executable, run as a real process: output and exit codes.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -46,7 +45,9 @@ TEST(Cli, InspectJsonOnHamlet) {
 TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
   const std::string dir = testing::temp_dir("cli-bad");
   testing::write_text(dir + "/latin1.fountain", "INT. CAF\xE9 - DAY\n");
-  testing::write_text(dir + "/binary.fountain", std::string("\x7f" "ELF\0\0\0", 7));
+  testing::write_text(dir + "/binary.fountain", std::string("\x7f"
+                                                            "ELF\0\0\0",
+                                                            7));
   testing::write_text(dir + "/note.fountain", "Hello\n\n[[never closed\n");
   std::filesystem::create_directories(dir + "/empty");
   struct Case {
@@ -59,8 +60,8 @@ TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
       {"tokenizer train --input " + dir + "/empty --out " + dir + "/t.model", "corpus is empty"},
       {"prepare --input " + testing::sample_dir() + " --tokenizer " + dir + "/none.model --out " + dir + "/c.h5",
        "none.model: tokenizer not found"},
-      {"prepare --input " + testing::sample_dir() + " --tokenizer " + testing::sample_tokenizer() +
-           " --out " + dir + "/c.h5 --val-fraction 1.5",
+      {"prepare --input " + testing::sample_dir() + " --tokenizer " + testing::sample_tokenizer() + " --out " + dir +
+           "/c.h5 --val-fraction 1.5",
        "--val-fraction"},
   };
   for (const auto& c : cases) {

@@ -1,10 +1,12 @@
-#include <gtest/gtest.h>
+#include "datasets/corpus.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "datasets/corpus.h"
-#include "datasets/error.h"
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "datasets/digest.h"
 #include "datasets/prepare.h"
 #include "tests/test_util.h"
 
@@ -30,7 +32,7 @@ TEST(Corpus, PreparedFileHoldsEveryDocumentExactly) {
   const Tokenizer tok = Tokenizer::load(testing::sample_tokenizer());
   const auto docs = read_documents(testing::sample_dir());
   ASSERT_EQ(c.documents.size(), docs.size());
-  EXPECT_EQ(c.tokenizer_sha256, tok.sha256());
+  EXPECT_EQ(c.tokenizer_sha256, sha256_file(tok.path()));
   EXPECT_EQ(c.vocab_size, tok.vocab_size());
   int val = 0;
   for (const auto& d : c.documents) {
@@ -115,9 +117,9 @@ TEST(Corpus, H5pyReadsTheDocumentedLayout) {
   const CorpusData c = read_corpus(prepared_sample());
   std::uint64_t sum = 0;
   for (auto t : c.tokens) sum += t;
-  const auto r = testing::run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_corpus.py " +
-                              prepared_sample() + " " + std::to_string(c.tokens.size()) + " " +
-                              std::to_string(sum) + " " + std::to_string(c.scenes.size()));
+  const auto r =
+      testing::run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_corpus.py " + prepared_sample() + " " +
+                   std::to_string(c.tokens.size()) + " " + std::to_string(sum) + " " + std::to_string(c.scenes.size()));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;
 }

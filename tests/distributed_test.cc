@@ -2,28 +2,27 @@
 // 2 ranks x B equal 1 rank x 2B step for step; a world-2 checkpoint resumes
 // at world 1; a killed rank makes the other exit with a clear error; the
 // launcher environments parse.
-#include <gtest/gtest.h>
+#include "training/distributed.h"
 
-#include <cmath>
-#include <regex>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 
-#include "datasets/error.h"
+#include "base/error.h"
 #include "tests/test_util.h"
-#include "training/distributed.h"
 
 namespace plotforge {
 namespace {
@@ -35,15 +34,17 @@ TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
   LaunchEnv e = launch_env_from({});
   EXPECT_EQ(e.world_size, 1);
   EXPECT_EQ(e.launcher, "none");
-  e = launch_env_from({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "10.1.2.3"},
-                       {"MASTER_PORT", "29501"}});
+  e = launch_env_from(
+      {{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "10.1.2.3"}, {"MASTER_PORT", "29501"}});
   EXPECT_EQ(e.launcher, "torchrun");
   EXPECT_EQ(e.rank, 3);
   EXPECT_EQ(e.world_size, 8);
   EXPECT_EQ(e.local_rank, 1);
   EXPECT_EQ(e.master_addr, "10.1.2.3");
   EXPECT_EQ(e.master_port, 29501);
-  e = launch_env_from({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
+  e = launch_env_from({{"SLURM_PROCID", "5"},
+                       {"SLURM_NTASKS", "16"},
+                       {"SLURM_LOCALID", "1"},
                        {"SLURM_NODELIST", "gpu[07-10,12],cpu1"}});
   EXPECT_EQ(e.launcher, "slurm");
   EXPECT_EQ(e.rank, 5);
@@ -56,7 +57,9 @@ TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
   EXPECT_EQ(first_slurm_host("n[3-4]"), "n3");
   EXPECT_FALSE(e.agent_store);
   // torchrun's agent hosts the store (TORCHELASTIC_USE_AGENT_STORE).
-  e = launch_env_from({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+  e = launch_env_from({{"RANK", "0"},
+                       {"WORLD_SIZE", "2"},
+                       {"TORCHELASTIC_USE_AGENT_STORE", "True"},
                        {"TORCHELASTIC_RESTART_COUNT", "2"}});
   EXPECT_TRUE(e.agent_store);
   EXPECT_EQ(e.restart_count, 2);
@@ -73,7 +76,8 @@ const std::string& corpus() {
 std::string args(const std::string& out, int steps, int batch) {
   return " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + corpus() + " --out " +
          out + " --max-steps " + std::to_string(steps) + " --batch-size " + std::to_string(batch) +
-         " --model.context 48 --eval-every 10 --eval-batches 4 --checkpoint-every 10 --log-every 1 --quiet --dist-timeout 20";
+         " --model.context 48 --eval-every 10 --eval-batches 4 --checkpoint-every 10 --log-every 1 --quiet "
+         "--dist-timeout 20";
 }
 
 // A port the kernel just handed out as free (bind to port 0, read it back).
@@ -139,7 +143,8 @@ TEST(DataParallel, TwoRanksOfBEqualOneRankOf2B) {
   // tiny's 2 layers in 10 KiB buckets: most start before backward ends.
   const std::string log0 = testing::read_text(two + "-rank0.log");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(log0, m, std::regex("(\\d+) of (\\d+) gradient buckets started during the last backward")))
+  ASSERT_TRUE(
+      std::regex_search(log0, m, std::regex("(\\d+) of (\\d+) gradient buckets started during the last backward")))
       << log0;
   EXPECT_GE(std::stoi(m[2]), 4);
   EXPECT_GE(std::stoi(m[1]), std::stoi(m[2]) - 1) << "buckets should start as their gradients are ready";
@@ -204,23 +209,25 @@ TEST(DataParallel, TorchrunLaunchesTheRanks) {
 // slurmd) and a plain `srun -n 2`; the ranks take SLURM_PROCID/SLURM_NTASKS
 // and the master from SLURM_NODELIST.
 TEST(DataParallel, SrunLaunchesTheRanks) {
-  if (::geteuid() != 0 || run("command -v srun && command -v slurmctld && command -v slurmd && command -v munged").exit_code != 0) {
+  if (::geteuid() != 0 ||
+      run("command -v srun && command -v slurmctld && command -v slurmd && command -v munged").exit_code != 0) {
     GTEST_SKIP() << "needs root and Debian's slurmd, slurmctld, slurm-client and munge (scripts/setup.sh)";
   }
   char cluster_template[] = "/tmp/pf-slurm-XXXXXX";  // short: munge's socket path must fit a sockaddr_un
   ASSERT_NE(::mkdtemp(cluster_template), nullptr);
   const std::string cluster = cluster_template, script = std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/slurm_local.sh";
-  const auto r = run(script + " start " + cluster + " " + std::to_string(free_port()) + " " + std::to_string(free_port()));
+  const auto r =
+      run(script + " start " + cluster + " " + std::to_string(free_port()) + " " + std::to_string(free_port()));
   struct Stop {
     std::string command;
     ~Stop() { run(command); }
   } stop{script + " stop " + cluster + " && rm -rf " + cluster};
   ASSERT_EQ(r.exit_code, 0) << r.output << testing::read_text(cluster + "/log/slurmctld.log")
                             << testing::read_text(cluster + "/log/slurmd.log");
-  expect_launcher_matches_one_rank("srun",
-                                   "SLURM_CONF=" + cluster + "/slurm.conf MASTER_PORT=" + std::to_string(free_port()) +
-                                       " timeout 300 srun -n 2 ",
-                                   "data parallel: 2 ranks via slurm, gloo, rendezvous localhost");
+  expect_launcher_matches_one_rank(
+      "srun",
+      "SLURM_CONF=" + cluster + "/slurm.conf MASTER_PORT=" + std::to_string(free_port()) + " timeout 300 srun -n 2 ",
+      "data parallel: 2 ranks via slurm, gloo, rendezvous localhost");
 }
 
 // ZeRO-1 changes where AdamW's state lives, not the arithmetic: 2 sharded
@@ -265,11 +272,12 @@ TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
 // through the trainer's hook): both ranks finish, rank 0 alone logs.
 TEST(DataParallel, TheVAEAndGANTrainUnderTwoRanks) {
   const std::string vae = testing::temp_dir("dp-vae"), gan = testing::temp_dir("dp-gan");
-  const std::string vae_args = " train --kind vae --data " + corpus() + " --out " + vae +
-                               " --max-steps 6 --batch-size 2 --model.dim 32 --model.n_layers 1 --model.n_heads 2"
-                               " --model.context 48 --vae.latent 4 --eval-every 6 --eval-batches 1 --quiet --dist-timeout 20";
-  const std::string gan_args = " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/scenes-gan.ini --data " +
-                               corpus() + " --out " + gan + " --gan.vae " + vae +
+  const std::string vae_args =
+      " train --kind vae --data " + corpus() + " --out " + vae +
+      " --max-steps 6 --batch-size 2 --model.dim 32 --model.n_layers 1 --model.n_heads 2"
+      " --model.context 48 --vae.latent 4 --eval-every 6 --eval-batches 1 --quiet --dist-timeout 20";
+  const std::string gan_args = " train --config " + std::string(PLOTFORGE_SOURCE_DIR) +
+                               "/configs/scenes-gan.ini --data " + corpus() + " --out " + gan + " --gan.vae " + vae +
                                " --gan.hidden 16 --gan.n_critic 2 --max-steps 6 --batch-size 4 --eval-every 6"
                                " --eval-batches 1 --log-every 1 --quiet --dist-timeout 20";
   for (const auto& [a, dir] : {std::make_pair(vae_args, vae), std::make_pair(gan_args, gan)}) {

@@ -1,12 +1,10 @@
 // plotforge export, read back by PyPI's safetensors + numpy.
-#include <gtest/gtest.h>
-
-#include <torch/torch.h>
-
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "models/transformer.h"
 #include "tests/test_util.h"
@@ -74,9 +72,10 @@ TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
   const std::string dir = testing::temp_dir("hf-parity");
   for (const char* tie : {"true", "false"}) {
     const std::string run_dir = dir + "/run-" + tie, bundle = dir + "/bundle-" + tie;
-    auto r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
-                 corpus + " --out " + run_dir + " --max-steps 20 --model.context 256 --model.n_kv_heads 2" +
-                 " --model.tie_embeddings " + tie + " --device cpu --eval-every 20 --eval-batches 1 --quiet");
+    auto r =
+        run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+            corpus + " --out " + run_dir + " --max-steps 20 --model.context 256 --model.n_kv_heads 2" +
+            " --model.tie_embeddings " + tie + " --device cpu --eval-every 20 --eval-batches 1 --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     r = run(plotforge_bin() + " export --checkpoint " + run_dir + " --out " + bundle);
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -90,7 +89,8 @@ TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
     const auto logits = m->forward(torch::tensor(tokens).unsqueeze(0)).squeeze(0).contiguous();
     std::ofstream(dir + "/tokens.json") << nlohmann::json(tokens).dump();
     std::ofstream(dir + "/expected.f32", std::ios::binary)
-        .write(reinterpret_cast<const char*>(logits.data_ptr<float>()), static_cast<std::streamsize>(logits.numel() * 4));
+        .write(reinterpret_cast<const char*>(logits.data_ptr<float>()),
+               static_cast<std::streamsize>(logits.numel() * 4));
     r = run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_parity.py " + bundle + " " + dir +
             "/tokens.json " + dir + "/expected.f32");
     EXPECT_EQ(r.exit_code, 0) << "tie_embeddings " << tie << ": " << r.output;

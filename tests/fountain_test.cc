@@ -1,8 +1,9 @@
 // Fountain 1.1 syntax, one case per element, from the specification.
+#include "datasets/fountain.h"
+
 #include <gtest/gtest.h>
 
-#include "datasets/error.h"
-#include "datasets/fountain.h"
+#include "base/error.h"
 
 namespace plotforge {
 namespace {
@@ -18,8 +19,8 @@ std::vector<ElementType> types(const Script& s) {
 using T = ElementType;
 
 TEST(Fountain, SceneHeadingsByPrefix) {
-  for (const char* h : {"INT. HOUSE - DAY", "EXT. PARK--NIGHT", "EST. CITY", "INT./EXT. CAR - DAY",
-                        "INT/EXT CAR", "I/E. TRUCK", "int. kitchen - day"}) {
+  for (const char* h : {"INT. HOUSE - DAY", "EXT. PARK--NIGHT", "EST. CITY", "INT./EXT. CAR - DAY", "INT/EXT CAR",
+                        "I/E. TRUCK", "int. kitchen - day"}) {
     const Script s = parse(std::string("\n") + h + "\n\nAction.\n");
     ASSERT_EQ(types(s), (std::vector<T>{T::kSceneHeading, T::kAction})) << h;
     EXPECT_EQ(s.elements[0].text, h);
@@ -61,9 +62,7 @@ TEST(Fountain, ForcedCharacterKeepsCase) {
   EXPECT_TRUE(s.elements[0].forced);
 }
 
-TEST(Fountain, UppercaseLineWithoutDialogueIsAction) {
-  EXPECT_EQ(types(parse("\nSTEEL\n\nx\n"))[0], T::kAction);
-}
+TEST(Fountain, UppercaseLineWithoutDialogueIsAction) { EXPECT_EQ(types(parse("\nSTEEL\n\nx\n"))[0], T::kAction); }
 
 TEST(Fountain, DualDialogue) {
   const Script s = parse("\nBRICK\nScrew retirement.\n\nSTEEL ^\nScrew retirement.\n");
@@ -137,7 +136,9 @@ TEST(Fountain, BoneyardIsRemovedAcrossLines) {
 }
 
 TEST(Fountain, TitlePageWithIndentedValues) {
-  const Script s = parse("Title:\n\t\"YARGO & FALB\"\n    \"MAISWITH\"\nCredit: by\nAuthor: R. Hall\nGenre: comedy, romance\n\nEXT. YARD--DAY\n\nx\n");
+  const Script s = parse(
+      "Title:\n\t\"YARGO & FALB\"\n    \"MAISWITH\"\nCredit: by\nAuthor: R. Hall\nGenre: comedy, romance\n\nEXT. "
+      "YARD--DAY\n\nx\n");
   ASSERT_EQ(s.title_page.size(), 4u);
   EXPECT_EQ(s.title_field("title"), "\"YARGO & FALB\"\n\"MAISWITH\"");
   EXPECT_EQ(s.title_field("Author"), "R. Hall");

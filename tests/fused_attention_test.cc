@@ -3,11 +3,12 @@
 // attention on the same values. Label gpu: skips without a CUDA libtorch and
 // device. Checks that the fused path was taken, so it cannot pass by
 // comparing libtorch with itself.
+#include "models/fused_attention.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "models/attention.h"
-#include "models/fused_attention.h"
 
 namespace plotforge {
 namespace {
@@ -19,7 +20,8 @@ struct Case {
 class FusedAttentionGpu : public ::testing::TestWithParam<Case> {};
 
 double relative_error(const at::Tensor& out, const at::Tensor& ref) {
-  return ((out.to(at::kDouble) - ref.to(at::kDouble)).norm() / ref.to(at::kDouble).norm().clamp_min(1e-30)).item<double>();
+  return ((out.to(at::kDouble) - ref.to(at::kDouble)).norm() / ref.to(at::kDouble).norm().clamp_min(1e-30))
+      .item<double>();
 }
 
 TEST_P(FusedAttentionGpu, MatchesLibtorchForwardAndBackward) {
@@ -29,8 +31,10 @@ TEST_P(FusedAttentionGpu, MatchesLibtorchForwardAndBackward) {
   const auto f32 = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kFloat);
   // Values rounded to bf16 first, so both sides see the same inputs.
   auto q32 = torch::randn({c.batch, c.heads, c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
-  auto k32 = torch::randn({c.batch, c.kv_heads, c.start + c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
-  auto v32 = torch::randn({c.batch, c.kv_heads, c.start + c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
+  auto k32 =
+      torch::randn({c.batch, c.kv_heads, c.start + c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
+  auto v32 =
+      torch::randn({c.batch, c.kv_heads, c.start + c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
   const auto grad = torch::randn({c.batch, c.heads, c.len, c.head_dim}, f32).to(torch::kBFloat16).to(torch::kFloat);
 
   auto q = q32.to(torch::kBFloat16).requires_grad_(), k = k32.to(torch::kBFloat16).requires_grad_(),
@@ -52,8 +56,8 @@ TEST_P(FusedAttentionGpu, MatchesLibtorchForwardAndBackward) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, FusedAttentionGpu,
                          ::testing::Values(Case{2, 4, 4, 0, 128, 64}, Case{1, 8, 2, 0, 300, 128},  // GQA
-                                           Case{2, 4, 4, 50, 70, 64},                             // continuing a cache
-                                           Case{1, 4, 1, 99, 1, 128}));                           // one decode step
+                                           Case{2, 4, 4, 50, 70, 64},                              // continuing a cache
+                                           Case{1, 4, 1, 99, 1, 128}));                            // one decode step
 
 TEST(FusedAttention, NeverAppliesToCpuTensors) {
   const auto t = torch::randn({1, 2, 8, 64}).to(torch::kBFloat16);

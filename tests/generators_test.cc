@@ -1,12 +1,11 @@
 // The VAE, latent GAN and classifier through the real executable: training
 // with the shared trainer (logs, exact resume, kind checks), the VAE's uses,
 // and 'plotforge eval' with its plot.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -24,8 +23,8 @@ const std::string& corpus() {
 }
 
 std::string small(const std::string& kind, const std::string& out, int steps) {
-  return plotforge_bin() + " train --kind " + kind + " --data " + corpus() + " --out " + out +
-         " --max-steps " + std::to_string(steps) +
+  return plotforge_bin() + " train --kind " + kind + " --data " + corpus() + " --out " + out + " --max-steps " +
+         std::to_string(steps) +
          " --batch-size 4 --model.dim 32 --model.n_layers 1 --model.n_heads 2 --model.context 48 --eval-every 10"
          " --eval-batches 2 --checkpoint-every 5 --log-every 1 --warmup-steps 2 --seed 5 --lr 3e-3";
 }
@@ -95,8 +94,10 @@ TEST(VAETraining, ResumesExactly) {
   for (long s = 7; s <= 12; ++s) EXPECT_EQ(la.at(s), lb.at(s)) << "step " << s;
   // Validation uses the batch-norm running statistics: restored too.
   std::map<long, double> va, vb;
-  for (const auto& j : metrics(a)) if (j.contains("val_loss")) va[j["step"]] = j["val_loss"];
-  for (const auto& j : metrics(b)) if (j.contains("val_loss")) vb[j["step"]] = j["val_loss"];
+  for (const auto& j : metrics(a))
+    if (j.contains("val_loss")) va[j["step"]] = j["val_loss"];
+  for (const auto& j : metrics(b))
+    if (j.contains("val_loss")) vb[j["step"]] = j["val_loss"];
   ASSERT_EQ(va.size(), 2u);
   EXPECT_EQ(va, vb);
 }
@@ -141,14 +142,17 @@ TEST(GANTraining, TrainsOnTheVAEsLatentsAndResumesExactlyWithItsCritic) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto ma = metrics(a), mb = metrics(b);
   std::map<long, std::pair<double, double>> wa, wb;
-  for (const auto& j : ma) if (j.contains("wasserstein") && j.contains("loss")) wa[j["step"]] = {j["loss"], j["wasserstein"]};
-  for (const auto& j : mb) if (j.contains("wasserstein") && j.contains("loss")) wb[j["step"]] = {j["loss"], j["wasserstein"]};
+  for (const auto& j : ma)
+    if (j.contains("wasserstein") && j.contains("loss")) wa[j["step"]] = {j["loss"], j["wasserstein"]};
+  for (const auto& j : mb)
+    if (j.contains("wasserstein") && j.contains("loss")) wb[j["step"]] = {j["loss"], j["wasserstein"]};
   ASSERT_EQ(wa.size(), 10u);
   for (long s = 6; s <= 10; ++s) EXPECT_EQ(wa.at(s), wb.at(s)) << "step " << s << ": critic state not restored exactly";
 }
 
 TEST(GANTraining, NeedsAVAE) {
-  const auto r = run(plotforge_bin() + " train --kind gan --data " + corpus() + " --out " + testing::temp_dir("gan-novae"));
+  const auto r =
+      run(plotforge_bin() + " train --kind gan --data " + corpus() + " --out " + testing::temp_dir("gan-novae"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("gan.vae"), std::string::npos) << r.output;
   const auto wrong = run(plotforge_bin() + " train --kind gan --data " + corpus() + " --out " +
@@ -191,11 +195,12 @@ TEST(VAEUses, ReconstructInterpolateSampleAndSteer) {
                           " --scene 1 --to " + script + " --to-scene 3 --steps 3 --max-new-tokens 10");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* t : {"t = 0.00", "t = 0.50", "t = 1.00"}) EXPECT_NE(r.output.find(t), std::string::npos) << r.output;
-  r = testing::run_stdout(plotforge_bin() + " vae sample --checkpoint " + vae + " --num-samples 2 --max-new-tokens 10" +
+  r = testing::run_stdout(plotforge_bin() + " vae sample --checkpoint " + vae + " --n 2 --max-new-tokens 10" +
                           " --steer beat=climax --data " + corpus() + " --beat climax");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("==="), std::string::npos);
-  r = run(plotforge_bin() + " vae interpolate --checkpoint " + vae + " --script " + script + " --scene 999 --to " + script);
+  r = run(plotforge_bin() + " vae interpolate --checkpoint " + vae + " --script " + script + " --scene 999 --to " +
+          script);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--scene 999 is out of range"), std::string::npos) << r.output;
   r = run(plotforge_bin() + " vae sample --checkpoint " + vae + " --steer mood=grim --data " + corpus());

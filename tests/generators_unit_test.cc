@@ -2,17 +2,20 @@
 // bidirectional encoding, the latent memory slot (causal, cache-exact,
 // actually used), KL and its annealing schedule, active units and mutual
 // information, and the latent GAN's shapes.
-#include <gtest/gtest.h>
-
 #include <cmath>
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "models/attention.h"
 #include "models/gan.h"
 #include "models/generate.h"
 #include "models/vae.h"
-#include "training/generators.h"
+#include "training/batch_tensors.h"
+#include "training/classifier_objective.h"
+#include "training/gan_objective.h"
+#include "training/run.h"
+#include "training/vae_objective.h"
 
 namespace plotforge {
 namespace {

@@ -1,10 +1,11 @@
 // The 37 plays: acts, scenes and speeches from the parser equal what each
 // file's own markup implies, counted here line by line without the parser.
-#include <gtest/gtest.h>
-
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+
+#include <gtest/gtest.h>
 
 #include "datasets/annotations.h"
 #include "datasets/fountain.h"
@@ -48,7 +49,14 @@ Counts count_markup(const std::string& path) {
 
 TEST(GoldenShakespeare, CountsMatchMarkupForAll37Plays) {
   const std::string dir = testing::shared_corpora() + "/shakespeare";
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir << " missing: the golden test needs ../shared/corpora";
+  if (!std::filesystem::is_directory(dir)) {
+    // A clone on its own has no ../shared beside it; CI always does, so there
+    // a missing directory is a failure, not a skip.
+    if (std::getenv("CI"))
+      FAIL() << dir << " missing: CI must run the golden test on the 37 plays of ../shared/corpora";
+    GTEST_SKIP() << dir << " missing: the golden test needs the 37 plays of ../shared/corpora "
+                 << "(configure with -DPLOTFORGE_SHARED_CORPORA=DIR to point elsewhere)";
+  }
   int plays = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".fountain") continue;

@@ -4,19 +4,26 @@
 // a code is identical, and the runtime's GAN gives the generator's codes.
 // Through the real executables: plotforge export, then plotforge-run
 // generate --prior / --gan / --latent, and its errors.
-#include <gtest/gtest.h>
-
-#include <torch/torch.h>
-
 #include <filesystem>
+#include <type_traits>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "inference/engine.h"
 #include "inference/generate.h"
 #include "inference/latent_gan.h"
+#include "inference/model.h"
 #include "models/generate.h"
 #include "tests/test_util.h"
+#include "training/batch_tensors.h"
+#include "training/classifier_objective.h"
 #include "training/export.h"
-#include "training/generators.h"
+#include "training/gan_objective.h"
+#include "training/run.h"
+#include "training/settings.h"
+#include "training/vae_objective.h"
 
 namespace plotforge {
 namespace {
@@ -35,12 +42,13 @@ const Fixture& trained() {
     const std::string dir = testing::temp_dir("latent-runtime");
     x.vae_run = dir + "/vae";
     x.gan_run = dir + "/gan";
-    auto r = run(plotforge_bin() + " train --kind vae --data " + corpus + " --out " + x.vae_run +
-                 " --max-steps 15 --batch-size 4 --model.dim 32 --model.n_layers 2 --model.n_heads 4 --model.n_kv_heads 2"
-                 " --model.context 64 --vae.latent 8 --eval-every 15 --eval-batches 1 --quiet");
+    auto r =
+        run(plotforge_bin() + " train --kind vae --data " + corpus + " --out " + x.vae_run +
+            " --max-steps 15 --batch-size 4 --model.dim 32 --model.n_layers 2 --model.n_heads 4 --model.n_kv_heads 2"
+            " --model.context 64 --vae.latent 8 --eval-every 15 --eval-batches 1 --quiet");
     if (r.exit_code) throw std::runtime_error(r.output);
-    r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/scenes-gan.ini --data " +
-            corpus + " --out " + x.gan_run + " --gan.vae " + x.vae_run +
+    r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) +
+            "/configs/scenes-gan.ini --data " + corpus + " --out " + x.gan_run + " --gan.vae " + x.vae_run +
             " --gan.hidden 16 --max-steps 5 --batch-size 4 --eval-every 5 --eval-batches 1 --quiet");
     if (r.exit_code) throw std::runtime_error(r.output);
     x.vae_bundle = dir + "/vae-bundle";
@@ -60,7 +68,8 @@ TEST(LatentRuntime, VAEDecoderLogitsMatchLibtorchUnderALatentCode) {
   ASSERT_EQ(model->config().latent, 8);
   const int V = model->config().vocab;
   const std::vector<float> z = {0.5f, -1.f, 0.25f, 2.f, -0.5f, 0.f, 1.5f, -2.f};
-  std::vector<int> p = model->tokenizer().encode("<scene><beat=climax>\nHAMLET\nTo be, or not to be, that is the question.\n");
+  std::vector<int> p =
+      model->tokenizer().encode("<scene><beat=climax>\nHAMLET\nTo be, or not to be, that is the question.\n");
   ASSERT_GT(p.size(), 12u);
   torch::NoGradGuard g;
   const auto zt = torch::from_blob(const_cast<float*>(z.data()), {1, 8}).clone();
@@ -88,7 +97,10 @@ TEST(LatentRuntime, VAEDecoderLogitsMatchLibtorchUnderALatentCode) {
   std::vector<runtime::BatchItem> nb{{&plain, p, true}};
   const auto unconditioned = engine.forward(nb);
   EXPECT_GT((torch::from_blob(const_cast<float*>(unconditioned.data()), {static_cast<long>(p.size()), V}) - expect)
-                .abs().max().item<float>(), 1e-3);
+                .abs()
+                .max()
+                .item<float>(),
+            1e-3);
 }
 
 TEST(LatentRuntime, GreedyDecodingUnderACodeIsIdentical) {
@@ -96,15 +108,15 @@ TEST(LatentRuntime, GreedyDecodingUnderACodeIsIdentical) {
   const auto model = runtime::Model::load(trained().vae_bundle);
   const std::vector<float> z = {1.f, 0.f, -1.f, 0.5f, 0.5f, -0.5f, 2.f, 0.f};
   const std::vector<int> prompt = model->tokenizer().encode("<scene><beat=exposition>\n");
-  SampleOptions o;
+  SamplingParams o;
   o.temperature = 0;
   o.max_new_tokens = 40;
   const Conditioning cond = vae.model->condition(torch::from_blob(const_cast<float*>(z.data()), {1, 8}).clone());
-  const auto expect = generate(vae.model->decoder, prompt, o, &cond)[0];
+  const auto expect = generate(vae.model->decoder, prompt, o, /*eos_id=*/-1, nullptr, &cond)[0].tokens;
   ASSERT_EQ(expect.size(), 40u);
   runtime::BlockPool pool(model->config(), 16, 64);
   runtime::CpuEngine engine(*model, pool);
-  runtime::SamplingParams p;
+  SamplingParams p;
   p.temperature = 0;
   p.max_new_tokens = 40;
   p.ignore_eos = true;
@@ -122,7 +134,8 @@ TEST(LatentRuntime, GANCodesMatchTheGenerator) {
   const std::vector<float> noise(rt->noise(), 0.3f);
   for (int genre : {-1, 0}) {
     torch::NoGradGuard g;
-    const auto expect = gan.generator->forward(torch::full({1, rt->noise()}, 0.3f), torch::full({1}, genre, torch::kInt64));
+    const auto expect =
+        gan.generator->forward(torch::full({1, rt->noise()}, 0.3f), torch::full({1}, genre, torch::kInt64));
     const auto got = rt->forward(noise, genre);
     ASSERT_EQ(static_cast<long>(got.size()), expect.size(1));
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[0][i].item<float>(), 1e-5) << i;
@@ -131,7 +144,7 @@ TEST(LatentRuntime, GANCodesMatchTheGenerator) {
 
 TEST(LatentRuntime, CommandLine) {
   const std::string bin = testing::plotforge_bin();
-  const std::string rt = std::filesystem::path(bin).parent_path().parent_path().string() + "/inference/plotforge-run";
+  const std::string rt = std::filesystem::path(bin).parent_path().string() + "/plotforge-run";
   const Fixture& f = trained();
   auto r = run(rt + " generate --bundle " + f.vae_bundle + " --prior --beat climax --max-new-tokens 10 --seed 3");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -159,6 +172,46 @@ TEST(LatentRuntime, CommandLine) {
           "'plotforge.latent_to_memory.weight' in k, any(x.startswith('plotforge.encoder.') for x in k))\"");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("True True True"), std::string::npos) << r.output;
+}
+
+// Every VAE setting travels from one declaration (training/settings.h) to
+// the option, the INI file, the checkpoint, the bundle and the runtime, with
+// no list of them anywhere else: a field added to VAESettings passes this
+// test unchanged.
+TEST(LatentRuntime, EveryVaeSettingReachesOptionsCheckpointBundleAndRuntime) {
+  const std::string dir = testing::temp_dir("vae-settings");
+  const auto help = run(plotforge_bin() + " train --help");
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  // Non-default values for every numeric field, set from an INI file.
+  std::string ini = "[vae]\n";
+  const VAESettings defaults;
+  nlohmann::json expect = to_json(defaults);
+  for_each_field(defaults, [&](const char* key, const auto& member, const char*, FieldTraits) {
+    EXPECT_NE(help.output.find(std::string("--vae.") + key), std::string::npos) << key;
+    using T = std::decay_t<decltype(member)>;
+    if constexpr (std::is_same_v<T, int>) {
+      const int v = std::string(key) == "cycles" ? 2 : std::string(key) == "encoder_layers" ? 1 : 4;
+      ini += std::string(key) + " = " + std::to_string(v) + "\n";
+      expect[key] = v;
+    } else if constexpr (std::is_same_v<T, double>) {
+      ini += std::string(key) + " = 0.125\n";
+      expect[key] = 0.125;
+    }
+  });
+  testing::write_text(dir + "/vae.ini", ini);
+  const std::string corpus = testing::prepared_sample_corpus(700);
+  auto r = run(plotforge_bin() + " train --kind vae --config " + dir + "/vae.ini --data " + corpus + " --out " + dir +
+               "/run --max-steps 2 --batch-size 2 --model.dim 32 --model.n_layers 2 --model.n_heads 4"
+               " --model.context 32 --eval-every 2 --eval-batches 1 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const OpenedRun opened = open_run(dir + "/run", "vae");
+  EXPECT_EQ(opened.state.config.at("vae"), expect);
+  r = run(plotforge_bin() + " export --checkpoint " + dir + "/run --out " + dir + "/bundle");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto config = nlohmann::json::parse(testing::read_text(dir + "/bundle/config.json"));
+  for (const auto& [key, value] : expect.items()) EXPECT_EQ(config["plotforge"][key], value) << key;
+  const auto model = runtime::Model::load(dir + "/bundle");
+  EXPECT_EQ(model->config().latent, 4);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
-#include <gtest/gtest.h>
+#include "datasets/loader.h"
 
 #include <set>
 
+#include <gtest/gtest.h>
+
+#include "base/error.h"
 #include "datasets/annotations.h"
-#include "datasets/error.h"
-#include "datasets/loader.h"
 
 namespace plotforge {
 namespace {
@@ -158,7 +159,8 @@ TEST(SceneLoader, WindowsOfLongScenesMoveAndRepeatExactly) {
   // Without windows every row is its scene's start.
   SceneLoader starts(corpus, 4, opts(8, 0, 1, 0));
   const SceneBatch z = starts.make(3);
-  for (int r = 0; r < z.batch; ++r) EXPECT_EQ(z.tokens[r * z.length], static_cast<int>(corpus->scenes[z.scene[r]].token_begin));
+  for (int r = 0; r < z.batch; ++r)
+    EXPECT_EQ(z.tokens[r * z.length], static_cast<int>(corpus->scenes[z.scene[r]].token_begin));
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
-#include <gtest/gtest.h>
-
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/torch.h>
-
-#include <boost/crc.hpp>
+#include <algorithm>
+#include <random>
 #include <set>
 
-#include "datasets/error.h"
+#include <ATen/CPUGeneratorImpl.h>
+#include <boost/crc.hpp>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "base/error.h"
 #include "models/fused_cpu.h"
 #include "models/generate.h"
 #include "models/transformer.h"
@@ -75,8 +76,8 @@ TEST(Transformer, KVCacheGivesTheSameLogitsAsAFullPass) {
     const auto full = m->forward(tokens);
     KVCache cache = m->make_cache(3, 20);
     std::vector<torch::Tensor> parts;
-    parts.push_back(m->forward(tokens.narrow(1, 0, 5), &cache));   // prefill
-    parts.push_back(m->forward(tokens.narrow(1, 5, 4), &cache));   // a chunk continuing the cache
+    parts.push_back(m->forward(tokens.narrow(1, 0, 5), &cache));  // prefill
+    parts.push_back(m->forward(tokens.narrow(1, 5, 4), &cache));  // a chunk continuing the cache
     for (int t = 9; t < 20; ++t) parts.push_back(m->forward(tokens.narrow(1, t, 1), &cache));  // one by one
     const auto inc = torch::cat(parts, 1);
     EXPECT_LT((inc - full).abs().max().item<float>(), 1e-5) << "kv heads " << kv;
@@ -128,45 +129,57 @@ TEST(Transformer, RejectsBadConfigsNamingTheField) {
   EXPECT_THROW(c.validate(), InputError);
 }
 
-TEST(Sampling, GreedyTopKTopPAndSeeds) {
-  torch::manual_seed(3);
-  const auto logits = torch::randn({4, 30});
-  const auto argmax = logits.argmax(-1);
-  SampleOptions o;
-  at::Generator g1 = at::detail::createCPUGenerator(5), g2 = at::detail::createCPUGenerator(5);
+// One row of logits through the shared sampler (models/sampling.h).
+int sample_row(Sampler& s, std::vector<float> row) {
+  const std::vector<int> none;
+  const std::vector<int> counts(row.size(), 0);
+  return s.sample(row.data(), static_cast<int>(row.size()), none, counts, nullptr);
+}
+
+TEST(Sampling, GreedyTopKTopPMinPAndSeeds) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> logits(30);
+  for (float& x : logits) x = normal(rng);
+  const int argmax = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  SamplingParams o;
   o.temperature = 0;
-  EXPECT_TRUE(torch::equal(sample_next(logits, o, g1), argmax));
+  Sampler greedy(o, 5);
+  EXPECT_EQ(sample_row(greedy, logits), argmax);
   o.temperature = 1.0f;
   o.top_k = 1;
-  EXPECT_TRUE(torch::equal(sample_next(logits, o, g1), argmax));
+  Sampler top1(o, 5);
+  EXPECT_EQ(sample_row(top1, logits), argmax);
   o.top_k = 0;
   o.top_p = 1e-6f;  // only the likeliest token survives
-  EXPECT_TRUE(torch::equal(sample_next(logits, o, g1), argmax));
+  Sampler nucleus(o, 5);
+  EXPECT_EQ(sample_row(nucleus, logits), argmax);
   o.top_p = 1.0f;
-  std::vector<int64_t> a, b;
-  for (int i = 0; i < 20; ++i) {
-    a.push_back(sample_next(logits, o, g2)[0].item<int64_t>());
-  }
-  at::Generator g3 = at::detail::createCPUGenerator(5);
-  for (int i = 0; i < 20; ++i) b.push_back(sample_next(logits, o, g3)[0].item<int64_t>());
-  EXPECT_EQ(a, b);
-  EXPECT_GT(std::set<int64_t>(a.begin(), a.end()).size(), 1u);  // it does sample
-  o.top_k = 3;  // top-k keeps only the 3 likeliest
-  const auto top3 = std::get<1>(logits.topk(3, -1));
-  for (int i = 0; i < 50; ++i) {
-    const auto s = sample_next(logits, o, g3);
-    for (int r = 0; r < 4; ++r) EXPECT_TRUE((top3[r] == s[r]).any().item<bool>());
-  }
+  o.min_p = 0.999f;  // likewise
+  Sampler minp(o, 5);
+  EXPECT_EQ(sample_row(minp, logits), argmax);
+  o.min_p = 0;
+  Sampler s1(o, 5), s2(o, 5);
+  std::vector<int> a, b;
+  for (int i = 0; i < 20; ++i) a.push_back(sample_row(s1, logits));
+  for (int i = 0; i < 20; ++i) b.push_back(sample_row(s2, logits));
+  EXPECT_EQ(a, b);                                          // the same seed draws the same tokens
+  EXPECT_GT(std::set<int>(a.begin(), a.end()).size(), 1u);  // it does sample
+  o.top_k = 3;                                              // top-k keeps only the 3 likeliest
+  std::vector<float> sorted = logits;
+  std::sort(sorted.rbegin(), sorted.rend());
+  Sampler s3(o, 7);
+  for (int i = 0; i < 50; ++i) EXPECT_GE(logits[sample_row(s3, logits)], sorted[2]);
 }
 
 TEST(Generate, KVCacheGenerationEqualsRecomputingTheWholePrefix) {
   torch::manual_seed(4);
   Transformer m(small_config(2));
-  SampleOptions o;
+  SamplingParams o;
   o.temperature = 0;
   o.max_new_tokens = 15;
   const std::vector<int> prompt = {3, 14, 15, 9, 2};
-  const auto fast = generate(m, prompt, o)[0];
+  const auto fast = generate(m, prompt, o, /*eos_id=*/-1, nullptr)[0].tokens;
   std::vector<int64_t> seq(prompt.begin(), prompt.end());
   torch::NoGradGuard g;
   for (int t = 0; t < 15; ++t) {
@@ -176,17 +189,26 @@ TEST(Generate, KVCacheGenerationEqualsRecomputingTheWholePrefix) {
   EXPECT_EQ(std::vector<int>(seq.begin() + prompt.size(), seq.end()), fast);
 }
 
-TEST(Generate, RunsPastTheContextBySlidingTheWindow) {
+TEST(Generate, StopsAtTheContextAndSaysSo) {
   torch::manual_seed(5);
   Transformer m(small_config());  // context 32
-  SampleOptions o;
+  SamplingParams o;
   o.max_new_tokens = 100;
-  o.num_samples = 2;
-  const auto out = generate(m, {1, 2, 3}, o);
+  o.n = 2;
+  const auto out = generate(m, {1, 2, 3}, o, /*eos_id=*/-1, nullptr);
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].size(), 100u);
-  EXPECT_EQ(out[1].size(), 100u);
-  EXPECT_NE(out[0], out[1]);
+  for (const auto& c : out) {
+    EXPECT_EQ(c.tokens.size(), 30u);  // 32 positions less the 3 of the prompt, plus the one predicted at the last
+    EXPECT_EQ(c.finish_reason, "context");
+  }
+  EXPECT_NE(out[0].tokens, out[1].tokens);  // branch i samples with seed + i
+  o.max_new_tokens = 10;
+  for (const auto& c : generate(m, {1, 2, 3}, o, -1, nullptr)) {
+    EXPECT_EQ(c.tokens.size(), 10u);
+    EXPECT_EQ(c.finish_reason, "length");
+  }
+  EXPECT_NE(context_note(3, 100, 32).find("at most 30"), std::string::npos);
+  EXPECT_EQ(context_note(3, 30, 32), "");
 }
 
 TEST(LrSchedule, WarmupCosineFloor) {

@@ -2,14 +2,12 @@
 // same weights give the same logits and loss, and one AdamW step (with
 // clipping and the trainer's weight-decay groups) gives the same parameters.
 // Runs the reference under Debian's python3 with python3-torch.
-#include <gtest/gtest.h>
-
-#include <torch/csrc/jit/serialization/pickle.h>
-#include <torch/torch.h>
-
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/torch.h>
 
 #include "models/transformer.h"
 #include "tests/test_util.h"
@@ -63,20 +61,22 @@ void check_parity(bool tie, int kv_heads) {
   out.insert("grad_norm", torch::tensor(norm));
   for (const auto& p : model->named_parameters()) out.insert("after." + p.key(), p.value().detach().clone());
   save(dir + "/cpp.pt", out);
-  std::ofstream(dir + "/config.json") << nlohmann::json{{"vocab_size", c.vocab_size}, {"dim", c.dim},
-                                                       {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
-                                                       {"n_kv_heads", c.n_kv_heads}, {"context", c.context},
-                                                       {"rope_theta", c.rope_theta}, {"norm_eps", c.norm_eps},
-                                                       {"tie_embeddings", c.tie_embeddings}}
-                                            .dump();
-  std::ofstream(dir + "/optim.json") << nlohmann::json{{"lr", s.lr}, {"beta1", s.beta1}, {"beta2", s.beta2},
-                                                      {"eps", s.eps}, {"weight_decay", s.weight_decay},
-                                                      {"grad_clip", 0.5}}
-                                            .dump();
+  std::ofstream(dir + "/config.json") << nlohmann::json{
+      {"vocab_size", c.vocab_size},
+      {"dim", c.dim},
+      {"n_layers", c.n_layers},
+      {"n_heads", c.n_heads},
+      {"n_kv_heads", c.n_kv_heads},
+      {"context", c.context},
+      {"rope_theta", c.rope_theta},
+      {"norm_eps", c.norm_eps},
+      {"tie_embeddings", c.tie_embeddings}}.dump();
+  std::ofstream(dir + "/optim.json") << nlohmann::json{
+      {"lr", s.lr},      {"beta1", s.beta1}, {"beta2", s.beta2}, {"eps", s.eps}, {"weight_decay", s.weight_decay},
+      {"grad_clip", 0.5}}.dump();
   const std::string python = testing::python_with("torch");
   ASSERT_FALSE(python.empty()) << "no python3 with torch: run scripts/setup.sh (Debian's python3-torch)";
-  const auto r = testing::run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) +
-                              "/scripts/reference/parity.py " + dir);
+  const auto r = testing::run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/reference/parity.py " + dir);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;
 }

@@ -4,15 +4,15 @@
 // and agreement of their argmax, for prompts of several lengths, one-shot and
 // chunked prefill, a mixed batch, and a branch whose partial block was copied
 // on the GPU (copy-on-write through the pool's copier).
-#include <gtest/gtest.h>
-
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
-#include "datasets/error.h"
+#include <gtest/gtest.h>
+
+#include "base/error.h"
 #include "inference/cuda_engine.h"
 #include "inference/engine.h"
 #include "tests/test_util.h"
@@ -125,11 +125,13 @@ TEST(RuntimeCuda, RefusesWhatItCannotRun) {
   // tiny.ini's head_dim is 16: the attention kernels take 64 or 128.
   const std::string corpus = testing::prepared_sample_corpus(700);
   const std::string dir = std::filesystem::path(corpus).parent_path().string();
-  ASSERT_EQ(run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
-                corpus + " --out " + dir + "/hd16-run --max-steps 2 --device cpu --eval-every 2 --eval-batches 1 --quiet")
-                .exit_code,
+  ASSERT_EQ(
+      run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+          corpus + " --out " + dir + "/hd16-run --max-steps 2 --device cpu --eval-every 2 --eval-batches 1 --quiet")
+          .exit_code,
+      0);
+  ASSERT_EQ(run(plotforge_bin() + " export --checkpoint " + dir + "/hd16-run --out " + dir + "/hd16-bundle").exit_code,
             0);
-  ASSERT_EQ(run(plotforge_bin() + " export --checkpoint " + dir + "/hd16-run --out " + dir + "/hd16-bundle").exit_code, 0);
   const auto model = runtime::Model::load(dir + "/hd16-bundle");
   EXPECT_THROW(runtime::make_runtime(*model, "cuda", 16, 8), InputError);
 }

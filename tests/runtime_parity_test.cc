@@ -1,16 +1,19 @@
 // The torch-free runtime against the libtorch model on the same checkpoint:
 // logits within 1e-4 (fp32, CPU) for prompts of several lengths, one-shot
 // and chunked prefill; greedy decoding identical for 200 steps at batch 1,
-// with prefix-sharing branches, and in a mixed batch of different prompts.
-#include <gtest/gtest.h>
-
-#include <torch/torch.h>
-
+// with prefix-sharing branches, and in a mixed batch of different prompts;
+// and the two programs, given the same model, options and seed, sample the
+// same tokens (they share one sampler, models/sampling.h).
 #include <filesystem>
 #include <set>
 
-#include "datasets/error.h"
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "base/error.h"
 #include "datasets/text_checks.h"
+#include "datasets/tokenizer.h"
 #include "inference/engine.h"
 #include "inference/generate.h"
 #include "inference/prefix_cache.h"
@@ -36,7 +39,8 @@ const Fixture& trained() {
     const std::string corpus = testing::prepared_sample_corpus(700);
     const std::string dir = std::filesystem::path(corpus).parent_path().string();
     x.run_dir = dir + "/run";
-    const auto r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
+    const auto r =
+        run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
             corpus + " --out " + x.run_dir + " --max-steps 60 --model.context 256 --model.n_kv_heads 2 " +
             "--model.tie_embeddings false --batch-size 4 --eval-every 60 --eval-batches 1 --quiet");
     if (r.exit_code) throw std::runtime_error(r.output);
@@ -63,8 +67,10 @@ TEST(RuntimeParity, LogitsMatchLibtorchForPromptsOfSeveralLengths) {
   Transformer torch_model = load_torch_model();
   const auto model = runtime::Model::load(trained().bundle);
   const int V = model->config().vocab;
-  std::vector<int> base = prompt_of(*model, "HAMLET\nTo be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n");
-  while (base.size() < 200) base.insert(base.end(), base.begin(), base.begin() + std::min<std::size_t>(base.size(), 200 - base.size()));
+  std::vector<int> base = prompt_of(
+      *model, "HAMLET\nTo be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n");
+  while (base.size() < 200)
+    base.insert(base.end(), base.begin(), base.begin() + std::min<std::size_t>(base.size(), 200 - base.size()));
   for (const std::size_t len : {1ul, 7ul, 50ul, 200ul}) {
     const std::vector<int> p(base.begin(), base.begin() + len);
     std::vector<std::int64_t> p64(p.begin(), p.end());
@@ -76,7 +82,8 @@ TEST(RuntimeParity, LogitsMatchLibtorchForPromptsOfSeveralLengths) {
       runtime::Sequence seq;
       std::vector<float> got;
       for (std::size_t s = 0; s < len; s += chunk) {
-        std::vector<runtime::BatchItem> batch{{&seq, std::vector<int>(p.begin() + s, p.begin() + std::min(len, s + chunk)), true}};
+        std::vector<runtime::BatchItem> batch{
+            {&seq, std::vector<int>(p.begin() + s, p.begin() + std::min(len, s + chunk)), true}};
         const auto part = engine.forward(batch);
         got.insert(got.end(), part.begin(), part.end());
       }
@@ -88,10 +95,10 @@ TEST(RuntimeParity, LogitsMatchLibtorchForPromptsOfSeveralLengths) {
 }
 
 std::vector<int> torch_greedy(Transformer& m, const std::vector<int>& prompt, int steps) {
-  SampleOptions o;
+  SamplingParams o;
   o.temperature = 0;
   o.max_new_tokens = steps;
-  return generate(m, prompt, o)[0];
+  return generate(m, prompt, o, /*eos_id=*/-1, nullptr)[0].tokens;
 }
 
 TEST(RuntimeParity, Greedy200StepsIdenticalAloneBranchedAndInAMixedBatch) {
@@ -103,7 +110,7 @@ TEST(RuntimeParity, Greedy200StepsIdenticalAloneBranchedAndInAMixedBatch) {
 
   runtime::BlockPool pool(model->config(), 16, 256);
   runtime::CpuEngine engine(*model, pool);
-  runtime::SamplingParams p;
+  SamplingParams p;
   p.temperature = 0;
   p.max_new_tokens = 200;
   const auto alone = runtime::generate(engine, a, p);
@@ -135,12 +142,13 @@ TEST(RuntimeParity, Greedy200StepsIdenticalAloneBranchedAndInAMixedBatch) {
 
 TEST(Scheduler, ContinuousBatchingAndThePrefixCacheChangeNoToken) {
   const auto model = runtime::Model::load(trained().bundle);
-  const std::string story = "INT. CASTLE - NIGHT\n\nThunder. A candle gutters.\n\nMACBETH\nIs this a dagger which I see before me,\n";
+  const std::string story =
+      "INT. CASTLE - NIGHT\n\nThunder. A candle gutters.\n\nMACBETH\nIs this a dagger which I see before me,\n";
   std::vector<std::vector<int>> prompts;
   for (const char* tail : {"LADY MACBETH\n", "BANQUO\n", "Enter a Porter\n\nPORTER\n", "MACBETH\n", "DUNCAN\n"}) {
     prompts.push_back(prompt_of(*model, story + tail));
   }
-  runtime::SamplingParams p;
+  SamplingParams p;
   p.temperature = 0;
   p.max_new_tokens = 24;
   // Each alone, no cache.
@@ -203,7 +211,7 @@ TEST(RuntimeSampling, SeedsPenaltiesStopsAndLogprobs) {
   runtime::BlockPool pool(model->config(), 16, 128);
   runtime::CpuEngine engine(*model, pool);
   const auto prompt = prompt_of(*model, "HAMLET\n");
-  runtime::SamplingParams p;
+  SamplingParams p;
   p.max_new_tokens = 40;
   p.n = 3;
   p.logprobs = true;
@@ -259,6 +267,65 @@ TEST(RuntimeParity, HostileBundlesAreClearErrors) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("model.layers.2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RuntimeParity, BothProgramsSampleTheSameTokensForTheSameSeed) {
+  const std::string runtime_bin = (std::filesystem::path(plotforge_bin()).parent_path() / "plotforge-run").string();
+  const std::string options =
+      " --genre tragedy --beat climax --prompt 'MACBETH' --n 3 --max-new-tokens 40"
+      " --temperature 0.9 --top-k 50 --top-p 0.95 --min-p 0.02 --repetition-penalty 1.1"
+      " --presence-penalty 0.2 --frequency-penalty 0.1 --seed 7 --logprobs";
+  const auto a = testing::run_stdout(plotforge_bin() + " generate --checkpoint " + trained().run_dir + options);
+  const auto b = testing::run_stdout(runtime_bin + " generate --bundle " + trained().bundle + options);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto ja = nlohmann::json::parse(a.output), jb = nlohmann::json::parse(b.output);
+  ASSERT_EQ(ja.size(), 3u);
+  ASSERT_EQ(jb.size(), 3u);
+  std::set<std::vector<int>> distinct;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto ta = ja[i]["tokens"].get<std::vector<int>>(), tb = jb[i]["tokens"].get<std::vector<int>>();
+    EXPECT_EQ(ta, tb) << "branch " << i;
+    EXPECT_EQ(ja[i]["finish_reason"], jb[i]["finish_reason"]) << "branch " << i;
+    EXPECT_EQ(ja[i]["text"], jb[i]["text"]) << "branch " << i;
+    const auto la = ja[i]["logprobs"].get<std::vector<float>>(), lb = jb[i]["logprobs"].get<std::vector<float>>();
+    ASSERT_EQ(la.size(), lb.size());
+    for (std::size_t k = 0; k < la.size(); ++k) EXPECT_NEAR(la[k], lb[k], 1e-3) << "branch " << i << " token " << k;
+    distinct.insert(ta);
+  }
+  EXPECT_GT(distinct.size(), 1u) << "the branches sample with their own seeds";
+  // plotforge-run takes --config like plotforge: the same options from an INI file.
+  const std::string ini = testing::temp_dir("runtime-config") + "/sampling.ini";
+  testing::write_text(ini,
+                      "genre = tragedy\nbeat = climax\nprompt = MACBETH\nn = 3\nmax-new-tokens = 40\n"
+                      "temperature = 0.9\ntop-k = 50\ntop-p = 0.95\nmin-p = 0.02\nrepetition-penalty = 1.1\n"
+                      "presence-penalty = 0.2\nfrequency-penalty = 0.1\nseed = 7\nlogprobs = true\n");
+  const auto c = testing::run_stdout(runtime_bin + " generate --bundle " + trained().bundle + " --config " + ini);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_EQ(c.output, b.output);
+}
+
+TEST(RuntimeParity, BothProgramsSayWhyAndWhenTheContextEndsAGeneration) {
+  const std::string runtime_bin = (std::filesystem::path(plotforge_bin()).parent_path() / "plotforge-run").string();
+  // The model's context is 256 tokens: 400 cannot fit.
+  const auto model = runtime::Model::load(trained().bundle);
+  const std::size_t prompt_length =
+      model->tokenizer().encode(conditioning_prompt(model->tokenizer(), "", "", "", "MACBETH")).size();
+  const std::string options = " --prompt 'MACBETH' --max-new-tokens 400 --temperature 0 --logprobs";
+  for (const std::string& cmd : {plotforge_bin() + " generate --checkpoint " + trained().run_dir,
+                                 runtime_bin + " generate --bundle " + trained().bundle}) {
+    const auto r = testing::run(cmd + options);  // stdout and stderr
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("note: the model's context is 256 tokens"), std::string::npos) << cmd << r.output;
+    EXPECT_NE(r.output.find("finish reason"), std::string::npos) << cmd << r.output;
+    const auto out = testing::run_stdout(cmd + options);
+    const auto j = nlohmann::json::parse(out.output);
+    const std::string reason = j[0]["finish_reason"];
+    EXPECT_TRUE(reason == "context" || reason == "eos") << reason;
+    // Ended by the context: every position of it is used, and one more
+    // token is predicted at the last.
+    if (reason == "context") EXPECT_EQ(j[0]["tokens"].size() + prompt_length, 257u);
   }
 }
 

@@ -17,7 +17,7 @@ namespace plotforge::testing {
 
 std::string sample_dir() { return std::string(PLOTFORGE_SOURCE_DIR) + "/data/sample"; }
 std::string shared_corpora() { return PLOTFORGE_SHARED_CORPORA; }
-std::string plotforge_bin() { return std::string(PLOTFORGE_BINARY_DIR) + "/cli/plotforge"; }
+std::string plotforge_bin() { return std::string(PLOTFORGE_BINARY_DIR) + "/bin/plotforge"; }
 
 // CTest runs each test in its own process, several at once: every process
 // gets its own directory, removed when it exits.
@@ -27,7 +27,8 @@ static std::filesystem::path process_dir() {
     std::filesystem::remove_all(d);
     std::atexit([] {
       std::error_code ec;
-      std::filesystem::remove_all(std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / std::to_string(::getpid()), ec);
+      std::filesystem::remove_all(std::filesystem::path(PLOTFORGE_BINARY_DIR) / "test-tmp" / std::to_string(::getpid()),
+                                  ec);
     });
     return d;
   }();
@@ -66,8 +67,8 @@ std::string prepared_sample_corpus(int vocab_size) {
   static std::map<int, std::string> made;
   if (made.count(vocab_size)) return made[vocab_size];
   const std::string dir = temp_dir("sample-corpus-" + std::to_string(vocab_size));
-  auto r = run(plotforge_bin() + " tokenizer train --input " + sample_dir() + " --out " + dir + "/tok.model --vocab-size " +
-               std::to_string(vocab_size));
+  auto r = run(plotforge_bin() + " tokenizer train --input " + sample_dir() + " --out " + dir +
+               "/tok.model --vocab-size " + std::to_string(vocab_size));
   if (r.exit_code != 0) throw std::runtime_error(r.output);
   r = run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + sample_dir() + " --tokenizer " + dir +
           "/tok.model --out " + dir + "/c.h5");
@@ -92,8 +93,6 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 }  // namespace plotforge::testing

@@ -1,12 +1,13 @@
 // Bad input at the text level: each case gets an InputError naming the line.
-#include <gtest/gtest.h>
+#include "datasets/text_checks.h"
 
 #include <random>
 
+#include <gtest/gtest.h>
+
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 #include "datasets/fountain.h"
-#include "datasets/text_checks.h"
 
 namespace plotforge {
 namespace {
@@ -22,10 +23,10 @@ std::string error_of(const std::string& text) {
 
 TEST(TextChecks, InvalidUtf8NamesLineAndByte) {
   EXPECT_EQ(error_of("ok\nbad \xC3\x28 here\n").substr(0, 33), "f.txt:2: invalid UTF-8 at byte 5 ");
-  EXPECT_NE(error_of("\xED\xA0\x80"), "");  // surrogate
-  EXPECT_NE(error_of("\xC0\xAF"), "");      // overlong
+  EXPECT_NE(error_of("\xED\xA0\x80"), "");      // surrogate
+  EXPECT_NE(error_of("\xC0\xAF"), "");          // overlong
   EXPECT_NE(error_of("\xF4\x90\x80\x80"), "");  // above U+10FFFF
-  EXPECT_NE(error_of("cut \xE2\x82"), "");  // truncated sequence
+  EXPECT_NE(error_of("cut \xE2\x82"), "");      // truncated sequence
   EXPECT_EQ(error_of("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xAD\n"), "");
 }
 
@@ -53,9 +54,14 @@ TEST(TextChecks, MutatedScriptsParseOrFailCleanly) {
     for (int k = 0; k < edits; ++k) {
       const std::size_t pos = rng() % (s.size() + 1);
       switch (rng() % 3) {
-        case 0: s.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
-        case 1: if (pos < s.size()) s.erase(pos, 1); break;
-        default: if (pos < s.size()) s[pos] = alphabet[rng() % alphabet.size()];
+        case 0:
+          s.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 1:
+          if (pos < s.size()) s.erase(pos, 1);
+          break;
+        default:
+          if (pos < s.size()) s[pos] = alphabet[rng() % alphabet.size()];
       }
     }
     try {

@@ -1,29 +1,30 @@
 // Text metrics: hand-checked values, and BLEU/Self-BLEU against NLTK (the
 // implementation Texygen and most papers report through).
-#include <gtest/gtest.h>
+#include "eval/text_metrics.h"
 
 #include <fstream>
 #include <random>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "eval/text_metrics.h"
 #include "tests/test_util.h"
 
 namespace plotforge {
 namespace {
 
 TEST(TextMetrics, WordsLowercaseAndSplitPunctuation) {
-  EXPECT_EQ(words("HAMLET: To be, or not to be!\n  Ay, there's the rub."),
-            (Words{"hamlet", ":", "to", "be", ",", "or", "not", "to", "be", "!", "ay", ",", "there's", "the", "rub", "."}));
+  EXPECT_EQ(
+      words("HAMLET: To be, or not to be!\n  Ay, there's the rub."),
+      (Words{"hamlet", ":", "to", "be", ",", "or", "not", "to", "be", "!", "ay", ",", "there's", "the", "rub", "."}));
   EXPECT_TRUE(words(" \n\t").empty());
 }
 
 TEST(TextMetrics, DistinctN) {
   const std::vector<Words> s = {{"a", "b", "a", "b"}, {"a", "c"}};
-  EXPECT_DOUBLE_EQ(distinct_n(s, 1), 3.0 / 6);            // a, b, c of 6 words
-  EXPECT_DOUBLE_EQ(distinct_n(s, 2), 3.0 / 4);            // ab, ba, ab | ac
-  EXPECT_DOUBLE_EQ(distinct_n({{"x"}}, 2), 0.0);          // no bigram at all
+  EXPECT_DOUBLE_EQ(distinct_n(s, 1), 3.0 / 6);    // a, b, c of 6 words
+  EXPECT_DOUBLE_EQ(distinct_n(s, 2), 3.0 / 4);    // ab, ba, ab | ac
+  EXPECT_DOUBLE_EQ(distinct_n({{"x"}}, 2), 0.0);  // no bigram at all
 }
 
 TEST(TextMetrics, RepetitionRate) {
@@ -59,8 +60,8 @@ TEST(TextMetrics, BleuAndSelfBleuMatchNltk) {
     std::ofstream f(dir + "/sets.json");
     f << nlohmann::json{{"samples", samples}, {"references", refs}}.dump();
   }
-  const auto r = testing::run_stdout("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/bleu_reference.py " + dir +
-                                     "/sets.json");
+  const auto r = testing::run_stdout("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/bleu_reference.py " +
+                                     dir + "/sets.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_NEAR(bleu(samples, refs), j["bleu"].get<double>(), 1e-9);

@@ -2,12 +2,12 @@
 // line of the sample corpus, for unigram, bpe and char models trained by
 // 'plotforge tokenizer train'. (This test binary links libsentencepiece and
 // not libtorch; the two cannot share a process.)
-#include <gtest/gtest.h>
-
 #include <sentencepiece_processor.h>
 
+#include <gtest/gtest.h>
+
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
 #include "datasets/sentencepiece_model.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
@@ -19,8 +19,13 @@ namespace {
 std::vector<std::string> corpus_lines() {
   std::vector<std::string> lines = {
       "caf\xC3\xA9 \xE2\x9C\x93 unseen \xF0\x9F\x8E\xAD and \xE4\xB8\xAD\xE6\x96\x87",  // unseen characters
-      "\ttab and   three spaces", "   ", "<scene><beat=climax><emotion=fear>", "x<genre=comedy>y", "<scene",
-      "1234567890 numbers 3.14", "ALL CAPS LINE (V.O.) (CONT'D)",
+      "\ttab and   three spaces",
+      "   ",
+      "<scene><beat=climax><emotion=fear>",
+      "x<genre=comedy>y",
+      "<scene",
+      "1234567890 numbers 3.14",
+      "ALL CAPS LINE (V.O.) (CONT'D)",
   };
   for (const auto& d : read_documents(testing::sample_dir())) {
     std::size_t start = 0;
@@ -80,7 +85,9 @@ std::string varint(std::uint64_t v) {
 std::string message_field(int field, const std::string& payload) {
   return varint(static_cast<std::uint64_t>(field) << 3 | 2) + varint(payload.size()) + payload;
 }
-std::string varint_field(int field, std::uint64_t v) { return varint(static_cast<std::uint64_t>(field) << 3) + varint(v); }
+std::string varint_field(int field, std::uint64_t v) {
+  return varint(static_cast<std::uint64_t>(field) << 3) + varint(v);
+}
 std::string model_bytes(const std::vector<std::pair<std::string, int>>& pieces) {
   std::string m;
   for (const auto& [text, type] : pieces) m += message_field(1, message_field(1, text) + varint_field(3, type));
@@ -93,7 +100,8 @@ std::string model_bytes(const std::vector<std::pair<std::string, int>>& pieces) 
 // escaped as std::invalid_argument (a crash), and a repeated piece made the
 // trie read past a piece's end. Both are now the model's error.
 TEST(TokenizerEquivalence, RejectsCorruptPieces) {
-  const SentencePieceModel ok = SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"a", 1}, {"b", 1}, {"<0x41>", 6}}), "ok.model");
+  const SentencePieceModel ok =
+      SentencePieceModel::parse(model_bytes({{"<unk>", 2}, {"a", 1}, {"b", 1}, {"<0x41>", 6}}), "ok.model");
   std::vector<int> ids;
   ok.encode("ab", &ids);
   EXPECT_EQ(ids, (std::vector<int>{1, 2}));

@@ -1,8 +1,9 @@
+#include "datasets/tokenizer.h"
+
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "datasets/documents.h"
-#include "datasets/error.h"
-#include "datasets/tokenizer.h"
 #include "tests/test_util.h"
 
 namespace plotforge {
@@ -63,8 +64,7 @@ TEST(Tokenizer, MissingOrForeignModelsAreClearErrors) {
   testing::write_text(dir + "/junk.model", "this is not a protobuf");
   EXPECT_THROW(Tokenizer::load(dir + "/junk.model"), InputError);
   // A genuine SentencePiece model without our control tokens, by spm_train.
-  const auto r = testing::run("spm_train --input=" + testing::shared_corpora() +
-                              "/tinyshakespeare.txt --model_prefix=" + dir +
+  const auto r = testing::run("spm_train --input=" + testing::sample_dir() + "/hamlet.fountain --model_prefix=" + dir +
                               "/plain --vocab_size=500 --minloglevel=2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   try {

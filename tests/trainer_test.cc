@@ -1,8 +1,6 @@
 // The trainer and generator through the real executable, as separate
 // processes: training runs, exact resume after SIGKILL, corrupt checkpoints,
 // logs read back by TensorBoard, and generation.
-#include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -73,8 +72,8 @@ TEST(Trainer, TrainsAndWritesItsRunDirectory) {
   EXPECT_EQ(evals, 4);
   const auto tb = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_tfevents.py " + out);
   EXPECT_EQ(tb.exit_code, 0) << tb.output;
-  const auto plot = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/plot_metrics.py " + out +
-                        " --out " + out + "/loss.png");
+  const auto plot = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/scripts/plot_metrics.py " + out + " --out " +
+                        out + "/loss.png");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   std::ifstream png(out + "/loss.png", std::ios::binary);
   char magic[8] = {};
@@ -155,21 +154,26 @@ TEST(Trainer, ClearErrorsForBadConfigAndMismatchedCorpus) {
   ASSERT_EQ(run(plotforge_bin() + train_args(out, 5)).exit_code, 0) << r.output;
   const std::string dir = testing::temp_dir("other-tok");
   ASSERT_EQ(run(plotforge_bin() + " tokenizer train --input " + testing::sample_dir() + " --out " + dir +
-                "/tok.model --vocab-size 900").exit_code, 0);
+                "/tok.model --vocab-size 900")
+                .exit_code,
+            0);
   ASSERT_EQ(run(plotforge_bin() + " prepare --quiet --val-fraction 0.3 --input " + testing::sample_dir() +
-                " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5").exit_code, 0);
-  r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " +
-          dir + "/c.h5 --out " + out + " --max-steps 10 --model.context 48 --resume");
+                " --tokenizer " + dir + "/tok.model --out " + dir + "/c.h5")
+                .exit_code,
+            0);
+  r = run(plotforge_bin() + " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + dir +
+          "/c.h5 --out " + out + " --max-steps 10 --model.context 48 --resume");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("tokenizer sha256"), std::string::npos) << r.output;
 
   // A run whose tokenizer.model was swapped: generate and export refuse it,
   // naming the file (open_run), and so does a VAE starting from it.
   fs::copy_file(dir + "/tok.model", out + "/tokenizer.model", fs::copy_options::overwrite_existing);
-  for (const std::string cmd : {" generate --checkpoint " + out + " --max-new-tokens 5",
-                                " export --checkpoint " + out + " --out " + dir + "/bundle",
-                                " train --kind vae --data " + sample_corpus() + " --out " + dir + "/vae --max-steps 1" +
-                                    " --model.dim 64 --model.n_layers 2 --model.context 48 --vae.init_decoder " + out}) {
+  for (const std::string cmd :
+       {" generate --checkpoint " + out + " --max-new-tokens 5",
+        " export --checkpoint " + out + " --out " + dir + "/bundle",
+        " train --kind vae --data " + sample_corpus() + " --out " + dir + "/vae --max-steps 1" +
+            " --model.dim 64 --model.n_layers 2 --model.context 48 --vae.init_decoder " + out}) {
     r = run(plotforge_bin() + cmd);
     EXPECT_EQ(r.exit_code, 1) << cmd << "\n" << r.output;
     EXPECT_NE(r.output.find(out + "/tokenizer.model: sha256 differs"), std::string::npos) << cmd << "\n" << r.output;
@@ -181,7 +185,7 @@ TEST(Generate, SeededConditionedAndParseable) {
   const std::string out = testing::temp_dir("generate");
   ASSERT_EQ(run(plotforge_bin() + train_args(out, 20)).exit_code, 0);
   const std::string gen = plotforge_bin() + " generate --checkpoint " + out + " --genre tragedy --beat climax " +
-                          "--max-new-tokens 40 --num-samples 2";
+                          "--max-new-tokens 40 --n 2";
   const auto a = testing::run_stdout(gen + " --seed 1"), b = testing::run_stdout(gen + " --seed 1"),
              c = testing::run_stdout(gen + " --seed 2");
   ASSERT_EQ(a.exit_code, 0) << a.output;

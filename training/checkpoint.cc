@@ -1,18 +1,17 @@
 #include "training/checkpoint.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include <algorithm>
-#include <cstdio>
-#include <filesystem>
-
-#include "datasets/atomic_file.h"
-#include "datasets/error.h"
-#include "datasets/text_checks.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace plotforge {
 
@@ -20,38 +19,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_config(torch::serialize::OutputArchive& a, const TransformerConfig& c) {
-  a.write("model.vocab_size", c10::IValue(static_cast<int64_t>(c.vocab_size)));
-  a.write("model.dim", c10::IValue(static_cast<int64_t>(c.dim)));
-  a.write("model.n_layers", c10::IValue(static_cast<int64_t>(c.n_layers)));
-  a.write("model.n_heads", c10::IValue(static_cast<int64_t>(c.n_heads)));
-  a.write("model.n_kv_heads", c10::IValue(static_cast<int64_t>(c.n_kv_heads)));
-  a.write("model.ffn_hidden", c10::IValue(static_cast<int64_t>(c.hidden())));
-  a.write("model.context", c10::IValue(static_cast<int64_t>(c.context)));
-  a.write("model.rope_theta", c10::IValue(static_cast<double>(c.rope_theta)));
-  a.write("model.norm_eps", c10::IValue(static_cast<double>(c.norm_eps)));
-  a.write("model.tie_embeddings", c10::IValue(c.tie_embeddings));
-}
-
 c10::IValue read_value(torch::serialize::InputArchive& a, const std::string& key) {
   c10::IValue v;
   if (!a.try_read(key, v)) throw std::runtime_error("missing key " + key);
   return v;
 }
 
-TransformerConfig read_config(torch::serialize::InputArchive& a) {
-  TransformerConfig c;
-  c.vocab_size = static_cast<int>(read_value(a, "model.vocab_size").toInt());
-  c.dim = static_cast<int>(read_value(a, "model.dim").toInt());
-  c.n_layers = static_cast<int>(read_value(a, "model.n_layers").toInt());
-  c.n_heads = static_cast<int>(read_value(a, "model.n_heads").toInt());
-  c.n_kv_heads = static_cast<int>(read_value(a, "model.n_kv_heads").toInt());
-  c.ffn_hidden = static_cast<int>(read_value(a, "model.ffn_hidden").toInt());
-  c.context = static_cast<int>(read_value(a, "model.context").toInt());
-  c.rope_theta = static_cast<float>(read_value(a, "model.rope_theta").toDouble());
-  c.norm_eps = static_cast<float>(read_value(a, "model.norm_eps").toDouble());
-  c.tie_embeddings = read_value(a, "model.tie_embeddings").toBool();
-  return c;
+// A format-1 checkpoint's configuration (model.* values and the kind's
+// settings_json), as format 2's document.
+void read_format1_config(torch::serialize::InputArchive& a, CheckpointState* s) {
+  nlohmann::json model = nlohmann::json::object();
+  for (const char* key : {"vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "ffn_hidden", "context"}) {
+    model[key] = read_value(a, std::string("model.") + key).toInt();
+  }
+  model["rope_theta"] = read_value(a, "model.rope_theta").toDouble();
+  model["norm_eps"] = read_value(a, "model.norm_eps").toDouble();
+  model["tie_embeddings"] = read_value(a, "model.tie_embeddings").toBool();
+  s->model = model_from_json(model, "model");
+  c10::IValue v;
+  if (a.try_read("kind", v)) s->kind = v.toStringRef();
+  const nlohmann::json settings =
+      a.try_read("settings_json", v) ? nlohmann::json::parse(v.toStringRef()) : nlohmann::json::object();
+  // Format 1 kept one flat object per kind: the VAE's settings; the GAN's
+  // settings, network shape and genres; the classifier's genres.
+  if (s->kind == "vae") s->config["vae"] = settings;
+  if (s->kind == "gan") s->config["gan"] = s->config["gan_model"] = settings;
+  if (settings.contains("genres")) s->config["genres"] = settings["genres"];
 }
 
 }  // namespace
@@ -86,16 +79,16 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
   };
   write_part("", parts.model, parts.optimizer);
   write_part("aux.", parts.aux, parts.aux_optimizer);
-  write_config(a, s.model);
+  nlohmann::json config = s.config;
+  config["model"] = model_json(s.model);
   a.write("kind", c10::IValue(s.kind));
-  a.write("settings_json", c10::IValue(s.settings_json));
-  a.write("format", c10::IValue(std::string("plotforge-checkpoint-1")));
+  a.write("config_json", c10::IValue(config.dump()));
+  a.write("format", c10::IValue(std::string("plotforge-checkpoint-2")));
   a.write("step", c10::IValue(static_cast<int64_t>(s.step)));
   a.write("loader_position", c10::IValue(static_cast<int64_t>(s.loader_position)));
   a.write("best_val_loss", c10::IValue(s.best_val_loss));
   a.write("elapsed_s", c10::IValue(s.elapsed_s));
   a.write("tokenizer_sha256", c10::IValue(s.tokenizer_sha256));
-  a.write("config_ini", c10::IValue(s.config_ini));
   a.write("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
   AtomicPath out(path);
   a.save_to(out.temp_path());
@@ -107,31 +100,42 @@ CheckpointState load_checkpoint(const std::string& path, const CheckpointParts& 
   try {
     torch::serialize::InputArchive a;
     a.load_from(path);
-    if (read_value(a, "format").toStringRef() != "plotforge-checkpoint-1") throw std::runtime_error("unknown format");
-    s.model = read_config(a);
+    const std::string format = read_value(a, "format").toStringRef();
+    if (format == "plotforge-checkpoint-2") {
+      s.kind = read_value(a, "kind").toStringRef();
+      s.config = nlohmann::json::parse(read_value(a, "config_json").toStringRef());
+      s.model = model_from_json(s.config.at("model"), path + ": config_json model");
+      s.config.erase("model");
+    } else if (format == "plotforge-checkpoint-1") {
+      read_format1_config(a, &s);
+    } else {
+      throw InputError(path + ": checkpoint format '" + format +
+                       "' is newer than this plotforge knows "
+                       "(it reads plotforge-checkpoint-1 and -2); use the plotforge that wrote it");
+    }
     s.step = read_value(a, "step").toInt();
     s.loader_position = static_cast<std::uint64_t>(read_value(a, "loader_position").toInt());
     s.best_val_loss = read_value(a, "best_val_loss").toDouble();
     s.elapsed_s = read_value(a, "elapsed_s").toDouble();
     s.tokenizer_sha256 = read_value(a, "tokenizer_sha256").toStringRef();
-    s.config_ini = read_value(a, "config_ini").toStringRef();
-    c10::IValue v;
-    if (a.try_read("kind", v)) s.kind = v.toStringRef();
-    if (a.try_read("settings_json", v)) s.settings_json = v.toStringRef();
     auto read_part = [&](const std::string& prefix, torch::nn::Module* m, torch::optim::Optimizer* o) {
       if (m) {
         torch::NoGradGuard no_grad;
         for (auto& p : m->named_parameters()) {
           torch::Tensor t;
-          if (!a.try_read(prefix + "param." + p.key(), t)) throw std::runtime_error("missing parameter " + prefix + p.key());
-          if (t.sizes() != p.value().sizes()) throw std::runtime_error("parameter " + prefix + p.key() + " has another shape");
+          if (!a.try_read(prefix + "param." + p.key(), t))
+            throw std::runtime_error("missing parameter " + prefix + p.key());
+          if (t.sizes() != p.value().sizes())
+            throw std::runtime_error("parameter " + prefix + p.key() + " has another shape");
           p.value().copy_(t);
         }
         for (auto& b : m->named_buffers()) {
           torch::Tensor t;
           if (b.key().find("rope_") != std::string::npos) continue;
-          if (!a.try_read(prefix + "buffer." + b.key(), t)) throw std::runtime_error("missing buffer " + prefix + b.key());
-          if (t.sizes() != b.value().sizes()) throw std::runtime_error("buffer " + prefix + b.key() + " has another shape");
+          if (!a.try_read(prefix + "buffer." + b.key(), t))
+            throw std::runtime_error("missing buffer " + prefix + b.key());
+          if (t.sizes() != b.value().sizes())
+            throw std::runtime_error("buffer " + prefix + b.key() + " has another shape");
           b.value().copy_(t);
         }
       }
@@ -191,24 +195,8 @@ std::string resolve_checkpoint(const std::string& path_or_dir) {
       std::fprintf(stderr, "warning: skipping %s\n", e.what());
     }
   }
-  throw InputError(path_or_dir + ": no valid checkpoint in " + path_or_dir + "/checkpoints; train with 'plotforge train'");
-}
-
-OpenedRun open_run(const std::string& path_or_dir, const std::string& kind) {
-  OpenedRun r;
-  r.checkpoint = resolve_checkpoint(path_or_dir);
-  r.state = load_checkpoint(r.checkpoint);
-  if (!kind.empty()) expect_kind(r.state, kind, r.checkpoint);
-  r.tokenizer_path = (std::filesystem::path(r.checkpoint).parent_path().parent_path() / "tokenizer.model").string();
-  if (!std::filesystem::is_regular_file(r.tokenizer_path)) {
-    throw InputError(r.tokenizer_path + ": missing; a run directory keeps the tokenizer it was trained with "
-                     "(copy it back from the corpus's tokenizer, or train again)");
-  }
-  // A tokenizer's sha256 is that of its file's bytes (datasets/tokenizer.h).
-  if (sha256_hex(read_file(r.tokenizer_path)) != r.state.tokenizer_sha256) {
-    throw InputError(r.tokenizer_path + ": sha256 differs from the one " + r.checkpoint + " was trained with");
-  }
-  return r;
+  throw InputError(path_or_dir + ": no valid checkpoint in " + path_or_dir +
+                   "/checkpoints; train with 'plotforge train'");
 }
 
 }  // namespace plotforge

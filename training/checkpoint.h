@@ -1,16 +1,25 @@
 // Checkpoints: one file per save, DIR/checkpoints/step-NNNNNNNN.pt (and
 // best.pt), written atomically. Each holds the model's parameters, the
 // optimizer state, the step, the CPU RNG state, the data loader's position,
-// the model config, the resolved run config and the tokenizer's sha256 —
-// everything an exact resume needs. Every kind of model (Transformer, VAE,
-// GAN, classifier) uses the same file; `kind` says which it holds.
+// the tokenizer's sha256 and the run's configuration — everything an exact
+// resume needs. Every kind of model (Transformer, VAE, GAN, classifier) uses
+// the same file; `kind` says which it holds.
+//
+// Format plotforge-checkpoint-2 keeps the configuration once, as one JSON
+// document (`config_json`): {"model": the TransformerConfig, "train": the
+// TrainOptions, then the kind's own entries ("vae", "gan", "gan_model",
+// "genres")}, each written from its settings table (base/settings.h).
+// Format 1 (before this change: model.* archive values, settings_json and
+// config_ini) still loads: its values are read into the same document.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "models/transformer.h"
+#include <nlohmann/json.hpp>
+
+#include "models/config.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -27,10 +36,11 @@ struct CheckpointState {
   double best_val_loss = 1e30;
   double elapsed_s = 0;  // training wall time before this save
   std::string tokenizer_sha256;
-  std::string config_ini;  // the resolved options, for the record
-  TransformerConfig model;
   std::string kind = "transformer";  // transformer | vae | gan | classifier
-  std::string settings_json = "{}";  // the kind's own settings (training/objective.h)
+  TransformerConfig model;           // config["model"], parsed (vocab_size included)
+  // The run's configuration without "model" (see above); save_checkpoint
+  // adds "model" from `model`.
+  nlohmann::json config = nlohmann::json::object();
 };
 
 // The modules and optimizers one checkpoint holds: the trained model and its
@@ -61,15 +71,5 @@ std::string best_checkpoint_path(const std::string& run_dir);
 // A checkpoint argument may be a run directory (its newest valid checkpoint)
 // or a file. Throws InputError if nothing loadable is found.
 std::string resolve_checkpoint(const std::string& path_or_dir);
-
-// A trained run opened for use: the checkpoint `path_or_dir` names
-// (resolve_checkpoint), its state, and its run's tokenizer.model. Throws
-// InputError naming the file unless the checkpoint holds a `kind` model
-// ("" takes any) and the tokenizer file is the one it was trained with.
-struct OpenedRun {
-  std::string checkpoint, tokenizer_path;
-  CheckpointState state;
-};
-OpenedRun open_run(const std::string& path_or_dir, const std::string& kind);
 
 }  // namespace plotforge

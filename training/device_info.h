@@ -7,6 +7,6 @@
 
 namespace plotforge {
 
-std::string cuda_device_name();                       // "" without CUDA or a GPU
+std::string cuda_device_name();                          // "" without CUDA or a GPU
 double peak_bf16_flops(const std::string& device_name);  // 0 when unknown
 }  // namespace plotforge

@@ -1,18 +1,17 @@
 #include "training/distributed.h"
 
-#include <torch/csrc/autograd/function.h>
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-#include <torch/csrc/autograd/variable.h>
-
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-
 #include <atomic>
 #include <cstdlib>
 #include <thread>
 
-#include "datasets/error.h"
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "base/error.h"
 
 #if PLOTFORGE_HAVE_NCCL
 #include "training/nccl_comm.h"
@@ -44,7 +43,8 @@ std::string first_slurm_host(const std::string& nodelist) {
   std::string host = nodelist.substr(0, end);
   if (end != std::string::npos && nodelist[end] == '[') {
     const std::size_t close = nodelist.find(']', end);
-    const std::string range = nodelist.substr(end + 1, close == std::string::npos ? std::string::npos : close - end - 1);
+    const std::string range =
+        nodelist.substr(end + 1, close == std::string::npos ? std::string::npos : close - end - 1);
     host += range.substr(0, range.find_first_of(",-"));
   }
   return host;
@@ -88,7 +88,7 @@ LaunchEnv launch_env() {
 }
 
 struct DataParallel::Impl {
-  c10::intrusive_ptr<c10d::Store> store;  // the TCPStore, under this attempt's prefix
+  c10::intrusive_ptr<c10d::Store> store;          // the TCPStore, under this attempt's prefix
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;  // on CPUs
 #if PLOTFORGE_HAVE_NCCL
   std::unique_ptr<NcclComm> nccl;  // on GPUs
@@ -106,8 +106,9 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
     : env_(env), impl_(new Impl) {
 #if !PLOTFORGE_HAVE_NCCL
   if (cuda_device >= 0) {
-    throw InputError("data parallelism on GPUs needs NCCL, and this build has none (rebuild where CUDA and NCCL are "
-                     "found, or train with --device cpu over Gloo)");
+    throw InputError(
+        "data parallelism on GPUs needs NCCL, and this build has none (rebuild where CUDA and NCCL are "
+        "found, or train with --device cpu over Gloo)");
   }
 #endif
   impl_->cuda_device = cuda_device;
@@ -117,8 +118,8 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   so.numWorkers = env.world_size;
   so.timeout = timeout;
   try {
-    impl_->store = c10::make_intrusive<c10d::PrefixStore>(
-        "plotforge/attempt_" + std::to_string(env.restart_count), c10::make_intrusive<c10d::TCPStore>(env.master_addr, so));
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>("plotforge/attempt_" + std::to_string(env.restart_count),
+                                                          c10::make_intrusive<c10d::TCPStore>(env.master_addr, so));
     if (cuda_device >= 0) {
 #if PLOTFORGE_HAVE_NCCL
       // Rank 0 makes the communicator's id; the others read it from the
@@ -129,8 +130,8 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
         impl_->store->set(key, std::vector<std::uint8_t>(id.begin(), id.end()));
       }
       const std::vector<std::uint8_t> id = impl_->store->get(key);
-      impl_->nccl = std::make_unique<NcclComm>(std::string(id.begin(), id.end()), env.rank, env.world_size,
-                                               cuda_device, timeout);
+      impl_->nccl =
+          std::make_unique<NcclComm>(std::string(id.begin(), id.end()), env.rank, env.world_size, cuda_device, timeout);
 #endif
     } else {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -242,7 +243,9 @@ struct GradientReducer::Bucket {
 };
 
 GradientReducer::GradientReducer(DataParallel& dp, std::vector<at::Tensor> params, std::size_t bucket_bytes)
-    : dp_(dp), params_(std::move(params)), bucket_of_(params_.size()),
+    : dp_(dp),
+      params_(std::move(params)),
+      bucket_of_(params_.size()),
       alive_(std::make_shared<GradientReducer*>(this)) {
   std::size_t bytes = 0;
   for (std::size_t k = params_.size(); k-- > 0;) {

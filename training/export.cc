@@ -4,18 +4,20 @@
 
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/atomic_file.h"
-#include "datasets/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "base/safetensors.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
-#include "inference/safetensors.h"
 #include "training/checkpoint.h"
-#include "training/generators.h"
+#include "training/gan_objective.h"
+#include "training/run.h"
+#include "training/vae_objective.h"
 
 namespace plotforge {
 
@@ -50,27 +52,21 @@ void add_llama(std::vector<TensorToWrite>* out, torch::nn::Module& decoder, bool
   }
 }
 
+// config.json: the model's fields under Hugging Face Llama's names (the
+// settings table's hf names), and what a Llama loader needs besides.
 nlohmann::json llama_config(const TransformerConfig& c, const Tokenizer& tok, bool bf16) {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"model_type", "llama"},
-          {"hidden_size", c.dim},
-          {"intermediate_size", c.hidden()},
-          {"num_attention_heads", c.n_heads},
-          {"num_key_value_heads", c.kv_heads()},
-          {"num_hidden_layers", c.n_layers},
-          {"head_dim", c.head_dim()},
-          {"hidden_act", "silu"},
-          {"rms_norm_eps", c.norm_eps},
-          {"rope_theta", c.rope_theta},
-          {"vocab_size", c.vocab_size},
-          {"max_position_embeddings", c.context},
-          {"tie_word_embeddings", c.tie_embeddings},
-          {"attention_bias", false},
-          {"mlp_bias", false},
-          {"initializer_range", 0.02},
-          {"bos_token_id", 1},
-          {"eos_token_id", tok.eos_id()},
-          {"torch_dtype", bf16 ? "bfloat16" : "float32"}};
+  nlohmann::json j = hf_llama_json(c);
+  j.update({{"architectures", {"LlamaForCausalLM"}},
+            {"model_type", "llama"},
+            {"head_dim", c.head_dim()},
+            {"hidden_act", "silu"},
+            {"attention_bias", false},
+            {"mlp_bias", false},
+            {"initializer_range", 0.02},
+            {"bos_token_id", 1},
+            {"eos_token_id", tok.eos_id()},
+            {"torch_dtype", bf16 ? "bfloat16" : "float32"}});
+  return j;
 }
 
 // Builds the bundle in a temporary directory beside `out` (write(dir) fills
@@ -99,21 +95,17 @@ void export_gan(const std::string& ckpt, const std::string& out, bool bf16) {
   const CheckpointState state = load_checkpoint(gan.checkpoint);
   std::vector<TensorToWrite> tensors;
   for (const auto& p : gan.generator->named_parameters()) tensors.push_back(to_write(p.key(), p.value(), bf16));
-  const nlohmann::json config = {{"format_version", 1},
-                                 {"model_kind", "gan"},
-                                 {"latent", gan.config.latent},
-                                 {"noise", gan.config.noise},
-                                 {"hidden", gan.config.hidden},
-                                 {"layers", gan.config.layers},
-                                 {"n_genres", gan.config.n_genres},
-                                 {"genre_dim", gan.config.genre_dim},
-                                 {"genres", gan.genres},
-                                 {"negative_slope", 0.2},
-                                 {"tokenizer_sha256", state.tokenizer_sha256},
-                                 {"checkpoint_step", state.step}};
+  nlohmann::json config = to_json(gan.config);  // the network's shape (models/config.h)
+  config.update({{"format_version", 1},
+                 {"model_kind", "gan"},
+                 {"genres", gan.genres},
+                 {"negative_slope", 0.2},
+                 {"tokenizer_sha256", state.tokenizer_sha256},
+                 {"checkpoint_step", state.step}});
   write_bundle_dir(out, [&](const fs::path& dir) {
-    write_safetensors((dir / "generator.safetensors").string(), tensors,
-                      {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(state.step)}});
+    write_safetensors(
+        (dir / "generator.safetensors").string(), tensors,
+        {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(state.step)}});
     write_file_atomic((dir / "gan.json").string(), config.dump(2) + "\n");
   });
 }
@@ -150,11 +142,10 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
       if (p.key().rfind("decoder.", 0) != 0) tensors.push_back(to_write("plotforge." + p.key(), p.value(), bf16));
     }
     for (const auto& b : vae.model->named_buffers()) {
-      if (b.key().rfind("mu_norm.running_", 0) == 0) tensors.push_back(to_write("plotforge." + b.key(), b.value(), bf16));
+      if (b.key().rfind("mu_norm.running_", 0) == 0)
+        tensors.push_back(to_write("plotforge." + b.key(), b.value(), bf16));
     }
-    extra = {{"latent", vae.settings.latent},
-             {"encoder_layers", vae.model->config().enc_layers()},
-             {"mu_scale", vae.settings.mu_scale}};
+    extra = to_json(vae.settings);  // the runtime reads them back (inference/model.cc)
   }
 
   nlohmann::json control = nlohmann::json::object();
@@ -164,14 +155,16 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
                          {"model_kind", state.kind},
                          {"control_tokens", control},
                          {"newline_token_id", tok.newline_id()},
-                         {"tokenizer_sha256", tok.sha256()},
+                         {"tokenizer_sha256", state.tokenizer_sha256},
                          {"checkpoint_step", state.step}};
   config["plotforge"].update(extra);
-  const nlohmann::json generation = {{"bos_token_id", 1},  {"eos_token_id", tok.eos_id()}, {"do_sample", true},
-                                     {"temperature", 0.8}, {"top_p", 1.0},                  {"max_new_tokens", 500}};
+  const nlohmann::json generation = {{"bos_token_id", 1}, {"eos_token_id", tok.eos_id()},
+                                     {"do_sample", true}, {"temperature", 0.8},
+                                     {"top_p", 1.0},      {"max_new_tokens", 500}};
   write_bundle_dir(out, [&](const fs::path& dir) {
-    write_safetensors((dir / "model.safetensors").string(), tensors,
-                      {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(state.step)}});
+    write_safetensors(
+        (dir / "model.safetensors").string(), tensors,
+        {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(state.step)}});
     write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
     write_file_atomic((dir / "generation_config.json").string(), generation.dump(2) + "\n");
     write_file_atomic((dir / "tokenizer.model").string(), read_file(tok_path));

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kernels/cuda_common.h"
 #include "models/cuda_stream.h"
 
 namespace plotforge {
@@ -14,19 +15,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("NCCL setup: ") + what + ": " + cudaGetErrorString(e));
-}
-
 ncclDataType_t nccl_type(const at::Tensor& t) {
   switch (t.scalar_type()) {
-    case at::kFloat: return ncclFloat32;
-    case at::kBFloat16: return ncclBfloat16;
-    case at::kHalf: return ncclFloat16;
-    case at::kDouble: return ncclFloat64;
-    case at::kLong: return ncclInt64;
-    case at::kInt: return ncclInt32;
-    default: throw std::runtime_error("NCCL: unsupported tensor type " + std::string(c10::toString(t.scalar_type())));
+    case at::kFloat:
+      return ncclFloat32;
+    case at::kBFloat16:
+      return ncclBfloat16;
+    case at::kHalf:
+      return ncclFloat16;
+    case at::kDouble:
+      return ncclFloat64;
+    case at::kLong:
+      return ncclInt64;
+    case at::kInt:
+      return ncclInt32;
+    default:
+      throw std::runtime_error("NCCL: unsupported tensor type " + std::string(c10::toString(t.scalar_type())));
   }
 }
 
@@ -73,7 +77,8 @@ struct NcclComm::Impl {
       if (async != ncclSuccess && async != ncclInProgress) {
         fail(std::string(what) + ": " + ncclGetErrorString(async) + " (a peer failed?)");
       }
-      if (Clock::now() > deadline) fail(std::string(what) + " did not finish within the timeout (a rank died or hung?)");
+      if (Clock::now() > deadline)
+        fail(std::string(what) + " did not finish within the timeout (a rank died or hung?)");
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
@@ -82,9 +87,9 @@ struct NcclComm::Impl {
   // current stream (the gradients it reads).
   void after_current_stream() {
     cudaEvent_t ready;
-    check_cuda(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), "event");
-    check_cuda(cudaEventRecord(ready, current_cuda_stream(device)), "record");
-    check_cuda(cudaStreamWaitEvent(stream, ready, 0), "stream wait");
+    cudaCheck(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
+    cudaCheck(cudaEventRecord(ready, current_cuda_stream(device)));
+    cudaCheck(cudaStreamWaitEvent(stream, ready, 0));
     cudaEventDestroy(ready);  // safe: destruction waits for nothing, the wait is already enqueued
   }
 
@@ -103,7 +108,7 @@ class NcclPending : public DataParallel::Pending {
     impl_->wait_event(done_, what_);
     // Later work on the current stream (averaging, the optimizer) reads
     // the result.
-    check_cuda(cudaStreamWaitEvent(current_cuda_stream(impl_->device), done_, 0), "stream wait");
+    cudaCheck(cudaStreamWaitEvent(current_cuda_stream(impl_->device), done_, 0));
   }
 
  private:
@@ -123,8 +128,8 @@ std::unique_ptr<DataParallel::Pending> NcclComm::Impl::start(const char* what, c
   after_current_stream();
   settle(launch(), what);
   cudaEvent_t done;
-  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
-  check_cuda(cudaEventRecord(done, stream), "record");
+  cudaCheck(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  cudaCheck(cudaEventRecord(done, stream));
   return std::make_unique<NcclPending>(this, keep, done, what);
 }
 
@@ -143,8 +148,8 @@ NcclComm::NcclComm(const std::string& unique_id, int rank, int world_size, int d
   std::copy(unique_id.begin(), unique_id.end(), id.internal);
   impl_->device = device;
   impl_->timeout = timeout;
-  check_cuda(cudaSetDevice(device), "cudaSetDevice (is LOCAL_RANK within the visible GPUs?)");
-  check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "stream");
+  cudaCheck(cudaSetDevice(device));
+  cudaCheck(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking));
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
   const ncclResult_t r = ncclCommInitRankConfig(&impl_->comm, world_size, id, rank, &config);
@@ -170,24 +175,33 @@ std::unique_ptr<DataParallel::Pending> NcclComm::allreduce_sum(const at::Tensor&
 }
 
 void NcclComm::broadcast(const at::Tensor& t, int root) {
-  impl_->start("broadcast", t, [&] {
-    return ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root, impl_->comm,
-                         impl_->stream);
-  })->wait();
+  impl_
+      ->start("broadcast", t,
+              [&] {
+                return ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root,
+                                     impl_->comm, impl_->stream);
+              })
+      ->wait();
 }
 
 void NcclComm::reduce_scatter_sum(const at::Tensor& flat, const at::Tensor& shard) {
-  impl_->start("reduce-scatter", flat, [&] {
-    return ncclReduceScatter(flat.data_ptr(), shard.data_ptr(), static_cast<size_t>(shard.numel()), nccl_type(flat),
-                             ncclSum, impl_->comm, impl_->stream);
-  })->wait();
+  impl_
+      ->start("reduce-scatter", flat,
+              [&] {
+                return ncclReduceScatter(flat.data_ptr(), shard.data_ptr(), static_cast<size_t>(shard.numel()),
+                                         nccl_type(flat), ncclSum, impl_->comm, impl_->stream);
+              })
+      ->wait();
 }
 
 void NcclComm::all_gather(const at::Tensor& shard, const at::Tensor& flat) {
-  impl_->start("all-gather", flat, [&] {
-    return ncclAllGather(shard.data_ptr(), flat.data_ptr(), static_cast<size_t>(shard.numel()), nccl_type(shard),
-                         impl_->comm, impl_->stream);
-  })->wait();
+  impl_
+      ->start("all-gather", flat,
+              [&] {
+                return ncclAllGather(shard.data_ptr(), flat.data_ptr(), static_cast<size_t>(shard.numel()),
+                                     nccl_type(shard), impl_->comm, impl_->stream);
+              })
+      ->wait();
 }
 
 }  // namespace plotforge

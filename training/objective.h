@@ -4,9 +4,10 @@
 // accumulation, data parallelism, checkpoints and exact resume, logs and
 // progress), so every generator trains the same way.
 //
-// Objectives: the Transformer's next-token loss (trainer.cc), the VAE's
-// ELBO, the latent GAN's generator loss (which runs its critic's updates
-// itself) and the scene classifier (training/generators.h).
+// Objectives, one file each: the Transformer's next-token loss
+// (transformer_objective.h), the VAE's ELBO (vae_objective.h), the latent
+// GAN's generator loss, which runs its critic's updates itself
+// (gan_objective.h), and the scene classifier (classifier_objective.h).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 
 namespace torch::optim {
@@ -34,9 +36,10 @@ class Objective {
   virtual std::string kind() const = 0;
   // The trained module: its parameters get the trainer's AdamW and are saved.
   virtual torch::nn::Module& model() = 0;
-  // The model's own settings (beyond the TransformerConfig every kind has),
-  // as JSON text stored in checkpoints.
-  virtual std::string settings_json() const { return "{}"; }
+  // The kind's own entries of the configuration checkpoints keep
+  // (training/checkpoint.h): its settings ({"vae": ...}) and what loading
+  // the model needs besides ({"genres": [...]}).
+  virtual nlohmann::json checkpoint_config() const { return nlohmann::json::object(); }
   // One line for the start of training: what is trained.
   virtual std::string describe() const = 0;
   // Tokens (or samples, for the GAN) one micro-batch consumes, for the rate.

@@ -2,12 +2,13 @@
 
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
-#include "datasets/error.h"
+#include <boost/crc.hpp>
+
+#include "base/error.h"
 
 namespace plotforge {
 

@@ -2,12 +2,6 @@
 
 #include <unistd.h>
 
-#include <torch/cuda.h>
-#include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
-#include <torch/utils.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,10 +11,15 @@
 #include <memory>
 
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
 
-#include "datasets/atomic_file.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "datasets/corpus.h"
-#include "datasets/error.h"
 #include "datasets/loader.h"
 #include "models/torch_compat.h"
 #include "training/checkpoint.h"
@@ -58,8 +57,9 @@ void check_options(const TrainOptions& o) {
 torch::Device pick_device(const std::string& want, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   if (want == "cuda" && !cuda) {
-    throw InputError("--device cuda: no CUDA device is usable (this libtorch has no CUDA, or no GPU is visible); "
-                     "use --device cpu");
+    throw InputError(
+        "--device cuda: no CUDA device is usable (this libtorch has no CUDA, or no GPU is visible); "
+        "use --device cpu");
   }
   if (!(want == "cuda" || (want == "auto" && cuda))) return torch::Device(torch::kCPU);
   const auto count = static_cast<int>(torch::cuda::device_count());
@@ -100,56 +100,7 @@ void truncate_metrics(const std::string& path, long step) {
   write_file_atomic(path, kept);
 }
 
-// Next-token cross-entropy on token windows.
-class TransformerObjective : public Objective {
- public:
-  TransformerObjective(TrainContext& ctx, const TransformerConfig& mc)
-      : ctx_(ctx), model_(mc), train_(ctx.corpus, mc.context, ctx.loader(Split::kTrain)),
-        val_(ctx.corpus, mc.context, ctx.loader(Split::kValidation)) {
-    model_->to(ctx.device);
-  }
-  std::string kind() const override { return "transformer"; }
-  torch::nn::Module& model() override { return *model_; }
-  std::string describe() const override {
-    const auto& mc = model_->config();
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "Transformer: %.2fM parameters (%d layers, %d heads, %d kv heads, width %d, context %d)",
-                  model_->parameter_count() / 1e6, mc.n_layers, mc.n_heads, mc.kv_heads(), mc.dim, mc.context);
-    return buf;
-  }
-  long units_per_micro_batch() const override { return static_cast<long>(ctx_.batch_size) * model_->config().context; }
-  double flops_per_unit() const override { return model_->config().train_flops_per_token(); }
-  torch::Tensor loss(long, Scalars*) override { return batch_loss(train_.next()); }
-  Scalars evaluate() override {
-    double total = 0;
-    for (int i = 0; i < eval_batches; ++i) total += batch_loss(val_.make(static_cast<std::uint64_t>(i))).item<double>();
-    return {{"val_loss", total / eval_batches}};
-  }
-  std::uint64_t data_position() const override { return train_.position(); }
-  void set_data_position(std::uint64_t p) override { train_.set_position(p); }
-  Transformer& transformer() { return model_; }
-  int eval_batches = 1;
-
- private:
-  // Mean next-token cross-entropy of one batch (fp32 even under autocast).
-  torch::Tensor batch_loss(const TokenBatch& b) {
-    const auto vocab = model_->config().vocab_size;
-    const auto logits = model_->forward(token_tensor(b.inputs, b.batch, b.context, ctx_.device));
-    return torch::nn::functional::cross_entropy(logits.view({-1, vocab}).to(torch::kFloat32),
-                                                token_tensor(b.targets, b.batch, b.context, ctx_.device).view(-1));
-  }
-  TrainContext& ctx_;
-  Transformer model_;
-  TokenWindowLoader train_, val_;
-};
-
 }  // namespace
-
-torch::Tensor token_tensor(const std::vector<std::int32_t>& v, int rows, int cols, const torch::Device& device) {
-  return torch::from_blob(const_cast<std::int32_t*>(v.data()), {rows, cols}, torch::kInt32)
-      .to(torch::kInt64)
-      .to(device);
-}
 
 LoaderOptions TrainContext::loader(Split split) const {
   LoaderOptions lo;
@@ -190,333 +141,400 @@ TrainContext begin_training(const TrainOptions& opt) {
   return ctx;
 }
 
-TrainResult train(const TrainOptions& opt) {
-  TrainContext ctx = begin_training(opt);
-  TransformerConfig mc = opt.model;
-  mc.vocab_size = ctx.corpus->vocab_size;
-  mc.validate();
-  TransformerObjective objective(ctx, mc);
-  objective.eval_batches = opt.eval_batches;
-  return run_training(ctx, objective, opt);
-}
+namespace {
 
-TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOptions& opt) {
-  const LaunchEnv& env = ctx.env;
-  DataParallel* dp = ctx.dp.get();
-  const bool rank0 = ctx.rank0();
-  const bool cuda = ctx.cuda();
-  auto collective_failed = [&](const std::exception& e) {
-    const std::string what = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
-    return InputError("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
-                      ": a collective failed: " + dp->diagnose_failure() + " (" + what.substr(0, 200) +
-                      "); every rank stops");
-  };
-  if (dp) {
-    objective.average_gradients = [&](const std::vector<torch::Tensor>& params) {
-      try {
-        dp->average_gradients(params, opt.bucket_bytes);
-      } catch (const std::exception& e) {
-        throw collective_failed(e);
-      }
-    };
+// One invocation of the training loop. Its steps, in order: resume(), then
+// for each optimizer step train_step(), log_step(), evaluate_if_due() and
+// checkpoint_if_due(); finish() reports.
+class Run {
+ public:
+  Run(TrainContext& ctx, Objective& objective, const TrainOptions& opt)
+      : ctx_(ctx),
+        objective_(objective),
+        opt_(opt),
+        dp_(ctx.dp.get()),
+        model_(objective.model()),
+        adamw_{opt.lr, opt.beta1, opt.beta2, opt.adam_eps, opt.weight_decay},
+        optimizer_(make_adamw(model_, adamw_, opt.model.tie_embeddings)),
+        parts_{&model_, optimizer_.get(), objective.aux_model(), objective.aux_optimizer()},
+        metrics_path_((fs::path(opt.out) / "metrics.jsonl").string()),
+        schedule_{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps} {
+    if (dp_) {
+      objective_.average_gradients = [this](const std::vector<torch::Tensor>& params) {
+        collective([&] { dp_->average_gradients(params, opt_.bucket_bytes()); });
+      };
+      // With ZeRO-1 the full optimizer only carries state to and from
+      // checkpoints; the sharded one steps.
+      if (opt.zero1) sharded_ = std::make_unique<ShardedAdamW>(*dp_, model_, adamw_, opt.model.tie_embeddings);
+    }
+    state_.model = opt.model;
+    state_.model.vocab_size = ctx.corpus->vocab_size;
+    state_.kind = objective.kind();
+    state_.tokenizer_sha256 = ctx.corpus->tokenizer_sha256;
+    state_.config = objective.checkpoint_config();
+    state_.config["train"] = to_json(opt);
   }
-  torch::nn::Module& model = objective.model();
 
-  AdamWSettings adamw{opt.lr, opt.beta1, opt.beta2, opt.adam_eps, opt.weight_decay};
-  auto optimizer_owner = make_adamw(model, adamw, opt.model.tie_embeddings);
-  torch::optim::AdamW& optimizer = *optimizer_owner;
-  const CheckpointParts parts{&model, &optimizer, objective.aux_model(), objective.aux_optimizer()};
-  // With ZeRO-1 the full optimizer above only carries state to and from
-  // checkpoints; the sharded one steps.
-  std::unique_ptr<ShardedAdamW> sharded;
-  if (opt.zero1 && dp) sharded = std::make_unique<ShardedAdamW>(*dp, model, adamw, opt.model.tie_embeddings);
-
-  CheckpointState state;
-  state.model = opt.model;
-  state.model.vocab_size = ctx.corpus->vocab_size;
-  state.kind = objective.kind();
-  state.settings_json = objective.settings_json();
-  state.tokenizer_sha256 = ctx.corpus->tokenizer_sha256;
-  state.config_ini = opt.config_ini;
-  const std::string metrics_path = (fs::path(opt.out) / "metrics.jsonl").string();
-  if (opt.resume) {
-    bool loaded = false;
-    for (const auto& path : list_checkpoints(opt.out)) {
-      try {
-        const CheckpointState peek = load_checkpoint(path);
-        if (peek.tokenizer_sha256 != ctx.corpus->tokenizer_sha256) {
-          throw InputError(path + ": trained with tokenizer sha256 " + peek.tokenizer_sha256.substr(0, 12) +
-                           "…, but " + opt.data + " uses " + ctx.corpus->tokenizer_sha256.substr(0, 12) +
-                           "…; resume with the corpus it was trained on");
+  // Picks up the newest loadable checkpoint with --resume (a checkpoint of
+  // another tokenizer or kind is an error, an unreadable one is skipped),
+  // and opens the logs.
+  void resume() {
+    if (opt_.resume) {
+      bool loaded = false;
+      for (const auto& path : list_checkpoints(opt_.out)) {
+        if (load_for_resume(path)) {
+          loaded = true;
+          break;
         }
-        expect_kind(peek, objective.kind(), path);
-        state = load_checkpoint(path, parts);
-        state.config_ini = opt.config_ini;
-        loaded = true;
-        std::fprintf(stderr, "resuming from %s (step %ld)\n", path.c_str(), state.step);
-        break;
-      } catch (const InputError& e) {
-        const std::string what = e.what();
-        if (what.find("tokenizer sha256") != std::string::npos || what.find(" model, not a ") != std::string::npos) throw;
-        std::fprintf(stderr, "warning: skipping %s\n", e.what());
       }
+      if (!loaded) std::fprintf(stderr, "no valid checkpoint in %s: starting from step 0\n", opt_.out.c_str());
+      objective_.set_data_position(state_.loader_position);
+      if (sharded_) {
+        sharded_->scatter_from(*optimizer_);
+        optimizer_->state().clear();
+      }
+      if (ctx_.rank0()) truncate_metrics(metrics_path_, state_.step);
+    } else if (ctx_.rank0()) {
+      std::error_code ec;
+      fs::remove(metrics_path_, ec);
     }
-    if (!loaded) std::fprintf(stderr, "no valid checkpoint in %s: starting from step 0\n", opt.out.c_str());
-    objective.set_data_position(state.loader_position);
-    if (sharded) {
-      sharded->scatter_from(optimizer);
-      optimizer.state().clear();
+    // Logs are rank 0's; the other ranks write nothing.
+    if (ctx_.rank0()) {
+      metrics_ = std::fopen(metrics_path_.c_str(), "a");
+      if (!metrics_) throw InputError(metrics_path_ + ": cannot open for writing");
+      events_ = std::make_unique<EventWriter>(opt_.out);
     }
-    if (rank0) truncate_metrics(metrics_path, state.step);
-  } else if (rank0) {
-    std::error_code ec;
-    fs::remove(metrics_path, ec);
+    // Gradients are averaged in buckets started from hooks during backward;
+    // under ZeRO-1 they are reduce-scattered after it instead.
+    if (dp_ && !sharded_) reducer_ = std::make_unique<GradientReducer>(*dp_, model_.parameters(), opt_.bucket_bytes());
+    units_per_step_ = objective_.units_per_micro_batch() * opt_.grad_accum * ctx_.env.world_size;
+    peak_flops_ = opt_.peak_flops > 0 ? opt_.peak_flops : (ctx_.cuda() ? peak_bf16_flops(cuda_device_name()) : 0.0);
+    elapsed_before_ = state_.elapsed_s;
+    t_start_ = window_start_ = std::chrono::steady_clock::now();
+    result_.first_step = state_.step;
+    result_.best_val_loss = state_.best_val_loss;
+    if (ctx_.rank0()) describe();
   }
 
-  // Logs are rank 0's; the other ranks write nothing.
-  std::FILE* metrics = nullptr;
-  std::unique_ptr<EventWriter> events;
-  if (rank0) {
-    metrics = std::fopen(metrics_path.c_str(), "a");
-    if (!metrics) throw InputError(metrics_path + ": cannot open for writing");
-    events = std::make_unique<EventWriter>(opt.out);
-  }
+  long first_step() const { return state_.step; }
 
-  // Gradients are averaged in buckets started from hooks during backward;
-  // under ZeRO-1 they are reduce-scattered after it instead.
-  std::unique_ptr<GradientReducer> reducer;
-  if (dp && !sharded) reducer = std::make_unique<GradientReducer>(*dp, model.parameters(), opt.bucket_bytes);
-  const long units_per_step = objective.units_per_micro_batch() * opt.grad_accum * env.world_size;
-  const std::string unit = objective.unit();
-  const double peak = opt.peak_flops > 0 ? opt.peak_flops : (cuda ? peak_bf16_flops(cuda_device_name()) : 0.0);
-  if (rank0) {
-    std::fprintf(stderr,
-                 "%s on %s\n"
-                 "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
-                 objective.describe().c_str(), cuda ? "cuda (bf16 autocast)" : "cpu (deterministic)",
-                 opt.batch_size, opt.grad_accum, env.world_size, units_per_step, unit.c_str(), opt.max_steps);
-    if (dp) std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d\n", env.world_size,
-                         env.launcher.c_str(), dp->backend(), env.master_addr.c_str(), env.master_port);
-    if (reducer) std::fprintf(stderr, "gradients: all-reduced in %d buckets of about %.1f MB\n", reducer->buckets(),
-                              opt.bucket_bytes / 1e6);
-    if (sharded) {
-      std::fprintf(stderr,
-                   "ZeRO-1: gradients reduce-scattered, parameters all-gathered; this rank holds AdamW state for "
-                   "%.2fM of %.2fM parameters\n",
-                   sharded->owned_parameters() / 1e6, sharded->total_parameters() / 1e6);
-    }
-  }
-
-  LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps};
-
-  auto evaluate = [&]() {
-    torch::NoGradGuard no_grad;
-    model.eval();
-    Scalars s;
-    {
-      compat::CudaBf16Autocast autocast(cuda);
-      s = objective.evaluate();
-    }
-    model.train();
-    if (dp) {
-      try {
-        s["val_loss"] = dp->sum(s.at("val_loss")) / env.world_size;
-      } catch (const std::exception& e) {
-        throw collective_failed(e);
-      }
-    }
-    return s;
-  };
-
-  auto save = [&](long step, const std::string& path) {
-    state.step = step;
-    state.loader_position = objective.data_position();
-    if (sharded) {
-      try {
-        sharded->gather_into(optimizer);  // every rank takes part
-      } catch (const std::exception& e) {
-        throw collective_failed(e);
-      }
-    }
-    if (rank0) save_checkpoint(path, parts, state);
-    if (sharded) optimizer.state().clear();
-  };
-
-  const bool tty = isatty(STDERR_FILENO);
-  const long print_every = tty ? opt.log_every : std::max<long>(1, opt.max_steps / 20);
-  const auto t_start = std::chrono::steady_clock::now();
-  const double elapsed_before = state.elapsed_s;
-  auto elapsed = [&] {
-    return elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  };
-  TrainResult result;
-  result.best_val_loss = state.best_val_loss;
-  auto window_start = std::chrono::steady_clock::now();
-  long window_units = 0;
-  double units_per_s = 0;
-  const long first_step = state.step;
-  result.first_step = first_step;
-
-  for (long step = first_step; step < opt.max_steps; ++step) {
-    const double lr = schedule.at(step);
-    set_learning_rate(optimizer, lr);
-    if (sharded) sharded->set_learning_rate(lr);
-
+  // One optimizer step: grad_accum micro-batches, the gradients averaged
+  // across ranks, clipped and applied. Returns the mean loss.
+  double train_step(long step) {
+    lr_ = schedule_.at(step);
+    set_learning_rate(*optimizer_, lr_);
+    if (sharded_) sharded_->set_learning_rate(lr_);
     double loss_sum = 0;
-    Scalars logs;
+    logs_.clear();
     try {
-      for (int micro = 0; micro < opt.grad_accum; ++micro) {
-        if (reducer) reducer->prepare(micro + 1 == opt.grad_accum);
+      for (int micro = 0; micro < opt_.grad_accum; ++micro) {
+        if (reducer_) reducer_->prepare(micro + 1 == opt_.grad_accum);
         torch::Tensor loss;
         Scalars micro_logs;
         {
-          compat::CudaBf16Autocast autocast(cuda);
-          loss = objective.loss(step, &micro_logs);
+          compat::CudaBf16Autocast autocast(ctx_.cuda());
+          loss = objective_.loss(step, &micro_logs);
         }
-        (loss / opt.grad_accum).backward();
+        (loss / opt_.grad_accum).backward();
         loss_sum += loss.item<double>();
-        for (const auto& [k, v] : micro_logs) logs[k] += v / opt.grad_accum;
+        for (const auto& [k, v] : micro_logs) logs_[k] += v / opt_.grad_accum;
       }
     } catch (const c10::Error& e) {
       if (std::string(e.what()).find("out of memory") != std::string::npos) {
-        throw InputError(std::string("out of memory on ") + (cuda ? "the GPU" : "the CPU") +
-                         " at step " + std::to_string(step) + ": lower --batch-size (and raise --grad-accum to keep "
-                         "the tokens per step) or use a smaller model");
+        throw InputError(std::string("out of memory on ") + (ctx_.cuda() ? "the GPU" : "the CPU") + " at step " +
+                         std::to_string(step) +
+                         ": lower --batch-size (and raise --grad-accum to keep the tokens per "
+                         "step) or use a smaller model");
       }
       throw;
     }
-    double grad_norm = 0;
-    if (dp) {
-      try {
-        if (sharded) {
-          grad_norm = sharded->reduce_gradients(opt.grad_clip);
+    if (dp_) {
+      collective([&] {
+        if (sharded_) {
+          grad_norm_ = sharded_->reduce_gradients(opt_.grad_clip);  // measures and clips the shards
         } else {
-          reducer->finish();
+          reducer_->finish();
         }
-        loss_sum = dp->sum(loss_sum) / env.world_size;
-      } catch (const std::exception& e) {
-        throw collective_failed(e);
-      }
+        loss_sum = dp_->sum(loss_sum) / ctx_.env.world_size;
+      });
     }
-    if (sharded) {
-      // reduce_gradients above measured and clipped the shards.
-    } else if (opt.grad_clip > 0) {
-      grad_norm = torch::nn::utils::clip_grad_norm_(model.parameters(), opt.grad_clip);
+    if (!sharded_) grad_norm_ = clip_gradients();
+    if (sharded_) {
+      collective([&] { sharded_->step(); });
     } else {
-      double sq = 0;
-      for (const auto& p : model.parameters()) {
-        if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
-      }
-      grad_norm = std::sqrt(sq);
+      optimizer_->step();
     }
-    if (sharded) {
-      try {
-        sharded->step();
-      } catch (const std::exception& e) {
-        throw collective_failed(e);
-      }
-    } else {
-      optimizer.step();
-    }
-    optimizer.zero_grad();
-
-    const long done = step + 1;
-    const double loss = loss_sum / opt.grad_accum;
+    optimizer_->zero_grad();
+    const double loss = loss_sum / opt_.grad_accum;
     if (!std::isfinite(loss)) {
-      throw InputError("loss became " + std::to_string(loss) + " at step " + std::to_string(done) +
+      throw InputError("loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
                        ": lower --lr or raise --warmup-steps");
     }
-    result.last_loss = loss;
-    window_units += units_per_step;
-    if (rank0 && (done % opt.log_every == 0 || done == opt.max_steps)) {
-      const double window_s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      units_per_s = window_s > 0 ? window_units / window_s : 0;
-      window_start = std::chrono::steady_clock::now();
-      window_units = 0;
-      const std::string rate_key = unit == "tok" ? "tokens_per_s" : unit + "_per_s";
-      nlohmann::json j = {{"step", done},           {"loss", loss},
-                          {"lr", lr},               {"grad_norm", grad_norm},
-                          {rate_key, units_per_s}, {"elapsed_s", elapsed()}};
-      const double mfu = peak > 0 && objective.flops_per_unit() > 0 ? units_per_s * objective.flops_per_unit() / peak : -1;
-      if (mfu >= 0) j["mfu"] = mfu;
-      for (const auto& [k, v] : logs) {
-        j[k] = v;
-        events->add_scalar("train/" + k, static_cast<float>(v), done);
-      }
-      std::fprintf(metrics, "%s\n", j.dump().c_str());
-      std::fflush(metrics);
-      events->add_scalar("train/loss", static_cast<float>(loss), done);
-      events->add_scalar("train/lr", static_cast<float>(lr), done);
-      events->add_scalar("train/grad_norm", static_cast<float>(grad_norm), done);
-      events->add_scalar("train/" + rate_key, static_cast<float>(units_per_s), done);
-      if (done % print_every == 0 || done == opt.max_steps) {
-        const double eta = units_per_s > 0 ? (opt.max_steps - done) * units_per_step / units_per_s : 0;
-        char mfu_text[32] = "";
-        if (mfu >= 0) std::snprintf(mfu_text, sizeof mfu_text, " | MFU %.1f%%", 100 * mfu);
-        if (opt.progress) {
-          std::fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f %s/s%s | ETA %s%s", tty ? "\r" : "", done,
-                       opt.max_steps, loss, lr, units_per_s, unit.c_str(), mfu_text, format_duration(eta).c_str(),
-                       tty ? "   " : "\n");
-        }
-      }
+    result_.last_loss = loss;
+    window_units_ += units_per_step_;
+    return loss;
+  }
+
+  // metrics.jsonl, TensorBoard and the progress line for step `done`.
+  void log_step(long done, double loss) {
+    if (!ctx_.rank0() || !(done % opt_.log_every == 0 || done == opt_.max_steps)) return;
+    const double window_s = seconds_since(window_start_);
+    units_per_s_ = window_s > 0 ? window_units_ / window_s : 0;
+    window_start_ = std::chrono::steady_clock::now();
+    window_units_ = 0;
+    const std::string unit = objective_.unit();
+    const std::string rate_key = unit == "tok" ? "tokens_per_s" : unit + "_per_s";
+    nlohmann::json j = {{"step", done},           {"loss", loss},          {"lr", lr_}, {"grad_norm", grad_norm_},
+                        {rate_key, units_per_s_}, {"elapsed_s", elapsed()}};
+    const double fpu = objective_.flops_per_unit();
+    const double mfu = peak_flops_ > 0 && fpu > 0 ? units_per_s_ * fpu / peak_flops_ : -1;
+    if (mfu >= 0) j["mfu"] = mfu;
+    for (const auto& [k, v] : logs_) {
+      j[k] = v;
+      events_->add_scalar("train/" + k, static_cast<float>(v), done);
     }
-    if (done % opt.eval_every == 0 || done == opt.max_steps) {
-      const Scalars s = evaluate();
-      const double val = s.at("val_loss");
-      result.last_val_loss = val;
-      result.last_eval = s;
-      if (rank0) {
-        nlohmann::json j = {{"step", done}};
-        std::string line;
-        for (const auto& [k, v] : s) {
-          j[k] = v;
-          events->add_scalar("val/" + (k == "val_loss" ? std::string("loss") : k), static_cast<float>(v), done);
-          char buf[96];
-          std::snprintf(buf, sizeof buf, "%s%s %.4g", line.empty() ? "" : ", ", k.c_str(), v);
-          line += buf;
-        }
-        if (objective.kind() == "transformer") {
-          j["val_ppl"] = std::exp(val);
-          events->add_scalar("val/ppl", static_cast<float>(std::exp(val)), done);
-          line += ", ppl " + std::to_string(std::exp(val)).substr(0, 6);
-        }
-        std::fprintf(metrics, "%s\n", j.dump().c_str());
-        std::fflush(metrics);
-        if (opt.progress) std::fprintf(stderr, "%sstep %ld: %s\n", tty ? "\n" : "", done, line.c_str());
-      }
-      if (val < state.best_val_loss) {
-        state.best_val_loss = val;
-        state.elapsed_s = elapsed();
-        save(done, best_checkpoint_path(opt.out));
-      }
+    std::fprintf(metrics_, "%s\n", j.dump().c_str());
+    std::fflush(metrics_);
+    events_->add_scalar("train/loss", static_cast<float>(loss), done);
+    events_->add_scalar("train/lr", static_cast<float>(lr_), done);
+    events_->add_scalar("train/grad_norm", static_cast<float>(grad_norm_), done);
+    events_->add_scalar("train/" + rate_key, static_cast<float>(units_per_s_), done);
+    const long print_every = tty_ ? opt_.log_every : std::max<long>(1, opt_.max_steps / 20);
+    if (opt_.quiet || !(done % print_every == 0 || done == opt_.max_steps)) return;
+    const double eta = units_per_s_ > 0 ? (opt_.max_steps - done) * units_per_step_ / units_per_s_ : 0;
+    char mfu_text[32] = "";
+    if (mfu >= 0) std::snprintf(mfu_text, sizeof mfu_text, " | MFU %.1f%%", 100 * mfu);
+    std::fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f %s/s%s | ETA %s%s", tty_ ? "\r" : "", done,
+                 opt_.max_steps, loss, lr_, units_per_s_, unit.c_str(), mfu_text, format_duration(eta).c_str(),
+                 tty_ ? "   " : "\n");
+  }
+
+  // A validation pass when due, logged; a better one saves best.pt.
+  void evaluate_if_due(long done) {
+    if (!(done % opt_.eval_every == 0 || done == opt_.max_steps)) return;
+    const Scalars s = evaluate();
+    const double val = s.at("val_loss");
+    result_.last_val_loss = val;
+    result_.last_eval = s;
+    if (ctx_.rank0()) log_evaluation(done, s);
+    if (val < state_.best_val_loss) {
+      state_.best_val_loss = val;
+      state_.elapsed_s = elapsed();
+      save(done, best_checkpoint_path(opt_.out));
     }
-    if (events) events->flush();
-    const bool stopping = done == opt.stop_after;
-    if (done % opt.checkpoint_every == 0 || done == opt.max_steps || stopping) {
-      state.elapsed_s = elapsed();
-      save(done, checkpoint_path(opt.out, done));
-      if (rank0) {
-        const auto all = list_checkpoints(opt.out);
-        for (std::size_t i = static_cast<std::size_t>(opt.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+  }
+
+  // A checkpoint when due (every checkpoint_every steps, the last step, and
+  // --stop-after's), keeping the newest keep_last. Returns whether the run
+  // stops here (--stop-after).
+  bool checkpoint_if_due(long done) {
+    if (events_) events_->flush();
+    const bool stopping = done == opt_.stop_after;
+    if (done % opt_.checkpoint_every == 0 || done == opt_.max_steps || stopping) {
+      state_.elapsed_s = elapsed();
+      save(done, checkpoint_path(opt_.out, done));
+      if (ctx_.rank0()) {
+        const auto all = list_checkpoints(opt_.out);
+        for (std::size_t i = static_cast<std::size_t>(opt_.keep_last); i < all.size(); ++i) fs::remove(all[i]);
       }
     }
     if (stopping) {
-      if (rank0 && opt.progress) std::fprintf(stderr, "stopping after step %ld (--stop-after); --resume continues\n", done);
-      result.steps = done;
-      break;
+      if (ctx_.rank0() && !opt_.quiet) {
+        std::fprintf(stderr, "stopping after step %ld (--stop-after); --resume continues\n", done);
+      }
+      result_.steps = done;
+    }
+    return stopping;
+  }
+
+  TrainResult finish() {
+    if (reducer_ && ctx_.rank0()) {
+      std::fprintf(stderr, "data parallel: %d of %d gradient buckets started during the last backward (overlapped)\n",
+                   reducer_->launched_during_backward(), reducer_->buckets());
+    }
+    if (metrics_) std::fclose(metrics_);
+    metrics_ = nullptr;
+    if (result_.steps == 0) result_.steps = opt_.max_steps;
+    result_.best_val_loss = state_.best_val_loss;
+    result_.seconds = elapsed();
+    result_.tokens_per_s = units_per_s_;
+    return result_;
+  }
+
+  ~Run() {
+    if (metrics_) std::fclose(metrics_);
+  }
+
+ private:
+  // Runs a collective; any failure becomes the same clear error on every
+  // rank, with the heartbeat's diagnosis of which rank died or hung.
+  template <class F>
+  void collective(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      const std::string what = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+      throw InputError("rank " + std::to_string(ctx_.env.rank) + " of " + std::to_string(ctx_.env.world_size) +
+                       ": a collective failed: " + dp_->diagnose_failure() + " (" + what.substr(0, 200) +
+                       "); every rank stops");
     }
   }
-  if (reducer && rank0) {
-    std::fprintf(stderr, "data parallel: %d of %d gradient buckets started during the last backward (overlapped)\n",
-                 reducer->launched_during_backward(), reducer->buckets());
+
+  // Loads `path` to resume from; false (with a warning) if it is unreadable.
+  // A checkpoint of another tokenizer or kind of model is an error: resuming
+  // past it to an older one would silently train something else.
+  bool load_for_resume(const std::string& path) {
+    CheckpointState peek;
+    try {
+      peek = load_checkpoint(path);
+    } catch (const InputError& e) {
+      std::fprintf(stderr, "warning: skipping %s\n", e.what());
+      return false;
+    }
+    if (peek.tokenizer_sha256 != ctx_.corpus->tokenizer_sha256) {
+      throw InputError(path + ": trained with tokenizer sha256 " + peek.tokenizer_sha256.substr(0, 12) + "…, but " +
+                       opt_.data + " uses " + ctx_.corpus->tokenizer_sha256.substr(0, 12) +
+                       "…; resume with the corpus it was trained on");
+    }
+    expect_kind(peek, objective_.kind(), path);
+    CheckpointState loaded;
+    try {
+      loaded = load_checkpoint(path, parts_);
+    } catch (const InputError& e) {
+      std::fprintf(stderr, "warning: skipping %s\n", e.what());
+      return false;
+    }
+    // The counters come from the checkpoint; the configuration is this
+    // invocation's (a resumed run may raise --max-steps).
+    state_.step = loaded.step;
+    state_.loader_position = loaded.loader_position;
+    state_.best_val_loss = loaded.best_val_loss;
+    state_.elapsed_s = loaded.elapsed_s;
+    std::fprintf(stderr, "resuming from %s (step %ld)\n", path.c_str(), state_.step);
+    return true;
   }
-  if (metrics) std::fclose(metrics);
-  if (result.steps == 0) result.steps = opt.max_steps;
-  result.best_val_loss = state.best_val_loss;
-  result.seconds = elapsed();
-  result.tokens_per_s = units_per_s;
-  return result;
+
+  void describe() const {
+    const auto& env = ctx_.env;
+    std::fprintf(stderr,
+                 "%s on %s\n"
+                 "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
+                 objective_.describe().c_str(), ctx_.cuda() ? "cuda (bf16 autocast)" : "cpu (deterministic)",
+                 opt_.batch_size, opt_.grad_accum, env.world_size, units_per_step_, objective_.unit().c_str(),
+                 opt_.max_steps);
+    if (dp_) {
+      std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d\n", env.world_size,
+                   env.launcher.c_str(), dp_->backend(), env.master_addr.c_str(), env.master_port);
+    }
+    if (reducer_) {
+      std::fprintf(stderr, "gradients: all-reduced in %d buckets of about %.1f MB\n", reducer_->buckets(),
+                   opt_.bucket_bytes() / 1e6);
+    }
+    if (sharded_) {
+      std::fprintf(stderr,
+                   "ZeRO-1: gradients reduce-scattered, parameters all-gathered; this rank holds AdamW state for "
+                   "%.2fM of %.2fM parameters\n",
+                   sharded_->owned_parameters() / 1e6, sharded_->total_parameters() / 1e6);
+    }
+  }
+
+  // The global gradient norm, clipped to opt.grad_clip when that is set.
+  double clip_gradients() {
+    if (opt_.grad_clip > 0) return torch::nn::utils::clip_grad_norm_(model_.parameters(), opt_.grad_clip);
+    double sq = 0;
+    for (const auto& p : model_.parameters()) {
+      if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+    }
+    return std::sqrt(sq);
+  }
+
+  Scalars evaluate() {
+    torch::NoGradGuard no_grad;
+    model_.eval();
+    Scalars s;
+    {
+      compat::CudaBf16Autocast autocast(ctx_.cuda());
+      s = objective_.evaluate();
+    }
+    model_.train();
+    if (dp_) collective([&] { s["val_loss"] = dp_->sum(s.at("val_loss")) / ctx_.env.world_size; });
+    return s;
+  }
+
+  void log_evaluation(long done, const Scalars& s) {
+    nlohmann::json j = {{"step", done}};
+    std::string line;
+    for (const auto& [k, v] : s) {
+      j[k] = v;
+      events_->add_scalar("val/" + (k == "val_loss" ? std::string("loss") : k), static_cast<float>(v), done);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s%s %.4g", line.empty() ? "" : ", ", k.c_str(), v);
+      line += buf;
+    }
+    if (objective_.kind() == "transformer") {
+      const double ppl = std::exp(s.at("val_loss"));
+      j["val_ppl"] = ppl;
+      events_->add_scalar("val/ppl", static_cast<float>(ppl), done);
+      line += ", ppl " + std::to_string(ppl).substr(0, 6);
+    }
+    std::fprintf(metrics_, "%s\n", j.dump().c_str());
+    std::fflush(metrics_);
+    if (!opt_.quiet) std::fprintf(stderr, "%sstep %ld: %s\n", tty_ ? "\n" : "", done, line.c_str());
+  }
+
+  void save(long step, const std::string& path) {
+    state_.step = step;
+    state_.loader_position = objective_.data_position();
+    if (sharded_) collective([&] { sharded_->gather_into(*optimizer_); });  // every rank takes part
+    if (ctx_.rank0()) save_checkpoint(path, parts_, state_);
+    if (sharded_) optimizer_->state().clear();
+  }
+
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  double elapsed() const { return elapsed_before_ + seconds_since(t_start_); }
+
+  TrainContext& ctx_;
+  Objective& objective_;
+  const TrainOptions& opt_;
+  DataParallel* dp_;
+  torch::nn::Module& model_;
+  AdamWSettings adamw_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  CheckpointParts parts_;
+  std::unique_ptr<ShardedAdamW> sharded_;
+  std::unique_ptr<GradientReducer> reducer_;
+  CheckpointState state_;
+  const std::string metrics_path_;
+  std::FILE* metrics_ = nullptr;
+  std::unique_ptr<EventWriter> events_;
+  LrSchedule schedule_;
+  const bool tty_ = isatty(STDERR_FILENO);
+  long units_per_step_ = 0;
+  double peak_flops_ = 0;
+  double lr_ = 0, grad_norm_ = 0;
+  Scalars logs_;
+  double elapsed_before_ = 0;
+  std::chrono::steady_clock::time_point t_start_, window_start_;
+  long window_units_ = 0;
+  double units_per_s_ = 0;
+  TrainResult result_;
+};
+
+}  // namespace
+
+TrainResult run_training(TrainContext& ctx, Objective& objective, const TrainOptions& opt) {
+  Run run(ctx, objective, opt);
+  run.resume();
+  for (long step = run.first_step(); step < opt.max_steps; ++step) {
+    const double loss = run.train_step(step);
+    const long done = step + 1;
+    run.log_step(done, loss);
+    run.evaluate_if_due(done);
+    if (run.checkpoint_if_due(done)) break;
+  }
+  return run.finish();
 }
 
 }  // namespace plotforge

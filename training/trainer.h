@@ -23,54 +23,19 @@
 
 #include "datasets/corpus.h"
 #include "datasets/loader.h"
-#include "models/transformer.h"
 #include "training/distributed.h"
 #include "training/objective.h"
+#include "training/settings.h"
 
 namespace plotforge {
-
-struct TrainOptions {
-  std::string data;  // corpus.h5
-  std::string out;   // run directory
-  TransformerConfig model;  // vocab_size comes from the corpus
-
-  int batch_size = 12;  // sequences per micro-batch
-  int grad_accum = 1;
-  long max_steps = 2000;
-  long stop_after = 0;  // end the run after this step with a checkpoint, as a time-limited job; 0: at max_steps
-  double lr = 1e-3, min_lr = 1e-4;
-  long warmup_steps = 100;
-  long lr_decay_steps = 0;  // 0: max_steps
-  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.99, adam_eps = 1e-8;
-  double grad_clip = 1.0;  // 0 disables clipping
-
-  int eval_every = 250, eval_batches = 20;
-  int log_every = 1;
-  int checkpoint_every = 250, keep_last = 3;
-  std::uint64_t seed = 1337;
-  bool resume = false;
-  std::string device = "auto";  // auto | cpu | cuda
-  double peak_flops = 0;        // per-device peak for MFU; 0: look up the device's name
-  bool progress = true;
-  double dist_timeout_s = 300;                // a rank that dies or hangs fails the others after this
-  std::size_t bucket_bytes = 25u << 20;       // gradient all-reduce bucket size
-  bool zero1 = false;                         // shard AdamW's state across ranks (training/zero.h)
-  std::string config_ini;  // resolved options, stored in checkpoints
-};
 
 struct TrainResult {
   long steps = 0;
   double last_loss = 0, last_val_loss = 0, best_val_loss = 0;
   double tokens_per_s = 0, seconds = 0;  // tokens_per_s: the objective's units per second
-  Scalars last_eval;                      // the last validation pass's scalars
-  long first_step = 0;                    // where this invocation started (a resumed run's step)
+  Scalars last_eval;                     // the last validation pass's scalars
+  long first_step = 0;                   // where this invocation started (a resumed run's step)
 };
-
-// ids [rows * cols] int32 -> [rows, cols] int64 on `device`.
-torch::Tensor token_tensor(const std::vector<std::int32_t>& ids, int rows, int cols, const c10::Device& device);
-
-// The Transformer: next-token cross-entropy on token windows.
-TrainResult train(const TrainOptions& options);
 
 // What every objective is built from: the corpus, the launch (rank, world
 // size), the data-parallel group when there is more than one rank, and the
@@ -91,7 +56,9 @@ struct TrainContext {
 };
 
 TrainContext begin_training(const TrainOptions& options);
-// The training loop shared by every generator (see objective.h).
+// The training loop shared by every generator (see objective.h): resume,
+// then per step: the step itself, its log line, an evaluation and a
+// checkpoint when due.
 TrainResult run_training(TrainContext& context, Objective& objective, const TrainOptions& options);
 
 }  // namespace plotforge

@@ -62,15 +62,15 @@ step configure cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -D
   -DCMAKE_PREFIX_PATH="$PREFIX/usr"
 step build cmake --build build-device -j "$(nproc)"
 step gpu-tests ctest --test-dir build-device -L gpu --output-on-failure --timeout 300
-step bench-ours bash -c "build-device/bench/attention_bench > '$OUT/ours.csv'"
-step bench-sdpa bash -c "PYTHONUNBUFFERED=1 python3 scripts/device/sdpa_bench.py > '$OUT/sdpa.csv'"
+step bench-ours bash -c "build-device/kernels/bench/attention_bench > '$OUT/ours.csv'"
+step bench-sdpa bash -c "PYTHONUNBUFFERED=1 python3 kernels/bench/sdpa_bench.py > '$OUT/sdpa.csv'"
 step report bash -c "python3 scripts/device/report.py '$OUT/ours.csv' '$OUT/sdpa.csv' > '$OUT/report.md'"
 
 if [ -n "$full_pid" ]; then
   wait "$full_pid"
   tail -3 "$OUT/full-build.log"
 fi
-if [ -x build-device-full/cli/plotforge ]; then
+if [ -x build-device-full/bin/plotforge ]; then
   export LD_LIBRARY_PATH=$PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   # Issue 5: the model's attention through our kernels (autograd, vs libtorch's).
   step fused-attention ctest --test-dir build-device-full -L gpu -R FusedAttention --output-on-failure --timeout 120
@@ -78,16 +78,16 @@ if [ -x build-device-full/cli/plotforge ]; then
   # communicator, bucketed all-reduce on its own stream) on the sample
   # corpus; then ZeRO-1's reduce-scatter and all-gather.
   step nccl-world-1 bash -c "set -e; export RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533
-    timeout 150 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
+    timeout 150 build-device-full/bin/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
       --out /tmp/nccl-world-1 --device cuda --max-steps 100 --eval-every 50 > '$OUT/nccl-world-1.log' 2>&1
-    timeout 100 build-device-full/cli/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
+    timeout 100 build-device-full/bin/plotforge train --config configs/tiny.ini --data .deb/sample-corpus.h5 \
       --out /tmp/nccl-zero1 --device cuda --max-steps 50 --eval-every 50 --zero1 >> '$OUT/nccl-world-1.log' 2>&1"
   # Issue 7: the runtime's CUDA backend against its CPU backend; transformers'
   # LlamaForCausalLM on a bundle; then a batch sweep of both backends on
   # small.ini (head_dim 64) trained briefly here.
   step runtime-cuda-tests ctest --test-dir build-device-full -L gpu -R RuntimeCuda --output-on-failure --timeout 180
   step hf-parity ctest --test-dir build-device-full -R TransformersLoads --output-on-failure --timeout 180
-  step runtime-bench bash -c "set -e; pf=build-device-full/cli/plotforge; run=build-device-full/inference/plotforge-run
+  step runtime-bench bash -c "set -e; pf=build-device-full/bin/plotforge; run=build-device-full/bin/plotforge-run
     timeout 100 \$pf train --config configs/small.ini --data .deb/sample-corpus.h5 --out /tmp/rt-small --device cuda \
       --max-steps 30 --eval-every 30 --quiet
     \$pf export --checkpoint /tmp/rt-small --out /tmp/rt-small-bundle

@@ -22,9 +22,9 @@ for p in "${packages[@]}"; do
 done
 # The sample corpus the device check's NCCL run trains on (prepared here,
 # where the toolkit and spm_train are built and installed).
-if [ ! -f sample-corpus.h5 ] && [ -x ../build/cli/plotforge ]; then
-  ../build/cli/plotforge tokenizer train --input ../data/sample --out sample-tok.model --vocab-size 4000 &&
-    ../build/cli/plotforge prepare --input ../data/sample --tokenizer sample-tok.model --out sample-corpus.h5 \
+if [ ! -f sample-corpus.h5 ] && [ -x ../build/bin/plotforge ]; then
+  ../build/bin/plotforge tokenizer train --input ../data/sample --out sample-tok.model --vocab-size 4000 &&
+    ../build/bin/plotforge prepare --input ../data/sample --tokenizer sample-tok.model --out sample-corpus.h5 \
       --val-fraction 0.25 --quiet || echo "fetch_debs: could not prepare sample-corpus.h5"
 fi
 du -sh .

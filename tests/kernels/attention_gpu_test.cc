@@ -2,13 +2,13 @@
 // without a GPU). Fresh random inputs per case, outputs poisoned with NaN
 // before each launch so unwritten elements fail, ragged sizes that are not
 // multiples of the tiles, causal and not, GQA, bf16 and fp16.
-#include <gtest/gtest.h>
-
 #include <algorithm>
+
+#include <gtest/gtest.h>
 
 #include "kernels/attention.h"
 #include "kernels/attention_reference.h"
-#include "tests/kernels/gpu_util.h"
+#include "kernels/gpu_testing.h"
 
 namespace plotforge::kernels {
 namespace {
@@ -37,7 +37,7 @@ class AttentionForwardGpu : public ::testing::TestWithParam<ForwardCase> {};
 TEST_P(AttentionForwardGpu, MatchesReference) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
   const ForwardCase c = GetParam();
-  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+  for (const DType dt : {DType::kBF16, DType::kF16}) {
     std::mt19937 rng(c.q_len * 131 + c.kv_len * 7 + c.head_dim + c.causal + static_cast<int>(dt));
     const AttentionShape s = c.shape();
     const std::size_t nq = c.q_elems(), nk = c.kv_elems();
@@ -49,8 +49,9 @@ TEST_P(AttentionForwardGpu, MatchesReference) {
     dv.upload(v.bits.data());
     d_o.poison();
     d_lse.poison();
-    ASSERT_EQ(attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
-              cudaSuccess);
+    ASSERT_EQ(
+        attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
+        cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<std::uint16_t> out_bits(nq);
     std::vector<float> out(nq), lse(nq / s.head_dim), ref(nq), ref_lse(nq / s.head_dim);
@@ -81,7 +82,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
                       ForwardCase{2, 4, 4, 100, 100, 64, false}, ForwardCase{1, 8, 2, 257, 257, 128, true},
                       ForwardCase{1, 8, 2, 257, 257, 128, false}, ForwardCase{2, 4, 1, 33, 190, 128, true},
-                      ForwardCase{1, 2, 2, 190, 33, 64, true},   // more queries than keys: rows with no key
+                      ForwardCase{1, 2, 2, 190, 33, 64, true},  // more queries than keys: rows with no key
                       ForwardCase{1, 6, 3, 517, 517, 128, true}, ForwardCase{3, 2, 2, 17, 1000, 64, false},
                       ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
     forward_name);
@@ -95,7 +96,7 @@ class AttentionBackwardGpu : public ::testing::TestWithParam<ForwardCase> {};
 TEST_P(AttentionBackwardGpu, MatchesReferenceAndIsDeterministic) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
   const ForwardCase c = GetParam();
-  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+  for (const DType dt : {DType::kBF16, DType::kF16}) {
     std::mt19937 rng(c.q_len * 31 + c.kv_len * 17 + c.head_dim + c.causal + static_cast<int>(dt));
     const AttentionShape s = c.shape();
     const std::size_t nq = c.q_elems(), nk = c.kv_elems();
@@ -107,8 +108,9 @@ TEST_P(AttentionBackwardGpu, MatchesReferenceAndIsDeterministic) {
     dk.upload(k.bits.data());
     dv.upload(v.bits.data());
     d_grad.upload(grad.bits.data());
-    ASSERT_EQ(attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
-              cudaSuccess);
+    ASSERT_EQ(
+        attention_forward(dq.get(), dk.get(), dv.get(), d_o.get(), static_cast<float*>(d_lse.get()), s, dt, nullptr),
+        cudaSuccess);
     std::vector<std::uint16_t> first_q(nq), first_k(nk), first_v(nk);
     for (int run = 0; run < 2; ++run) {
       gq.poison();
@@ -146,14 +148,15 @@ TEST_P(AttentionBackwardGpu, MatchesReferenceAndIsDeterministic) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, AttentionBackwardGpu,
-    ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
-                      ForwardCase{2, 4, 4, 100, 100, 64, false}, ForwardCase{1, 8, 2, 257, 257, 128, true},
-                      ForwardCase{2, 4, 1, 33, 190, 128, true},
-                      ForwardCase{1, 2, 2, 190, 33, 64, true},  // rows with no key: zero dq
-                      ForwardCase{1, 6, 3, 517, 517, 128, false}, ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
-    forward_name);
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionBackwardGpu,
+                         ::testing::Values(ForwardCase{1, 1, 1, 1, 1, 64, true}, ForwardCase{2, 4, 4, 64, 64, 64, true},
+                                           ForwardCase{2, 4, 4, 100, 100, 64, false},
+                                           ForwardCase{1, 8, 2, 257, 257, 128, true},
+                                           ForwardCase{2, 4, 1, 33, 190, 128, true},
+                                           ForwardCase{1, 2, 2, 190, 33, 64, true},  // rows with no key: zero dq
+                                           ForwardCase{1, 6, 3, 517, 517, 128, false},
+                                           ForwardCase{1, 4, 4, 1024, 1024, 128, true}),
+                         forward_name);
 
 TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
@@ -165,8 +168,8 @@ TEST(AttentionForwardGpuShapes, RejectsUnsupported) {
   s.heads = 3, s.kv_heads = 2;
   EXPECT_EQ(attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, s, DType::kBF16, nullptr),
             cudaErrorInvalidValue);
-  EXPECT_EQ(attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                               nullptr, s, DType::kBF16, nullptr),
+  EXPECT_EQ(attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                               s, DType::kBF16, nullptr),
             cudaErrorInvalidValue);
 }
 
@@ -180,7 +183,7 @@ class DecodeAttentionGpu : public ::testing::TestWithParam<DecodeCase> {};
 TEST_P(DecodeAttentionGpu, MatchesReference) {
   if (!testing::have_gpu()) GTEST_SKIP() << "no CUDA device";
   const DecodeCase c = GetParam();
-  for (const DType dt : {DType::kBF16, DType::kFP16}) {
+  for (const DType dt : {DType::kBF16, DType::kF16}) {
     std::mt19937 rng(c.head_dim * 13 + c.lens.back() + static_cast<int>(dt));
     PagedDecodeShape s;
     s.num_seqs = static_cast<int>(c.lens.size());

@@ -1,10 +1,11 @@
 // The CPU references against naive math and finite differences (default suite).
-#include <gtest/gtest.h>
+#include "kernels/attention_reference.h"
 
 #include <cmath>
 #include <random>
 
-#include "kernels/attention_reference.h"
+#include <gtest/gtest.h>
+
 #include "kernels/attention_shape.h"
 
 namespace plotforge::kernels {
@@ -17,8 +18,12 @@ std::vector<float> randn(std::size_t n, std::mt19937& rng) {
   return v;
 }
 
-std::size_t q_elems(const AttentionShape& s) { return static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim; }
-std::size_t kv_elems(const AttentionShape& s) { return static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim; }
+std::size_t q_elems(const AttentionShape& s) {
+  return static_cast<std::size_t>(s.batch) * s.heads * s.q_len * s.head_dim;
+}
+std::size_t kv_elems(const AttentionShape& s) {
+  return static_cast<std::size_t>(s.batch) * s.kv_heads * s.kv_len * s.head_dim;
+}
 
 // Softmax(QK^T * scale + mask) V written as matrices, K/V repeated per head.
 std::vector<float> naive(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
@@ -112,13 +117,15 @@ TEST(AttentionReference, PagedDecodeEqualsContiguousAttention) {
   decode_attention_reference(q.data(), kc.data(), vc.data(), table.data(), lens, o.data(), p);
   for (int n = 0; n < p.num_seqs; ++n) {
     AttentionShape s;
-    s.heads = p.heads, s.kv_heads = p.kv_heads, s.q_len = 1, s.kv_len = lens[n], s.head_dim = p.head_dim, s.causal = true;
+    s.heads = p.heads, s.kv_heads = p.kv_heads, s.q_len = 1, s.kv_len = lens[n], s.head_dim = p.head_dim,
+    s.causal = true;
     std::vector<float> k(kv_elems(s)), v(kv_elems(s));
     for (int h = 0; h < p.kv_heads; ++h)
       for (int t = 0; t < lens[n]; ++t)
         for (int d = 0; d < p.head_dim; ++d) {
           const int blk = table[n * p.max_blocks_per_seq + t / p.block_size];
-          const std::size_t src = ((static_cast<std::size_t>(blk) * p.kv_heads + h) * p.block_size + t % p.block_size) * p.head_dim + d;
+          const std::size_t src =
+              ((static_cast<std::size_t>(blk) * p.kv_heads + h) * p.block_size + t % p.block_size) * p.head_dim + d;
           k[(h * lens[n] + t) * p.head_dim + d] = kc[src];
           v[(h * lens[n] + t) * p.head_dim + d] = vc[src];
         }

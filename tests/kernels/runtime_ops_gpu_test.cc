@@ -3,16 +3,16 @@
 // GPU run rather than found through the engines' logits (tests/
 // runtime_cuda_test.cc). Outputs start NaN-poisoned: an element a kernel
 // forgets to write fails. Label gpu; skips without a GPU.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "kernels/gpu_testing.h"
 #include "kernels/runtime_ops.h"
-#include "tests/kernels/gpu_util.h"
 
 namespace plotforge::kernels {
 namespace {
@@ -72,10 +72,9 @@ TEST(RuntimeOpsGpu, EmbedAndGatherRowsCopyExactly) {
   auto d_table = upload(table.bits), d_tokens = upload(tokens);
   DeviceBuffer x(static_cast<std::size_t>(rows) * dim * 4);
   x.poison();
-  testing::check(embed_rows(d_table->get(), static_cast<const int*>(d_tokens->get()), static_cast<float*>(x.get()), rows,
-                            dim, nullptr),
-                 "embed_rows");
-  testing::check(cudaDeviceSynchronize(), "sync");
+  cudaCheck(embed_rows(d_table->get(), static_cast<const int*>(d_tokens->get()), static_cast<float*>(x.get()), rows,
+                       dim, nullptr));
+  cudaCheck(cudaDeviceSynchronize());
   std::vector<float> ref;
   for (int t : tokens) ref.insert(ref.end(), table.values.begin() + t * dim, table.values.begin() + (t + 1) * dim);
   const auto embedded = download<float>(x);
@@ -85,12 +84,12 @@ TEST(RuntimeOpsGpu, EmbedAndGatherRowsCopyExactly) {
   auto d_pick = upload(pick);
   DeviceBuffer out(pick.size() * dim * 4);
   out.poison();
-  testing::check(gather_rows(static_cast<const float*>(x.get()), static_cast<const int*>(d_pick->get()),
-                             static_cast<float*>(out.get()), static_cast<int>(pick.size()), dim, nullptr),
-                 "gather_rows");
-  testing::check(cudaDeviceSynchronize(), "sync");
+  cudaCheck(gather_rows(static_cast<const float*>(x.get()), static_cast<const int*>(d_pick->get()),
+                        static_cast<float*>(out.get()), static_cast<int>(pick.size()), dim, nullptr));
+  cudaCheck(cudaDeviceSynchronize());
   std::vector<float> gathered_ref;
-  for (int r : pick) gathered_ref.insert(gathered_ref.end(), embedded.begin() + r * dim, embedded.begin() + (r + 1) * dim);
+  for (int r : pick)
+    gathered_ref.insert(gathered_ref.end(), embedded.begin() + r * dim, embedded.begin() + (r + 1) * dim);
   expect_close(download<float>(out), gathered_ref, true, "gather_rows");
 }
 
@@ -103,9 +102,8 @@ TEST(RuntimeOpsGpu, RmsNormAndSwiGLUMatchTheirReferences) {
   auto d_x = upload(x), d_w = upload(w);
   DeviceBuffer y(static_cast<std::size_t>(rows) * dim * 2);
   y.poison();
-  testing::check(rms_norm_bf16(static_cast<const float*>(d_x->get()), static_cast<const float*>(d_w->get()), y.get(),
-                               rows, dim, eps, nullptr),
-                 "rms_norm_bf16");
+  cudaCheck(rms_norm_bf16(static_cast<const float*>(d_x->get()), static_cast<const float*>(d_w->get()), y.get(), rows,
+                          dim, eps, nullptr));
   std::vector<float> ref(x.size());
   for (int r = 0; r < rows; ++r) {
     double ss = 0;
@@ -113,14 +111,14 @@ TEST(RuntimeOpsGpu, RmsNormAndSwiGLUMatchTheirReferences) {
     const float inv = static_cast<float>(1.0 / std::sqrt(ss / dim + eps));
     for (int i = 0; i < dim; ++i) ref[r * dim + i] = bf16_round(x[r * dim + i] * inv * w[i]);
   }
-  testing::check(cudaDeviceSynchronize(), "sync");
+  cudaCheck(cudaDeviceSynchronize());
   expect_close(widen(download<std::uint16_t>(y)), ref, false, "rms_norm_bf16");
 
   const auto gu = normal(static_cast<std::size_t>(rows) * 2 * hidden, rng);
   auto d_gu = upload(gu);
   DeviceBuffer act(static_cast<std::size_t>(rows) * hidden * 2);
   act.poison();
-  testing::check(silu_mul_bf16(static_cast<const float*>(d_gu->get()), act.get(), rows, hidden, nullptr), "silu_mul_bf16");
+  cudaCheck(silu_mul_bf16(static_cast<const float*>(d_gu->get()), act.get(), rows, hidden, nullptr));
   std::vector<float> act_ref(static_cast<std::size_t>(rows) * hidden);
   for (int r = 0; r < rows; ++r) {
     for (int i = 0; i < hidden; ++i) {
@@ -128,7 +126,7 @@ TEST(RuntimeOpsGpu, RmsNormAndSwiGLUMatchTheirReferences) {
       act_ref[r * hidden + i] = bf16_round(g / (1.0f + std::exp(-g)) * u);
     }
   }
-  testing::check(cudaDeviceSynchronize(), "sync");
+  cudaCheck(cudaDeviceSynchronize());
   expect_close(widen(download<std::uint16_t>(act)), act_ref, false, "silu_mul_bf16");
 }
 
@@ -151,18 +149,18 @@ TEST(RuntimeOpsGpu, RopeAndCacheWriteRotatedQAndKAndPlainV) {
     }
   }
   const std::vector<int> positions = {0, 17, 39}, slots = {5, 16 * 2 + 1, 16 * 3 + 15};
-  auto d_qkv = upload(qkv), d_cos = upload(cos), d_sin = upload(sin), d_pos = upload(positions), d_slots = upload(slots);
+  auto d_qkv = upload(qkv), d_cos = upload(cos), d_sin = upload(sin), d_pos = upload(positions),
+       d_slots = upload(slots);
   const std::size_t cache_elems = static_cast<std::size_t>(blocks) * c.kv_heads * c.block_size * hd;
   DeviceBuffer q(static_cast<std::size_t>(rows) * c.heads * hd * 2), k_cache(cache_elems * 2), v_cache(cache_elems * 2);
   q.poison();
   k_cache.poison();
   v_cache.poison();
-  testing::check(rope_and_cache(static_cast<const float*>(d_qkv->get()), static_cast<const float*>(d_cos->get()),
-                                static_cast<const float*>(d_sin->get()), static_cast<const int*>(d_pos->get()),
-                                static_cast<const int*>(d_slots->get()), q.get(), k_cache.get(), v_cache.get(), rows, c,
-                                nullptr),
-                 "rope_and_cache");
-  testing::check(cudaDeviceSynchronize(), "sync");
+  cudaCheck(rope_and_cache(static_cast<const float*>(d_qkv->get()), static_cast<const float*>(d_cos->get()),
+                           static_cast<const float*>(d_sin->get()), static_cast<const int*>(d_pos->get()),
+                           static_cast<const int*>(d_slots->get()), q.get(), k_cache.get(), v_cache.get(), rows, c,
+                           nullptr));
+  cudaCheck(cudaDeviceSynchronize());
   auto rotate = [&](const float* v, int t, std::vector<float>& out) {
     for (int i = 0; i < half; ++i) {
       const float a = v[i], b = v[i + half];

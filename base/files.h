@@ -1,0 +1,17 @@
+// Reading files and option values: the small helpers every reader shares.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace plotforge {
+
+// Reads a whole file. Throws InputError naming the path if it cannot be
+// opened or read.
+std::string read_file(const std::string& path);
+
+// "0.7,1.0,1.3" -> {0.7, 1.0, 1.3}. Throws InputError naming `option` and
+// the piece that is not a number.
+std::vector<float> parse_float_list(const std::string& text, const std::string& option);
+
+}  // namespace plotforge

@@ -1,0 +1,237 @@
+// plotforge-run bench: the runtime's speed on one bundle, with the memory
+// bandwidth measured in the same run as the roofline for decoding.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "inference/engine.h"
+#include "inference/model.h"
+#include "inference/prefix_cache.h"
+#include "inference/scheduler.h"
+#include "programs/plotforge-run/commands.h"
+
+#if PLOTFORGE_HAVE_CUDA
+#include "inference/cuda_engine.h"
+#endif
+
+namespace plotforge::programs {
+
+using namespace plotforge::runtime;
+
+namespace {
+
+struct BenchOptions {
+  std::string bundle;
+  std::vector<int> batch_sizes = {1, 8, 32};
+  int decode_tokens = 64, prompt_tokens = 128;
+  int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
+  int repeats = 5;  // branching workload runs, alternating sharing off and on; medians reported
+  int cache_blocks = 8192;
+  std::string device = "cpu";
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Device-to-device copy bandwidth of main memory, counting bytes read plus
+// bytes written; best of 5 over 1 GiB, far past any cache.
+double copy_bandwidth() {
+  const std::size_t n = std::size_t{1} << 30;
+  std::vector<char> a(n, 1), b(n, 0);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(b.data(), a.data(), n);
+    best = std::min(best, seconds_since(t0));
+    a[i] = b[n - 1 - i];  // keep the copies observable
+  }
+  return 2.0 * n / best;
+}
+
+std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<int> d(4, vocab - 1);
+  std::vector<int> t(n);
+  for (auto& x : t) x = d(rng);
+  return t;
+}
+
+// Prints a report on stdout; returns 0.
+int run_bench(const BenchOptions& o) {
+  const auto model = Model::load(o.bundle);
+  const ModelConfig& c = model->config();
+  std::mt19937 rng(0);
+  // Weights a decode step reads: every layer's matrices, the final norm, lm_head.
+  double weight_bytes = static_cast<double>(c.vocab) * c.dim;
+  for (const auto& l : model->layers()) {
+    // q/k/v, gate/up, o_proj [dim, dim], down_proj [dim, hidden], two norms.
+    weight_bytes += static_cast<double>(l.wqkv.size() + l.wgate_up.size()) + static_cast<double>(c.dim) * c.dim +
+                    static_cast<double>(c.dim) * c.hidden + 2.0 * c.dim;
+  }
+  // The CPU engine reads fp32 weights and host memory; the CUDA engine bf16
+  // weights and the GPU's memory.
+  const bool gpu = o.device == "cuda";
+  weight_bytes *= gpu ? 2 : 4;
+  double bandwidth = 0;
+  if (gpu) {
+#if PLOTFORGE_HAVE_CUDA
+    bandwidth = CudaEngine::copy_bandwidth();
+#else
+    throw InputError("--device cuda: this plotforge-run was built without CUDA; use --device cpu");
+#endif
+  } else {
+    bandwidth = copy_bandwidth();
+  }
+  std::printf("bundle %s on %s: %d layers, width %d, vocab %d, %.1f MB of %s weights read per decode step\n",
+              o.bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
+              gpu ? "bf16" : "fp32");
+  std::printf("memory bandwidth (%s, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
+              gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);
+
+  {  // prefill
+    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Engine& engine = *rt.engine;
+    BlockPool& pool = *rt.pool;
+    const int P = std::min(o.prompt_tokens, c.context - 1);
+    Sequence seq;
+    std::vector<BatchItem> warm{{&seq, random_tokens(8, c.vocab, rng), false}};
+    engine.forward(warm);
+    free_sequence(pool, seq);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<BatchItem> batch{{&seq, random_tokens(P, c.vocab, rng), false}};
+    engine.forward(batch);
+    const double s = seconds_since(t0);
+    free_sequence(pool, seq);
+    std::printf("prefill, one %d-token prompt: %.0f tokens/s\n", P, P / s);
+  }
+  std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
+  for (int B : o.batch_sizes) {
+    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Engine& engine = *rt.engine;
+    BlockPool& pool = *rt.pool;
+    std::vector<Sequence> seqs(B);
+    std::vector<BatchItem> prefill;
+    for (auto& s : seqs) prefill.push_back({&s, random_tokens(16, c.vocab, rng), false});
+    engine.forward(prefill);
+    const int steps = std::min(o.decode_tokens, c.context - 17);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) {
+      std::vector<BatchItem> batch;
+      for (auto& s : seqs) batch.push_back({&s, random_tokens(1, c.vocab, rng), false});
+      engine.forward(batch);
+    }
+    const double s = seconds_since(t0);
+    const double tps = static_cast<double>(B) * steps / s;
+    std::printf("| %d | %.0f | %.2f | %.0f%% |\n", B, tps, 1000 * s / steps,
+                100 * (B == 1 ? tps / (bandwidth / weight_bytes) : tps / (B * bandwidth / weight_bytes)));
+    for (auto& q : seqs) free_sequence(pool, q);
+  }
+  // Branching: S sessions, each a P-token story so far, each steered into K
+  // branches submitted as separate requests (as a viewer's choices arrive).
+  // Sharing off and on alternate, `repeats` times each, and the medians
+  // are compared, so that a slow spell of the machine hits both.
+  std::printf(
+      "\nbranching workload: %d sessions x %d branches on a %d-token prefix, %d tokens per branch; "
+      "median of %d runs each, off and on alternating\n",
+      o.sessions, o.branches, o.prefix_tokens, o.branch_tokens, o.repeats);
+  std::printf(
+      "| prefix sharing | seconds (median) | generated tokens/s | prefill tokens computed | prefix-cache hit rate |\n"
+      "|---|---|---|---|---|\n");
+  std::vector<std::vector<int>> prompts;
+  for (int s = 0; s < o.sessions; ++s) {
+    const auto prefix = random_tokens(o.prefix_tokens, c.vocab, rng);
+    for (int k = 0; k < o.branches; ++k) {
+      auto p = prefix;
+      const auto choice = random_tokens(4, c.vocab, rng);
+      p.insert(p.end(), choice.begin(), choice.end());
+      prompts.push_back(std::move(p));
+    }
+  }
+  struct Mode {
+    std::vector<double> seconds;
+    std::uint64_t prefill_tokens = 0, hits = 0, lookups = 0;
+  } modes[2];
+  for (int rep = 0; rep < o.repeats; ++rep) {
+    for (const bool sharing : {false, true}) {
+      Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+      PrefixCache cache(*rt.pool);
+      Scheduler sched(*rt.engine, sharing ? &cache : nullptr, SchedulerOptions{});
+      SamplingParams p;
+      p.temperature = 0;
+      p.max_new_tokens = o.branch_tokens;
+      p.ignore_eos = true;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& pr : prompts) {
+        if (sched.submit(pr, p) < 0) throw InputError("bench: the request queue is full");
+      }
+      while (!sched.idle()) sched.step();
+      Mode& m = modes[sharing];
+      m.seconds.push_back(seconds_since(t0));
+      m.prefill_tokens = sched.prefill_tokens();
+      m.hits = cache.hits();
+      m.lookups = cache.lookups();
+    }
+  }
+  double median[2];
+  for (const bool sharing : {false, true}) {
+    Mode& m = modes[sharing];
+    std::sort(m.seconds.begin(), m.seconds.end());
+    const std::size_t n = m.seconds.size();
+    median[sharing] = n % 2 ? m.seconds[n / 2] : (m.seconds[n / 2 - 1] + m.seconds[n / 2]) / 2;
+    const double generated = static_cast<double>(prompts.size()) * o.branch_tokens;
+    std::printf(
+        "| %s | %.3f | %.0f | %llu | %s |\n", sharing ? "on" : "off", median[sharing], generated / median[sharing],
+        static_cast<unsigned long long>(m.prefill_tokens),
+        sharing
+            ? (std::to_string(static_cast<int>(100.0 * m.hits / std::max<std::uint64_t>(1, m.lookups))) + "%").c_str()
+            : "-");
+  }
+  std::printf("\nprefix sharing speed-up on the branching workload: %.2fx (ratio of medians)\n", median[0] / median[1]);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bench(const Args& args) {
+  po::options_description o("plotforge-run bench");
+  BenchOptions d;
+  std::string sizes;
+  o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")(
+      "batch-sizes", po::value<std::string>(&sizes)->default_value("1,8,32"), "decode batch sizes")(
+      "decode-tokens", po::value<int>(&d.decode_tokens)->default_value(d.decode_tokens), "decode steps per batch size")(
+      "prompt-tokens", po::value<int>(&d.prompt_tokens)->default_value(d.prompt_tokens), "prefill prompt length")(
+      "sessions", po::value<int>(&d.sessions)->default_value(d.sessions), "branching workload: sessions")(
+      "branches", po::value<int>(&d.branches)->default_value(d.branches), "branching workload: branches per session")(
+      "prefix-tokens", po::value<int>(&d.prefix_tokens)->default_value(d.prefix_tokens),
+      "branching workload: shared prefix")("branch-tokens",
+                                           po::value<int>(&d.branch_tokens)->default_value(d.branch_tokens),
+                                           "branching workload: tokens per branch")(
+      "repeats", po::value<int>(&d.repeats)->default_value(d.repeats), "branching workload: runs of each (medians)")(
+      "cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks),
+      "KV cache blocks of 16 positions")("device", po::value<std::string>(&d.device)->default_value(d.device),
+                                         "cpu, or cuda (builds with CUDA)");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge-run bench --bundle DIR [options]", o, args, &vm)) return 0;
+  d.bundle = vm["bundle"].as<std::string>();
+  d.batch_sizes.clear();
+  for (std::size_t start = 0; start < sizes.size();) {
+    std::size_t comma = sizes.find(',', start);
+    if (comma == std::string::npos) comma = sizes.size();
+    const int b = std::atoi(sizes.substr(start, comma - start).c_str());
+    if (b < 1) throw InputError("--batch-sizes: '" + sizes + "' must be positive integers separated by commas");
+    d.batch_sizes.push_back(b);
+    start = comma + 1;
+  }
+  if (d.decode_tokens < 1 || d.prompt_tokens < 1 || d.sessions < 1 || d.branches < 1 || d.prefix_tokens < 1 ||
+      d.branch_tokens < 1 || d.cache_blocks < 1 || d.repeats < 1) {
+    throw InputError("bench: every size must be at least 1");
+  }
+  return run_bench(d);
+}
+
+}  // namespace plotforge::programs

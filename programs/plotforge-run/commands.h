@@ -1,0 +1,11 @@
+// The plotforge-run commands, one file each (the runtime: no libtorch).
+#pragma once
+
+#include "programs/common/options.h"
+
+namespace plotforge::programs {
+
+int cmd_generate(const Args& args);
+int cmd_bench(const Args& args);
+
+}  // namespace plotforge::programs

@@ -1,0 +1,17 @@
+// plotforge-run: the lean runtime for exported bundles (no libtorch).
+#include "programs/common/dispatch.h"
+#include "programs/plotforge-run/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace plotforge::programs;
+  const std::vector<Command> commands = {
+      {"generate", "write scenes from a bundle (plotforge export), batched branches sharing the prompt's KV cache",
+       cmd_generate},
+      {"bench",
+       "prefill and decode speed over batch sizes against the measured memory bandwidth, and a branching "
+       "workload with and without prefix sharing",
+       cmd_bench},
+  };
+  return dispatch("plotforge-run", "the lean runtime for exported plotforge bundles (no libtorch)", commands, argc,
+                  argv);
+}

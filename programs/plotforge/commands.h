@@ -1,0 +1,24 @@
+// The plotforge commands, one file each. Each parses its own options
+// (programs/common/options.h) and returns the process exit status; main.cc
+// lists them for the shared dispatcher.
+#pragma once
+
+#include <algorithm>
+#include <thread>
+
+#include "programs/common/options.h"
+
+namespace plotforge::programs {
+
+int cmd_inspect(const Args& args);
+int cmd_tokenizer(const Args& args);
+int cmd_prepare(const Args& args);
+int cmd_train(const Args& args);
+int cmd_generate(const Args& args);
+int cmd_export(const Args& args);
+int cmd_vae(const Args& args);
+int cmd_eval(const Args& args);
+
+inline int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+}  // namespace plotforge::programs

@@ -1,0 +1,71 @@
+// plotforge train: any generator, its options declared by the settings
+// structs (training/settings.h, models/config.h).
+#include <iostream>
+
+#include "base/error.h"
+#include "programs/plotforge/commands.h"
+#include "training/classifier_objective.h"
+#include "training/distributed.h"
+#include "training/gan_objective.h"
+#include "training/settings.h"
+#include "training/transformer_objective.h"
+#include "training/vae_objective.h"
+
+namespace plotforge::programs {
+
+int cmd_train(const Args& args) {
+  po::options_description o("plotforge train");
+  o.add_options()("data", po::value<std::string>()->required(), "corpus.h5 from 'plotforge prepare'")(
+      "out", po::value<std::string>()->required(), "run directory (checkpoints, logs)")(
+      "kind", po::value<std::string>()->default_value("transformer"), "transformer | vae | gan | classifier");
+  TrainOptions t;
+  VAESettings v;
+  GANSettings g;
+  add_fields(o, t);
+  add_fields(o, t.model, "model.");
+  add_fields(o, v, "vae.");
+  add_fields(o, g, "gan.");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge train --config configs/NAME.ini --data corpus.h5 --out DIR [options]\n"
+                     "Any option can also be set in the INI file; the command line wins. --kind picks the generator:\n"
+                     "the Transformer (default), the VAE ([vae] keys), the latent GAN ([gan] keys, gan.vae names a\n"
+                     "trained VAE) or the scene classifier (used by 'plotforge eval').",
+                     o, args, &vm)) {
+    return 0;
+  }
+  t.data = vm["data"].as<std::string>();
+  t.out = vm["out"].as<std::string>();
+  read_fields(vm, &t);
+  read_fields(vm, &t.model, "model.");
+  read_fields(vm, &v, "vae.");
+  read_fields(vm, &g, "gan.");
+  if (!(t.bucket_mb > 0)) throw InputError("--bucket-mb: must be positive");
+  const std::string kind = vm["kind"].as<std::string>();
+  TrainResult r;
+  if (kind == "transformer") {
+    r = train(t);
+  } else if (kind == "vae") {
+    r = train_vae(t, v);
+  } else if (kind == "gan") {
+    r = train_gan(t, g);
+  } else if (kind == "classifier") {
+    r = train_classifier(t);
+  } else {
+    throw InputError("--kind: '" + kind + "' is not transformer, vae, gan or classifier");
+  }
+  if (launch_env().rank != 0) return 0;  // rank 0 reports for the run
+  if (r.first_step >= r.steps) {
+    std::cout << t.out << " is already at step " << r.first_step << " of " << r.steps
+              << ": nothing to train (raise --max-steps to continue it)\n";
+    return 0;
+  }
+  std::cout << "trained " << kind << " " << r.steps << " steps in " << r.seconds << " s: loss " << r.last_loss
+            << ", val loss " << r.last_val_loss << " (best " << r.best_val_loss << ")";
+  for (const auto& [k, val] : r.last_eval) {
+    if (k != "val_loss") std::cout << ", " << k << " " << val;
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace plotforge::programs

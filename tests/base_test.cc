@@ -1,0 +1,158 @@
+// The base library: dtypes and the bf16 conversion at its edges, file
+// helpers, and the safetensors reader on good, truncated and hostile files.
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/safetensors.h"
+#include "tests/test_util.h"
+
+namespace plotforge {
+namespace {
+
+std::string file_with_header(const std::string& header, std::size_t data_bytes, std::uint64_t claimed = 0) {
+  const std::uint64_t n = claimed ? claimed : header.size();
+  std::string s(reinterpret_cast<const char*>(&n), 8);
+  s += header;
+  s += std::string(data_bytes, '\0');
+  return s;
+}
+
+std::string error_of(const std::string& bytes) {
+  const std::string path = testing::temp_dir("st") + "/f.safetensors";
+  testing::write_text(path, bytes);
+  try {
+    SafetensorsFile::open(path);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Safetensors, WriteThenReadRoundTrip) {
+  const std::string path = testing::temp_dir("st-rt") + "/m.safetensors";
+  std::vector<TensorToWrite> ts(2);
+  ts[0] = {"a", DType::kF32, {2, 3}, std::vector<std::uint8_t>(24)};
+  for (int i = 0; i < 6; ++i) {
+    const float f = i * 1.5f;
+    std::memcpy(ts[0].bytes.data() + 4 * i, &f, 4);
+  }
+  ts[1] = {"b", DType::kBF16, {3}, std::vector<std::uint8_t>(6, 0x3F)};
+  write_safetensors(path, ts, {{"k", "v"}});
+  const auto f = SafetensorsFile::open(path);
+  EXPECT_EQ(f.metadata().at("k"), "v");
+  const auto& a = f.at("a");
+  EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data) % 8, 0u);  // data starts 8-byte aligned
+  EXPECT_EQ(reinterpret_cast<const float*>(a.data)[5], 7.5f);
+  EXPECT_EQ(f.at("b").dtype, DType::kBF16);
+  EXPECT_THROW(f.at("c"), InputError);
+}
+
+float from_bits(std::uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+TEST(BF16, ExactValuesRoundTrip) {
+  EXPECT_EQ(float_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(float_to_bf16(-2.0f), 0xC000);
+  EXPECT_EQ(float_to_bf16(0.0f), 0x0000);
+  EXPECT_EQ(float_to_bf16(-0.0f), 0x8000);  // the sign of zero is kept
+  EXPECT_EQ(bf16_to_float(float_to_bf16(3.140625f)), 3.140625f);
+  EXPECT_EQ(float_to_bf16(from_bits(0x00010000u)), 0x0001);  // smallest bf16 subnormal
+}
+
+TEST(BF16, RoundsToNearestTiesToEven) {
+  // 1 + 2^-8 lies halfway between 0x3F80 and 0x3F81: the even one wins.
+  EXPECT_EQ(float_to_bf16(from_bits(0x3F808000u)), 0x3F80);
+  // Halfway between 0x3F81 and 0x3F82: up to the even 0x3F82.
+  EXPECT_EQ(float_to_bf16(from_bits(0x3F818000u)), 0x3F82);
+  // Just above and below halfway.
+  EXPECT_EQ(float_to_bf16(from_bits(0x3F808001u)), 0x3F81);
+  EXPECT_EQ(float_to_bf16(from_bits(0x3F807FFFu)), 0x3F80);
+  EXPECT_EQ(float_to_bf16(from_bits(0xBF818000u)), 0xBF82);  // negative values mirror
+  // A carry out of the mantissa raises the exponent.
+  EXPECT_EQ(float_to_bf16(from_bits(0x3FFFFFFFu)), 0x4000);
+}
+
+TEST(BF16, InfinitiesAndOverflow) {
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(float_to_bf16(inf), 0x7F80);
+  EXPECT_EQ(float_to_bf16(-inf), 0xFF80);
+  // The largest float is beyond bf16's largest finite value: to infinity.
+  EXPECT_EQ(float_to_bf16(std::numeric_limits<float>::max()), 0x7F80);
+  // bf16's largest finite value stays finite.
+  EXPECT_EQ(float_to_bf16(from_bits(0x7F7F0000u)), 0x7F7F);
+}
+
+TEST(BF16, NaNStaysNaNWithItsSignAndTopPayload) {
+  const std::uint32_t nans[] = {0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFF800001u, 0x7FFFFFFFu, 0x7FA00000u};
+  for (std::uint32_t u : nans) {
+    const std::uint16_t b = float_to_bf16(from_bits(u));
+    EXPECT_TRUE(std::isnan(bf16_to_float(b))) << std::hex << u;
+    EXPECT_EQ(b & 0x8000, (u >> 16) & 0x8000) << std::hex << u;  // sign kept
+    EXPECT_EQ(b & 0x0040, 0x0040) << std::hex << u;              // quiet
+  }
+  // A payload in the top bits survives (0x7FA0: signalling, payload 0x20).
+  EXPECT_EQ(float_to_bf16(from_bits(0x7FA00000u)), 0x7FE0);
+  // A signalling NaN whose payload lies only in the dropped bits would turn
+  // into an infinity under truncation.
+  EXPECT_EQ(float_to_bf16(from_bits(0x7F800001u)), 0x7FC0);
+}
+
+TEST(DType, NamesAndSizes) {
+  EXPECT_STREQ(dtype_name(DType::kBF16), "BF16");
+  EXPECT_STREQ(dtype_name(DType::kU8), "U8");
+  EXPECT_EQ(dtype_size(DType::kF32), 4u);
+  EXPECT_EQ(dtype_size(DType::kF16), 2u);
+  EXPECT_EQ(dtype_size(DType::kI64), 8u);
+}
+
+TEST(Files, ReadFileNamesAMissingPath) {
+  try {
+    read_file("/nonexistent/plotforge/x.txt");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/plotforge/x.txt: no such file"), std::string::npos);
+  }
+}
+
+TEST(Safetensors, HostileAndTruncatedFilesAreClearErrors) {
+  const std::string ok = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  EXPECT_EQ(error_of(file_with_header(ok, 8)), "");
+  EXPECT_NE(error_of("abc").find("shorter than"), std::string::npos);
+  EXPECT_NE(error_of(file_with_header(ok, 8, 1ull << 40)).find("100 MB"), std::string::npos);
+  EXPECT_NE(error_of(file_with_header(ok, 8, 4000)).find("past the end"), std::string::npos);
+  EXPECT_NE(error_of(file_with_header(ok, 4)).find("outside the data"), std::string::npos);  // truncated data
+  EXPECT_NE(error_of(file_with_header("{not json", 0)).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(
+      error_of(file_with_header(R"({"w":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", 8)).find("unknown dtype"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(file_with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)).find("need 12 bytes"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(file_with_header(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)).find("negative"),
+      std::string::npos);
+  EXPECT_NE(error_of(file_with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                      12))
+                .find("overlap"),
+            std::string::npos);
+  EXPECT_NE(error_of(file_with_header(
+                         R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8))
+                .find("absurdly large"),
+            std::string::npos);
+  EXPECT_NE(error_of(file_with_header(R"([1,2])", 0)).find("not a JSON object"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace plotforge

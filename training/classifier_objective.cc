@@ -1,0 +1,110 @@
+#include "training/classifier_objective.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "datasets/annotations.h"
+#include "training/batch_tensors.h"
+#include "training/run.h"
+
+namespace plotforge {
+
+namespace {
+
+class ClassifierObjective : public Objective {
+ public:
+  ClassifierObjective(TrainContext& ctx, const TrainOptions& o)
+      : ctx_(ctx),
+        o_(o),
+        train_(ctx.corpus, o.model.context, ctx.loader(Split::kTrain)),
+        val_(ctx.corpus, o.model.context, ctx.loader(Split::kValidation)),
+        model_(config()) {
+    model_->to(ctx.device);
+    for (const auto& [name, id] : ctx.corpus->control_tokens) control_ids_.push_back(id);
+  }
+  ClassifierConfig config() const {
+    ClassifierConfig c;
+    c.encoder = o_.model;
+    c.encoder.vocab_size = ctx_.corpus->vocab_size;
+    c.n_genres = static_cast<int>(train_.genres().size());
+    c.n_beats = static_cast<int>(beat_vocabulary().size());
+    c.n_emotions = static_cast<int>(emotion_vocabulary().size());
+    return c;
+  }
+  std::string kind() const override { return "classifier"; }
+  torch::nn::Module& model() override { return *model_; }
+  nlohmann::json checkpoint_config() const override { return {{"genres", train_.genres()}}; }
+  std::string describe() const override {
+    char buf[200];
+    std::snprintf(
+        buf, sizeof buf, "scene classifier: encoder of %d layers, width %d; %zu genres, %zu beats, %zu emotions",
+        o_.model.n_layers, o_.model.dim, train_.genres().size(), beat_vocabulary().size(), emotion_vocabulary().size());
+    return buf;
+  }
+  long units_per_micro_batch() const override { return static_cast<long>(o_.batch_size); }
+  std::string unit() const override { return "scenes"; }
+  torch::Tensor loss(long, Scalars*) override { return batch_loss(train_.next(), nullptr); }
+  Scalars evaluate() override {
+    Counts c;
+    double total = 0;
+    for (int i = 0; i < o_.eval_batches; ++i)
+      total += batch_loss(val_.make(static_cast<std::uint64_t>(i)), &c).item<double>();
+    Scalars s{{"val_loss", total / o_.eval_batches}};
+    auto acc = [](long ok, long n) { return n > 0 ? static_cast<double>(ok) / n : -1.0; };
+    s["genre_accuracy"] = acc(c.ok[0], c.n[0]);
+    s["beat_accuracy"] = acc(c.ok[1], c.n[1]);
+    s["emotion_accuracy"] = acc(c.ok[2], c.n[2]);
+    return s;
+  }
+  std::uint64_t data_position() const override { return train_.position(); }
+  void set_data_position(std::uint64_t p) override { train_.set_position(p); }
+
+ private:
+  struct Counts {
+    long ok[3] = {0, 0, 0}, n[3] = {0, 0, 0};
+  };
+  torch::Tensor batch_loss(const SceneBatch& b, Counts* c) {
+    const auto logits = model_->forward(padded_rows(scene_rows(b), control_ids_, o_.model.context, ctx_.device));
+    return labeled_cross_entropy(logits.genre, labels(b.genre, ctx_.device), c ? &c->ok[0] : nullptr,
+                                 c ? &c->n[0] : nullptr) +
+           labeled_cross_entropy(logits.beat, labels(b.beat, ctx_.device), c ? &c->ok[1] : nullptr,
+                                 c ? &c->n[1] : nullptr) +
+           labeled_cross_entropy(logits.emotion, labels(b.emotion, ctx_.device), c ? &c->ok[2] : nullptr,
+                                 c ? &c->n[2] : nullptr);
+  }
+  TrainContext& ctx_;
+  TrainOptions o_;
+  SceneLoader train_, val_;
+  SceneClassifier model_;
+  std::vector<int> control_ids_;
+};
+
+}  // namespace
+
+TrainResult train_classifier(const TrainOptions& options) {
+  TrainContext ctx = begin_training(options);
+  ClassifierObjective objective(ctx, options);
+  return run_training(ctx, objective, options);
+}
+
+LoadedClassifier load_classifier(const std::string& path) {
+  const OpenedRun o = open_run(path, "classifier");
+  LoadedClassifier c;
+  c.checkpoint = o.checkpoint;
+  c.tokenizer = o.tokenizer_path;
+  c.tokenizer_sha256 = o.state.tokenizer_sha256;
+  c.genres = genre_list(o);
+  ClassifierConfig cc;
+  cc.encoder = o.state.model;
+  cc.n_genres = static_cast<int>(c.genres.size());
+  cc.n_beats = static_cast<int>(beat_vocabulary().size());
+  cc.n_emotions = static_cast<int>(emotion_vocabulary().size());
+  c.model = SceneClassifier(cc);
+  load_checkpoint(c.checkpoint, {c.model.get()});
+  c.model->eval();
+  return c;
+}
+
+}  // namespace plotforge
