@@ -1,5 +1,6 @@
 #include "programs/common/completions.h"
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -34,6 +35,21 @@ void print_completions(const std::string& program, const Tokenizer& tok, const s
     std::fprintf(stderr, "%s: branch %zu: %zu tokens, finish reason %s\n", program.c_str(), i + 1, out[i].tokens.size(),
                  out[i].finish_reason.c_str());
   }
+}
+
+void generate_and_print(const std::string& program, const Tokenizer& tok, const std::vector<int>& prompt,
+                        const SamplingParams& p, int context,
+                        const std::function<std::vector<Completion>()>& generate) {
+  const std::string note = context_note(static_cast<int>(prompt.size()), p.max_new_tokens, context);
+  if (!note.empty()) std::fprintf(stderr, "%s: %s\n", program.c_str(), note.c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Completion> out = generate();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t total = 0;
+  for (const auto& c : out) total += c.tokens.size();
+  std::fprintf(stderr, "%s: %zu tokens in %.2f s (%.0f tokens/s), %d branch%s\n", program.c_str(), total, s,
+               s > 0 ? total / s : 0.0, p.n, p.n == 1 ? "" : "es");
+  print_completions(program, tok, prompt, out, p.logprobs);
 }
 
 void add_prompt_options(po::options_description& o) {

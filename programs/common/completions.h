@@ -4,6 +4,7 @@
 // finish_reason}; and on stderr, why each branch stopped.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,12 @@
 #include "programs/common/options.h"
 
 namespace plotforge::programs {
+
+// Says up front when the prompt and max_new_tokens do not fit in `context`,
+// runs `generate`, reports its speed on stderr, and prints what it made
+// (print_completions). Both programs' generate commands end here.
+void generate_and_print(const std::string& program, const Tokenizer& tok, const std::vector<int>& prompt,
+                        const SamplingParams& p, int context, const std::function<std::vector<Completion>()>& generate);
 
 // `headers` (optional, one per completion) go above each text as a /* */
 // note; `program` names the stderr lines.

@@ -73,16 +73,8 @@ int cmd_generate(const Args& args) {
   Runtime rt = make_runtime(*model, vm["device"].as<std::string>(), 16, vm["cache-blocks"].as<int>());
   Engine& engine = *rt.engine;
   const std::vector<int> ids = prompt_ids(vm, tok, genre);
-  const std::string note = context_note(static_cast<int>(ids.size()), p.max_new_tokens, model->config().context);
-  if (!note.empty()) std::fprintf(stderr, "plotforge-run generate: %s\n", note.c_str());
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto out = generate(engine, ids, p, 256, latent);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::size_t total = 0;
-  for (const auto& c : out) total += c.tokens.size();
-  std::fprintf(stderr, "plotforge-run: %zu tokens in %.2f s (%.0f tokens/s), %d branch%s\n", total, s,
-               s > 0 ? total / s : 0.0, p.n, p.n == 1 ? "" : "es");
-  print_completions("plotforge-run generate", tok, ids, out, p.logprobs);
+  generate_and_print("plotforge-run generate", tok, ids, p, model->config().context,
+                     [&] { return generate(engine, ids, p, 256, latent); });
   return 0;
 }
 

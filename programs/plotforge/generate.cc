@@ -1,9 +1,6 @@
 // plotforge generate: scenes from a Transformer checkpoint, conditioned on genre, beat and emotion.
 #include "models/generate.h"
 
-#include <chrono>
-#include <cstdio>
-
 #include <torch/torch.h>
 
 #include "base/error.h"
@@ -40,16 +37,9 @@ int cmd_generate(const Args& args) {
     model->to(torch::kCUDA);
   }
   const std::vector<int> ids = prompt_ids(vm, tok, vm["genre"].as<std::string>());
-  const std::string note = context_note(static_cast<int>(ids.size()), p.max_new_tokens, run.state.model.context);
-  if (!note.empty()) std::fprintf(stderr, "plotforge generate: %s\n", note.c_str());
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto out = generate(model, ids, p, tok.eos_id(), [&tok](const std::vector<int>& t) { return tok.decode(t); });
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::size_t total = 0;
-  for (const auto& c : out) total += c.tokens.size();
-  std::fprintf(stderr, "plotforge generate: %zu tokens in %.2f s (%.0f tokens/s)\n", total, secs,
-               secs > 0 ? total / secs : 0.0);
-  print_completions("plotforge generate", tok, ids, out, p.logprobs);
+  generate_and_print("plotforge generate", tok, ids, p, run.state.model.context, [&] {
+    return generate(model, ids, p, tok.eos_id(), [&tok](const std::vector<int>& t) { return tok.decode(t); });
+  });
   return 0;
 }
 
