@@ -38,4 +38,25 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
   return out;
 }
 
+std::vector<int> parse_int_list(const std::string& text, const std::string& option, int min) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string piece; std::getline(in, piece, ',');) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != piece.size() || v < min || v > (1L << 30)) {
+      throw InputError(option + ": '" + piece + "' is not a whole number of at least " + std::to_string(min) +
+                       "; give comma-separated numbers like 1,8,32");
+    }
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw InputError(option + ": give at least one number, like 1,8,32");
+  return out;
+}
+
 }  // namespace plotforge

@@ -14,4 +14,8 @@ std::string read_file(const std::string& path);
 // the piece that is not a number.
 std::vector<float> parse_float_list(const std::string& text, const std::string& option);
 
+// "1,8,32" -> {1, 8, 32}: whole numbers of at least `min`. Throws InputError
+// naming `option` and the piece that is not one.
+std::vector<int> parse_int_list(const std::string& text, const std::string& option, int min = 1);
+
 }  // namespace plotforge

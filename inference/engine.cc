@@ -203,6 +203,11 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   return logits;
 }
 
+void RuntimeOptions::validate() const {
+  if (cache_blocks < 1) throw InputError("--cache-blocks: must be at least 1");
+  if (prefill_chunk < 1) throw InputError("--prefill-chunk: must be at least 1");
+}
+
 Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks) {
   if (num_blocks < 1) throw InputError("--cache-blocks: must be at least 1");
   Runtime r;

@@ -74,4 +74,23 @@ struct Runtime {
 };
 Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks);
 
+// How plotforge-run runs a bundle: the options its commands share (the
+// fields are declared once, base/settings.h).
+struct RuntimeOptions {
+  static constexpr int kBlockSize = 16;  // positions per KV cache block
+  std::string device = "cpu";
+  int cache_blocks = 4096;  // KV cache blocks of kBlockSize positions
+  int prefill_chunk = 256;  // prompt tokens a request prefills per step
+
+  template <class V>
+  void fields(V&& v) {
+    v("device", device, "cpu, or cuda (builds with CUDA; Transformer bundles)");
+    v("cache-blocks", cache_blocks, "KV cache blocks of 16 positions");
+    v("prefill-chunk", prefill_chunk, "prompt tokens a request prefills per step");
+  }
+  // Throws InputError naming the option when a value is out of range.
+  void validate() const;
+  Runtime make(const Model& model) const { return make_runtime(model, device, kBlockSize, cache_blocks); }
+};
+
 }  // namespace plotforge::runtime

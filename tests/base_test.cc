@@ -116,6 +116,18 @@ TEST(DType, NamesAndSizes) {
   EXPECT_EQ(dtype_size(DType::kI64), 8u);
 }
 
+TEST(Files, IntListsAreWholeNumbersAtLeastMin) {
+  EXPECT_EQ(parse_int_list("1,8,32", "--b"), (std::vector<int>{1, 8, 32}));
+  for (const char* bad : {"1,,2", "0", "1.5", "x", "", "3,-1"}) {
+    try {
+      parse_int_list(bad, "--batch-sizes");
+      FAIL() << "accepted '" << bad << "'";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--batch-sizes"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Files, ReadFileNamesAMissingPath) {
   try {
     read_file("/nonexistent/plotforge/x.txt");

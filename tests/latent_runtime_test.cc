@@ -162,6 +162,13 @@ TEST(LatentRuntime, CommandLine) {
   r = run(rt + " generate --bundle " + f.vae_bundle + " --prior --latent 1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("one of --prior, --gan and --latent"), std::string::npos) << r.output;
+  // The runtime's own options are checked, naming the option.
+  r = run(rt + " generate --bundle " + f.vae_bundle + " --prior --prefill-chunk 0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--prefill-chunk: must be at least 1"), std::string::npos) << r.output;
+  r = run(rt + " bench --bundle " + f.vae_bundle + " --batch-sizes 1,0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--batch-sizes: '0'"), std::string::npos) << r.output;
   // A GAN bundle is not a decoder.
   r = run(rt + " generate --bundle " + f.gan_bundle);
   EXPECT_NE(r.exit_code, 0);

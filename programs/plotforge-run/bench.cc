@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/files.h"
 #include "inference/engine.h"
 #include "inference/model.h"
 #include "inference/prefix_cache.h"
@@ -26,13 +27,22 @@ using namespace plotforge::runtime;
 namespace {
 
 struct BenchOptions {
-  std::string bundle;
-  std::vector<int> batch_sizes = {1, 8, 32};
+  std::string batch_sizes = "1,8,32";
   int decode_tokens = 64, prompt_tokens = 128;
   int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
   int repeats = 5;  // branching workload runs, alternating sharing off and on; medians reported
-  int cache_blocks = 8192;
-  std::string device = "cpu";
+
+  template <class V>
+  void fields(V&& v) {
+    v("batch-sizes", batch_sizes, "decode batch sizes, comma-separated");
+    v("decode-tokens", decode_tokens, "decode steps per batch size");
+    v("prompt-tokens", prompt_tokens, "prefill prompt length");
+    v("sessions", sessions, "branching workload: sessions");
+    v("branches", branches, "branching workload: branches per session");
+    v("prefix-tokens", prefix_tokens, "branching workload: shared prefix");
+    v("branch-tokens", branch_tokens, "branching workload: tokens per branch");
+    v("repeats", repeats, "branching workload: runs of each (medians)");
+  }
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -62,8 +72,8 @@ std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
 }
 
 // Prints a report on stdout; returns 0.
-int run_bench(const BenchOptions& o) {
-  const auto model = Model::load(o.bundle);
+int run_bench(const std::string& bundle, const BenchOptions& o, const RuntimeOptions& ro) {
+  const auto model = Model::load(bundle);
   const ModelConfig& c = model->config();
   std::mt19937 rng(0);
   // Weights a decode step reads: every layer's matrices, the final norm, lm_head.
@@ -75,7 +85,7 @@ int run_bench(const BenchOptions& o) {
   }
   // The CPU engine reads fp32 weights and host memory; the CUDA engine bf16
   // weights and the GPU's memory.
-  const bool gpu = o.device == "cuda";
+  const bool gpu = ro.device == "cuda";
   weight_bytes *= gpu ? 2 : 4;
   double bandwidth = 0;
   if (gpu) {
@@ -88,13 +98,13 @@ int run_bench(const BenchOptions& o) {
     bandwidth = copy_bandwidth();
   }
   std::printf("bundle %s on %s: %d layers, width %d, vocab %d, %.1f MB of %s weights read per decode step\n",
-              o.bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
+              bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
               gpu ? "bf16" : "fp32");
   std::printf("memory bandwidth (%s, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
               gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);
 
   {  // prefill
-    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+    Runtime rt = ro.make(*model);
     Engine& engine = *rt.engine;
     BlockPool& pool = *rt.pool;
     const int P = std::min(o.prompt_tokens, c.context - 1);
@@ -110,8 +120,8 @@ int run_bench(const BenchOptions& o) {
     std::printf("prefill, one %d-token prompt: %.0f tokens/s\n", P, P / s);
   }
   std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
-  for (int B : o.batch_sizes) {
-    Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+  for (int B : parse_int_list(o.batch_sizes, "--batch-sizes")) {
+    Runtime rt = ro.make(*model);
     Engine& engine = *rt.engine;
     BlockPool& pool = *rt.pool;
     std::vector<Sequence> seqs(B);
@@ -158,7 +168,7 @@ int run_bench(const BenchOptions& o) {
   } modes[2];
   for (int rep = 0; rep < o.repeats; ++rep) {
     for (const bool sharing : {false, true}) {
-      Runtime rt = make_runtime(*model, o.device, 16, o.cache_blocks);
+      Runtime rt = ro.make(*model);
       PrefixCache cache(*rt.pool);
       Scheduler sched(*rt.engine, sharing ? &cache : nullptr, SchedulerOptions{});
       SamplingParams p;
@@ -199,39 +209,23 @@ int run_bench(const BenchOptions& o) {
 
 int cmd_bench(const Args& args) {
   po::options_description o("plotforge-run bench");
-  BenchOptions d;
-  std::string sizes;
-  o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")(
-      "batch-sizes", po::value<std::string>(&sizes)->default_value("1,8,32"), "decode batch sizes")(
-      "decode-tokens", po::value<int>(&d.decode_tokens)->default_value(d.decode_tokens), "decode steps per batch size")(
-      "prompt-tokens", po::value<int>(&d.prompt_tokens)->default_value(d.prompt_tokens), "prefill prompt length")(
-      "sessions", po::value<int>(&d.sessions)->default_value(d.sessions), "branching workload: sessions")(
-      "branches", po::value<int>(&d.branches)->default_value(d.branches), "branching workload: branches per session")(
-      "prefix-tokens", po::value<int>(&d.prefix_tokens)->default_value(d.prefix_tokens),
-      "branching workload: shared prefix")("branch-tokens",
-                                           po::value<int>(&d.branch_tokens)->default_value(d.branch_tokens),
-                                           "branching workload: tokens per branch")(
-      "repeats", po::value<int>(&d.repeats)->default_value(d.repeats), "branching workload: runs of each (medians)")(
-      "cache-blocks", po::value<int>(&d.cache_blocks)->default_value(d.cache_blocks),
-      "KV cache blocks of 16 positions")("device", po::value<std::string>(&d.device)->default_value(d.device),
-                                         "cpu, or cuda (builds with CUDA)");
+  o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'");
+  BenchOptions b;
+  RuntimeOptions ro;
+  ro.cache_blocks = 8192;  // room for every batch size's sequences
+  add_fields(o, b);
+  add_fields(o, ro);
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run bench --bundle DIR [options]", o, args, &vm)) return 0;
-  d.bundle = vm["bundle"].as<std::string>();
-  d.batch_sizes.clear();
-  for (std::size_t start = 0; start < sizes.size();) {
-    std::size_t comma = sizes.find(',', start);
-    if (comma == std::string::npos) comma = sizes.size();
-    const int b = std::atoi(sizes.substr(start, comma - start).c_str());
-    if (b < 1) throw InputError("--batch-sizes: '" + sizes + "' must be positive integers separated by commas");
-    d.batch_sizes.push_back(b);
-    start = comma + 1;
+  read_fields(vm, &b);
+  read_fields(vm, &ro);
+  ro.validate();
+  parse_int_list(b.batch_sizes, "--batch-sizes");  // a bad list fails before the model loads
+  for (int v :
+       {b.decode_tokens, b.prompt_tokens, b.sessions, b.branches, b.prefix_tokens, b.branch_tokens, b.repeats}) {
+    if (v < 1) throw InputError("bench: every size must be at least 1");
   }
-  if (d.decode_tokens < 1 || d.prompt_tokens < 1 || d.sessions < 1 || d.branches < 1 || d.prefix_tokens < 1 ||
-      d.branch_tokens < 1 || d.cache_blocks < 1 || d.repeats < 1) {
-    throw InputError("bench: every size must be at least 1");
-  }
-  return run_bench(d);
+  return run_bench(vm["bundle"].as<std::string>(), b, ro);
 }
 
 }  // namespace plotforge::programs

@@ -22,14 +22,14 @@ using namespace plotforge::runtime;
 int cmd_generate(const Args& args) {
   po::options_description o("plotforge-run generate");
   o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")(
-      "cache-blocks", po::value<int>()->default_value(4096), "KV cache blocks of 16 positions")(
-      "device", po::value<std::string>()->default_value("cpu"), "cpu, or cuda (builds with CUDA; Transformer bundles)")(
       "prior", po::bool_switch(), "VAE bundle: decode a latent code drawn from the prior N(0, I) (seeded by --seed)")(
       "gan", po::value<std::string>()->default_value(""),
       "VAE bundle: decode a code from this latent-GAN bundle (--genre picks its genre)")(
       "latent", po::value<std::string>()->default_value(""),
       "VAE bundle: decode this latent code (comma-separated floats)");
   add_prompt_options(o);
+  RuntimeOptions ro;
+  add_fields(o, ro);
   const SamplingParams defaults;
   add_sampling_options(o, defaults);
   po::variables_map vm;
@@ -70,11 +70,13 @@ int cmd_generate(const Args& args) {
     latent = model->condition(z);
   }
   const SamplingParams p = read_sampling_options(vm, defaults);
-  Runtime rt = make_runtime(*model, vm["device"].as<std::string>(), 16, vm["cache-blocks"].as<int>());
+  read_fields(vm, &ro);
+  ro.validate();
+  Runtime rt = ro.make(*model);
   Engine& engine = *rt.engine;
   const std::vector<int> ids = prompt_ids(vm, tok, genre);
   generate_and_print("plotforge-run generate", tok, ids, p, model->config().context,
-                     [&] { return generate(engine, ids, p, 256, latent); });
+                     [&] { return generate(engine, ids, p, ro.prefill_chunk, latent); });
   return 0;
 }
 
