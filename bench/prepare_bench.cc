@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     }
   });
   PrepareOptions o;
-  o.progress = false;
+  o.quiet = true;
   double t_tok[3], t_prep[3];
   for (int th : {1, 2}) {
     o.threads = th;

@@ -150,7 +150,7 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
   const int threads = std::max(1, options.threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  if (options.progress) {
+  if (!options.quiet) {
     const auto start = std::chrono::steady_clock::now();
     while (pieces_done < pieces.size()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

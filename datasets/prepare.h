@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/settings.h"
 #include "datasets/corpus.h"
 #include "datasets/documents.h"
 #include "datasets/tokenizer.h"
@@ -14,7 +15,14 @@ namespace plotforge {
 struct PrepareOptions {
   double val_fraction = 0.1;
   int threads = 2;
-  bool progress = true;  // a progress line on stderr
+  bool quiet = false;  // no progress line on stderr
+
+  template <class V>
+  void fields(V&& v) {
+    v("val-fraction", val_fraction, "share of documents (or of a single text's tail) held out");
+    v("threads", threads, "tokenizer threads");
+    v("quiet", quiet, "no progress line", flag());
+  }
 };
 
 // Assigns documents to splits. With one document, its tail (val_fraction of

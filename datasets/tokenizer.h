@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/settings.h"
 #include "datasets/documents.h"
 
 namespace plotforge {
@@ -29,11 +30,18 @@ class SentencePieceModel;
 namespace plotforge {
 
 struct TokenizerTrainOptions {
-  std::string out;  // tok.model
+  std::string out;  // tok.model (an operand of the command)
   int vocab_size = 8000;
   std::string model_type = "unigram";  // unigram | bpe | char
   int threads = 2;
-  bool quiet = true;
+  bool quiet = true;  // spm_train's own log (not an option)
+
+  template <class V>
+  void fields(V&& v) {
+    v("vocab-size", vocab_size, "vocabulary size");
+    v("model-type", model_type, "unigram | bpe | char");
+    v("threads", threads, "trainer threads");
+  }
 };
 
 class Tokenizer {

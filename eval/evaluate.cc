@@ -199,7 +199,7 @@ class Evaluation {
   }
 
   void progress(const std::string& what) const {
-    if (o_.progress) std::fprintf(stderr, "eval: %s\n", what.c_str());
+    if (!o_.quiet) std::fprintf(stderr, "eval: %s\n", what.c_str());
   }
 
   // ---- perplexity

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "base/settings.h"
+
 namespace plotforge {
 
 struct EvalOptions {
@@ -38,7 +40,18 @@ struct EvalOptions {
   int references = 200;  // held-out scenes for BLEU
   int perplexity_scenes = 128;
   std::uint64_t seed = 1;
-  bool progress = true;
+  bool quiet = false;  // no progress lines
+
+  // The run directories and temperatures are the command's own options.
+  template <class V>
+  void fields(V&& v) {
+    v("samples", samples, "scenes per generator and temperature");
+    v("max-new-tokens", max_new_tokens, "tokens per generated scene");
+    v("references", references, "held-out scenes BLEU compares against");
+    v("perplexity-scenes", perplexity_scenes, "validation scenes for perplexity");
+    v("seed", seed, "sampling seed");
+    v("quiet", quiet, "no progress lines", flag());
+  }
 };
 
 // Writes the report; returns its JSON text. Throws InputError.

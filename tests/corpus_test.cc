@@ -19,7 +19,7 @@ std::string prepared_sample() {
   static const std::string path = [] {
     const std::string out = testing::temp_dir("corpus") + "/sample.h5";
     PrepareOptions o;
-    o.progress = false;
+    o.quiet = true;
     o.val_fraction = 0.25;
     prepare_corpus({testing::sample_dir()}, testing::sample_tokenizer(), out, o);
     return out;
@@ -58,7 +58,7 @@ TEST(Corpus, ThreadCountDoesNotChangeTheResult) {
   PrepareOptions one, two;
   one.threads = 1;
   two.threads = 2;
-  one.progress = two.progress = false;
+  one.quiet = two.quiet = true;
   const CorpusData a = tokenize_corpus(split, tok, one), b = tokenize_corpus(split, tok, two);
   EXPECT_EQ(a.tokens, b.tokens);
   ASSERT_EQ(a.scenes.size(), b.scenes.size());
@@ -104,7 +104,7 @@ TEST(Corpus, FailedPrepareLeavesNoFile) {
   const std::string dir = testing::temp_dir("atomic");
   testing::write_text(dir + "/odd.fountain", "Title: Odd\nGenre: western\n\nINT. SALOON - DAY\n\nDust.\n");
   PrepareOptions o;
-  o.progress = false;
+  o.quiet = true;
   // The sample tokenizer has no <genre=western>: prepare must fail cleanly.
   EXPECT_THROW(prepare_corpus({dir + "/odd.fountain"}, testing::sample_tokenizer(), dir + "/c.h5", o), InputError);
   int files = 0;

@@ -15,19 +15,15 @@ int cmd_prepare(const Args& args) {
   o.add_options()("input", po::value<std::vector<std::string>>()->multitoken()->required(),
                   "scripts, text or JSONL files, or directories")("tokenizer", po::value<std::string>()->required(),
                                                                   "tokenizer model from 'plotforge tokenizer train'")(
-      "out", po::value<std::string>()->required(), "HDF5 corpus to write")(
-      "val-fraction", po::value<double>()->default_value(0.1),
-      "share of documents (or of a single text's tail) held out")(
-      "threads", po::value<int>()->default_value(default_threads()), "tokenizer threads")("quiet", po::bool_switch(),
-                                                                                          "no progress line");
+      "out", po::value<std::string>()->required(), "HDF5 corpus to write");
+  PrepareOptions p;
+  p.threads = default_threads();
+  add_fields(o, p);
   po::variables_map vm;
   if (!parse_options("usage: plotforge prepare --input PATH... --tokenizer tok.model --out corpus.h5", o, args, &vm)) {
     return 0;
   }
-  PrepareOptions p;
-  p.val_fraction = vm["val-fraction"].as<double>();
-  p.threads = vm["threads"].as<int>();
-  p.progress = !vm["quiet"].as<bool>();
+  read_fields(vm, &p);
   const std::string out = vm["out"].as<std::string>();
   prepare_corpus(vm["input"].as<std::vector<std::string>>(), vm["tokenizer"].as<std::string>(), out, p);
   const CorpusData c = read_corpus(out);

@@ -34,20 +34,17 @@ int cmd_tokenizer(const Args& args) {
   po::options_description o("plotforge tokenizer train");
   o.add_options()("input", po::value<std::vector<std::string>>()->multitoken()->required(),
                   "scripts, text or JSONL files, or directories")("out", po::value<std::string>()->required(),
-                                                                  "model file to write (e.g. tok.model)")(
-      "vocab-size", po::value<int>()->default_value(8000), "vocabulary size")(
-      "model-type", po::value<std::string>()->default_value("unigram"), "unigram | bpe | char")(
-      "threads", po::value<int>()->default_value(default_threads()), "trainer threads");
+                                                                  "model file to write (e.g. tok.model)");
+  TokenizerTrainOptions t;
+  t.threads = default_threads();
+  add_fields(o, t);
   po::variables_map vm;
   if (!parse_options("usage: plotforge tokenizer train --input PATH... --out tok.model [options]", o,
                      Args(args.begin() + 1, args.end()), &vm)) {
     return 0;
   }
-  TokenizerTrainOptions t;
+  read_fields(vm, &t);
   t.out = vm["out"].as<std::string>();
-  t.vocab_size = vm["vocab-size"].as<int>();
-  t.model_type = vm["model-type"].as<std::string>();
-  t.threads = vm["threads"].as<int>();
   const auto docs = read_all(vm["input"].as<std::vector<std::string>>());
   std::cerr << "tokenizer: training " << t.model_type << " (" << t.vocab_size << ") on " << docs.size()
             << " documents\n";
