@@ -164,4 +164,20 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   write_file_atomic(path, out);
 }
 
+std::vector<float> to_float32(const TensorView& t, const std::string& file, const std::string& name) {
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  if (t.dtype == DType::kF32) {
+    std::memcpy(out.data(), t.data, out.size() * 4);
+  } else if (t.dtype == DType::kBF16) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::uint16_t b;
+      std::memcpy(&b, t.data + 2 * i, 2);
+      out[i] = bf16_to_float(b);
+    }
+  } else {
+    throw InputError(file + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; expected F32 or BF16");
+  }
+  return out;
+}
+
 }  // namespace plotforge

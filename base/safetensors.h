@@ -60,6 +60,10 @@ struct TensorToWrite {
   std::vector<std::uint8_t> bytes;
 };
 
+// The tensor's values as float32: F32 copied, BF16 widened. Throws
+// InputError naming `file` and the tensor for any other dtype.
+std::vector<float> to_float32(const TensorView& t, const std::string& file, const std::string& name);
+
 // Writes atomically (temporary file, fsync, rename).
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata);

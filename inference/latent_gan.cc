@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "base/files.h"
+#include "base/json_file.h"
 #include "base/settings.h"
 #include "models/config.h"
 
@@ -20,33 +20,15 @@ std::vector<float> floats(const SafetensorsFile& f, const std::string& file, con
                           const std::vector<std::int64_t>& shape) {
   const TensorView& t = f.at(name);
   if (t.shape != shape) throw InputError(file + ": tensor '" + name + "' does not have the shape gan.json implies");
-  std::vector<float> out(static_cast<std::size_t>(t.numel()));
-  if (t.dtype == DType::kF32) {
-    std::memcpy(out.data(), t.data, out.size() * 4);
-  } else if (t.dtype == DType::kBF16) {
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint16_t b;
-      std::memcpy(&b, t.data + 2 * i, 2);
-      out[i] = bf16_to_float(b);
-    }
-  } else {
-    throw InputError(file + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; expected F32 or BF16");
-  }
-  return out;
+  return to_float32(t, file, name);
 }
 
 }  // namespace
 
 std::unique_ptr<LatentGAN> LatentGAN::load(const std::string& dir) {
   const std::string cfg_path = dir + "/gan.json";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(cfg_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
+  const nlohmann::json j = read_json_object(cfg_path);
   std::unique_ptr<LatentGAN> g(new LatentGAN());
-  if (!j.is_object()) throw InputError(cfg_path + ": not a JSON object");
   GANConfig c;  // the network's shape, as the exporter writes it (models/config.h)
   from_json(j, &c, cfg_path, /*require_all=*/true);
   const int hidden = c.hidden, layers = c.layers, n_genres = c.n_genres;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "base/files.h"
+#include "base/json_file.h"
 #include "base/settings.h"
 #include "models/config.h"
 #include "training/settings.h"
@@ -37,40 +37,18 @@ const float* Model::weight(const std::string& name, std::vector<std::int64_t> sh
     throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' has shape [ " + got +
                      "], config.json implies [ " + want + "]");
   }
-  if (t.dtype == DType::kF32) {
-    if (reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0) {
-      std::vector<float> copy(static_cast<std::size_t>(t.numel()));
-      std::memcpy(copy.data(), t.data, t.bytes);
-      widened_.push_back(std::move(copy));
-      return widened_.back().data();
-    }
-    return reinterpret_cast<const float*>(t.data);
+  if (t.dtype == DType::kF32 && reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) == 0) {
+    return reinterpret_cast<const float*>(t.data);  // used straight from the mapping
   }
-  if (t.dtype == DType::kBF16) {
-    std::vector<float> w(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      std::uint16_t b;
-      std::memcpy(&b, t.data + 2 * i, 2);
-      w[i] = bf16_to_float(b);
-    }
-    widened_.push_back(std::move(w));
-    return widened_.back().data();
-  }
-  throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' is " + dtype_name(t.dtype) +
-                   "; the runtime reads F32 and BF16");
+  widened_.push_back(to_float32(t, dir_ + "/model.safetensors", name));
+  return widened_.back().data();
 }
 
 std::unique_ptr<Model> Model::load(const std::string& dir) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
   const std::string cfg_path = dir + "/config.json";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(cfg_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(cfg_path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-  if (!j.is_object()) throw InputError(cfg_path + ": not a JSON object");
+  const nlohmann::json j = read_json_object(cfg_path);
   // The model's fields under their Hugging Face names (models/config.h).
   const TransformerConfig t = from_hf_llama_json(j, cfg_path);
   ModelConfig& c = m->config_;

@@ -19,7 +19,7 @@ echo "== training configs/tiny.ini (about two minutes on two cores)"
 rm -rf $Q/run
 $PF train --config configs/tiny.ini --data $Q/corpus.h5 --out $Q/run
 echo "== a generated scene: tragedy, climax"
-$PF generate --checkpoint $Q/run --genre tragedy --beat climax --max-new-tokens 300 --temperature 0.8 --top-k 50 \
+$PF generate --checkpoint $Q/run --genre tragedy --beat climax --max-new-tokens 120 --temperature 0.8 --top-k 50 \
   --seed 1 | tee $Q/scene.fountain
 echo "== the scene parses as Fountain"
 $PF inspect $Q/scene.fountain

@@ -137,6 +137,28 @@ TEST(Files, ReadFileNamesAMissingPath) {
   }
 }
 
+TEST(Safetensors, ToFloat32WidensBf16AndRefusesOtherTypes) {
+  const std::string path = testing::temp_dir("st-f32") + "/m.safetensors";
+  std::vector<TensorToWrite> ts(3);
+  ts[0] = {"f", DType::kF32, {2}, std::vector<std::uint8_t>(8)};
+  const float f[2] = {1.5f, -2.25f};
+  std::memcpy(ts[0].bytes.data(), f, 8);
+  ts[1] = {"b", DType::kBF16, {2}, std::vector<std::uint8_t>(4)};
+  const std::uint16_t b[2] = {float_to_bf16(3.0f), float_to_bf16(-0.5f)};
+  std::memcpy(ts[1].bytes.data(), b, 4);
+  ts[2] = {"i", DType::kI32, {1}, std::vector<std::uint8_t>(4)};
+  write_safetensors(path, ts, {});
+  const auto st = SafetensorsFile::open(path);
+  EXPECT_EQ(to_float32(st.at("f"), path, "f"), (std::vector<float>{1.5f, -2.25f}));
+  EXPECT_EQ(to_float32(st.at("b"), path, "b"), (std::vector<float>{3.0f, -0.5f}));
+  try {
+    to_float32(st.at("i"), path, "i");
+    FAIL() << "widened an I32 tensor";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": tensor 'i' is I32"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Safetensors, HostileAndTruncatedFilesAreClearErrors) {
   const std::string ok = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   EXPECT_EQ(error_of(file_with_header(ok, 8)), "");

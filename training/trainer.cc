@@ -239,14 +239,11 @@ class Run {
         loss_sum += loss.item<double>();
         for (const auto& [k, v] : micro_logs) logs_[k] += v / opt_.grad_accum;
       }
-    } catch (const c10::Error& e) {
-      if (std::string(e.what()).find("out of memory") != std::string::npos) {
-        throw InputError(std::string("out of memory on ") + (ctx_.cuda() ? "the GPU" : "the CPU") + " at step " +
-                         std::to_string(step) +
-                         ": lower --batch-size (and raise --grad-accum to keep the tokens per "
-                         "step) or use a smaller model");
-      }
-      throw;
+    } catch (const c10::OutOfMemoryError&) {  // the GPU's caching allocator; by type, not by message
+      throw InputError(std::string("out of memory on ") + (ctx_.cuda() ? "the GPU" : "the CPU") + " at step " +
+                       std::to_string(step) +
+                       ": lower --batch-size (and raise --grad-accum to keep the tokens per "
+                       "step) or use a smaller model");
     }
     if (dp_) {
       collective([&] {
