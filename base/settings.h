@@ -25,8 +25,9 @@
 //   flag()             a bool given as a bare switch (--resume), not --x true.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
-#include <sstream>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -63,16 +64,32 @@ nlohmann::json to_json(const S& s) {
 
 namespace settings_detail {
 
+// Whether `v` has T's type and a value T can hold: an integer past T's
+// range, or a number past float's, is refused rather than wrapped or
+// overflowed by the conversion.
 template <class T>
 bool json_fits(const nlohmann::json& v) {
-  if constexpr (std::is_same_v<T, bool>)
+  if constexpr (std::is_same_v<T, bool>) {
     return v.is_boolean();
-  else if constexpr (std::is_integral_v<T>)
-    return v.is_number_integer();
-  else if constexpr (std::is_floating_point_v<T>)
-    return v.is_number();
-  else
+  } else if constexpr (std::is_integral_v<T>) {
+    if (v.is_number_unsigned()) {
+      return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+    }
+    if (!v.is_number_integer()) return false;
+    const std::int64_t x = v.get<std::int64_t>();
+    if constexpr (std::is_unsigned_v<T>) {
+      return x >= 0;
+    } else {
+      return x >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+             x <= static_cast<std::int64_t>(std::numeric_limits<T>::max());
+    }
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) return false;
+    const double x = v.get<double>();
+    return std::isfinite(x) && std::fabs(x) <= static_cast<double>(std::numeric_limits<T>::max());
+  } else {
     return v.is_string();
+  }
 }
 
 template <class T>
@@ -80,9 +97,9 @@ const char* type_name() {
   if constexpr (std::is_same_v<T, bool>)
     return "true or false";
   else if constexpr (std::is_integral_v<T>)
-    return "an integer";
+    return "an integer in range";
   else if constexpr (std::is_floating_point_v<T>)
-    return "a number";
+    return "a finite number in range";
   else
     return "a string";
 }
@@ -110,22 +127,6 @@ void from_json(const nlohmann::json& j, S* s, const std::string& where, bool req
     }
     member = it->template get<T>();
   });
-}
-
-// The fields as INI lines ("key = value"), for the record a person reads.
-template <class S>
-std::string to_ini(const S& s) {
-  std::ostringstream out;
-  for_each_field(s, [&](const char* key, const auto& member, const char*, FieldTraits) {
-    using T = std::decay_t<decltype(member)>;
-    out << key << " = ";
-    if constexpr (std::is_same_v<T, bool>)
-      out << (member ? "true" : "false");
-    else
-      out << member;
-    out << "\n";
-  });
-  return out.str();
 }
 
 }  // namespace plotforge

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \

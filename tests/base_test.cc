@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/safetensors.h"
+#include "base/settings.h"
 #include "tests/test_util.h"
 
 namespace plotforge {
@@ -114,6 +115,54 @@ TEST(DType, NamesAndSizes) {
   EXPECT_EQ(dtype_size(DType::kF32), 4u);
   EXPECT_EQ(dtype_size(DType::kF16), 2u);
   EXPECT_EQ(dtype_size(DType::kI64), 8u);
+}
+
+struct ProbeSettings {
+  int count = 3;
+  float scale = 0.5f;
+  std::uint64_t seed = 7;
+  bool on = true;
+  std::string name = "x";
+  template <class V>
+  void fields(V&& v) {
+    v("count", count, "an int");
+    v("scale", scale, "a float");
+    v("seed", seed, "an unsigned");
+    v("on", on, "a bool", flag());
+    v("name", name, "a string");
+  }
+};
+
+TEST(Settings, JsonRoundTripAndRefusalsNameTheField) {
+  ProbeSettings s;
+  s.count = -4;
+  s.scale = 2.25f;
+  s.name = "y";
+  ProbeSettings back;
+  from_json(to_json(s), &back, "probe");
+  EXPECT_EQ(back.count, -4);
+  EXPECT_EQ(back.scale, 2.25f);
+  EXPECT_EQ(back.name, "y");
+  ProbeSettings kept;
+  from_json(nlohmann::json::object(), &kept, "probe");  // absent fields keep their values
+  EXPECT_EQ(kept.count, 3);
+  auto error_of = [](const std::string& text, bool require_all = false) {
+    ProbeSettings p;
+    try {
+      from_json(nlohmann::json::parse(text), &p, "f.json", require_all);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(R"({"count": 1099511627776})").find("f.json: field 'count'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"count": 1.5})").find("'count'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"scale": 1e300})").find("'scale' must be a finite number"), std::string::npos);
+  EXPECT_NE(error_of(R"({"seed": -1})").find("'seed'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"on": 1})").find("'on' must be true or false"), std::string::npos);
+  EXPECT_NE(error_of(R"({"name": 3})").find("'name' must be a string"), std::string::npos);
+  EXPECT_NE(error_of(R"({"count": 1})", true).find("field 'scale' is missing"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"seed": 18446744073709551615, "count": -2147483648, "scale": -3.0e38})"), "");
 }
 
 TEST(Files, IntListsAreWholeNumbersAtLeastMin) {
