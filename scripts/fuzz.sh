@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
-# SECONDS (default 60), seeded with the bundled corpus.
+# SECONDS (default 60), seeded with the bundled corpus and files plotforge
+# writes.
 # usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,20 @@ for kind in unigram bpe char; do
   rm -f build-fuzz/seeds/sentencepiece/$kind.vocab
 done
 build-fuzz/fuzz/sentencepiece_fuzz -max_total_time="$secs" -max_len=65536 -timeout=10 build-fuzz/seeds/sentencepiece
+# Seeds: a Transformer bundle's config.json, a VAE bundle's plotforge section
+# and a GAN bundle's gan.json, as plotforge export writes them.
+mkdir -p build-fuzz/seeds/bundle_config
+python3 - build-fuzz/seeds/bundle_config <<'PY'
+import json, sys
+d = sys.argv[1]
+llama = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "intermediate_size": 192, "max_position_embeddings": 128, "rope_theta": 10000.0, "rms_norm_eps": 1e-5,
+         "tie_word_embeddings": False, "vocab_size": 400, "eos_token_id": 2}
+json.dump(llama, open(d + "/config.json", "w"))
+json.dump(dict(llama, latent=8, encoder_layers=0, beta_max=0.1, cycles=4, zero_ratio=0.5, ramp_ratio=0.25,
+               free_bits=0.25, mu_scale=0.6, offset_init=0.02, init_decoder="", scene_windows=True),
+          open(d + "/vae.json", "w"))
+json.dump({"model_kind": "gan", "latent": 8, "noise": 32, "hidden": 16, "layers": 3, "n_genres": 2, "genre_dim": 16,
+           "genres": ["comedy", "tragedy"], "negative_slope": 0.2}, open(d + "/gan.json", "w"))
+PY
+build-fuzz/fuzz/bundle_config_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/bundle_config
