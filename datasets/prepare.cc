@@ -166,8 +166,8 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
   for (auto& t : pool) t.join();
 
   CorpusData c;
-  c.tokenizer_sha256 = sha256_file(tok.path());
   c.tokenizer_model = read_file(tok.path());
+  c.tokenizer_sha256 = sha256_hex(c.tokenizer_model);
   c.vocab_size = tok.vocab_size();
   c.eos_id = tok.eos_id();
   c.newline_id = tok.newline_id();

@@ -204,7 +204,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
 }
 
 void RuntimeOptions::validate() const {
-  if (cache_blocks < 1) throw InputError("--cache-blocks: must be at least 1");
+  // --cache-blocks is checked where the pool is made (make_runtime).
   if (prefill_chunk < 1) throw InputError("--prefill-chunk: must be at least 1");
 }
 

@@ -90,9 +90,9 @@ void write_bundle_dir(const std::string& out, const std::function<void(const fs:
   }
 }
 
-void export_gan(const std::string& ckpt, const std::string& out, bool bf16) {
-  LoadedGAN gan = load_gan(ckpt);
-  const CheckpointState state = load_checkpoint(gan.checkpoint);
+void export_gan(const OpenedRun& run, const std::string& out, bool bf16) {
+  LoadedGAN gan = load_gan(run);
+  const CheckpointState& state = run.state;
   std::vector<TensorToWrite> tensors;
   for (const auto& p : gan.generator->named_parameters()) tensors.push_back(to_write(p.key(), p.value(), bf16));
   nlohmann::json config = to_json(gan.config);  // the network's shape (models/config.h)
@@ -119,7 +119,7 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
   const std::string& ckpt = run.checkpoint;
   const CheckpointState& state = run.state;
   if (state.kind == "gan") {
-    export_gan(ckpt, out, bf16);
+    export_gan(run, out, bf16);
     return "gan";
   }
   if (state.kind != "transformer" && state.kind != "vae") {
@@ -135,7 +135,7 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
     load_checkpoint(ckpt, {model.get()});
     add_llama(&tensors, *model, bf16);
   } else {
-    LoadedVAE vae = load_vae(ckpt);
+    LoadedVAE vae = load_vae(run);
     add_llama(&tensors, *vae.model->decoder, bf16);
     // Everything else under plotforge.*, which Llama loaders ignore.
     for (const auto& p : vae.model->named_parameters()) {

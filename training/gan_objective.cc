@@ -189,8 +189,10 @@ TrainResult train_gan(const TrainOptions& options, const GANSettings& gan) {
   return run_training(ctx, objective, options);
 }
 
-LoadedGAN load_gan(const std::string& path) {
-  const OpenedRun o = open_run(path, "gan");
+LoadedGAN load_gan(const std::string& path) { return load_gan(open_run(path, "gan")); }
+
+LoadedGAN load_gan(const OpenedRun& o) {
+  expect_kind(o.state, "gan", o.checkpoint);
   LoadedGAN g;
   g.checkpoint = o.checkpoint;
   const std::string where = o.checkpoint + " (gan settings)";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/gan.h"
+#include "training/run.h"
 #include "training/settings.h"
 #include "training/trainer.h"
 
@@ -27,5 +28,7 @@ struct LoadedGAN {
   std::string checkpoint;
 };
 LoadedGAN load_gan(const std::string& run_or_checkpoint);
+// The same from a run already opened (training/run.h), without reading it again.
+LoadedGAN load_gan(const OpenedRun& run);
 
 }  // namespace plotforge

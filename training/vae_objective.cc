@@ -240,8 +240,10 @@ TrainResult train_vae(const TrainOptions& options, const VAESettings& vae) {
   return run_training(ctx, objective, options);
 }
 
-LoadedVAE load_vae(const std::string& path) {
-  const OpenedRun o = open_run(path, "vae");
+LoadedVAE load_vae(const std::string& path) { return load_vae(open_run(path, "vae")); }
+
+LoadedVAE load_vae(const OpenedRun& o) {
+  expect_kind(o.state, "vae", o.checkpoint);
   LoadedVAE v;
   v.checkpoint = o.checkpoint;
   v.tokenizer = o.tokenizer_path;

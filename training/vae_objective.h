@@ -14,6 +14,7 @@
 
 #include "datasets/corpus.h"
 #include "models/vae.h"
+#include "training/run.h"
 #include "training/settings.h"
 #include "training/trainer.h"
 
@@ -62,5 +63,7 @@ struct LoadedVAE {
   std::string checkpoint, tokenizer, tokenizer_sha256;  // tokenizer: the run's tokenizer.model, checked
 };
 LoadedVAE load_vae(const std::string& run_or_checkpoint);
+// The same from a run already opened (training/run.h), without reading it again.
+LoadedVAE load_vae(const OpenedRun& run);
 
 }  // namespace plotforge

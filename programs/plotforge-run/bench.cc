@@ -72,7 +72,8 @@ std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
 }
 
 // Prints a report on stdout; returns 0.
-int run_bench(const std::string& bundle, const BenchOptions& o, const RuntimeOptions& ro) {
+int run_bench(const std::string& bundle, const BenchOptions& o, const std::vector<int>& batch_sizes,
+              const RuntimeOptions& ro) {
   const auto model = Model::load(bundle);
   const ModelConfig& c = model->config();
   std::mt19937 rng(0);
@@ -120,7 +121,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const RuntimeOpt
     std::printf("prefill, one %d-token prompt: %.0f tokens/s\n", P, P / s);
   }
   std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
-  for (int B : parse_int_list(o.batch_sizes, "--batch-sizes")) {
+  for (int B : batch_sizes) {
     Runtime rt = ro.make(*model);
     Engine& engine = *rt.engine;
     BlockPool& pool = *rt.pool;
@@ -220,12 +221,12 @@ int cmd_bench(const Args& args) {
   read_fields(vm, &b);
   read_fields(vm, &ro);
   ro.validate();
-  parse_int_list(b.batch_sizes, "--batch-sizes");  // a bad list fails before the model loads
+  const std::vector<int> batch_sizes = parse_int_list(b.batch_sizes, "--batch-sizes");  // before the model loads
   for (int v :
        {b.decode_tokens, b.prompt_tokens, b.sessions, b.branches, b.prefix_tokens, b.branch_tokens, b.repeats}) {
     if (v < 1) throw InputError("bench: every size must be at least 1");
   }
-  return run_bench(vm["bundle"].as<std::string>(), b, ro);
+  return run_bench(vm["bundle"].as<std::string>(), b, batch_sizes, ro);
 }
 
 }  // namespace plotforge::programs

@@ -8,7 +8,6 @@
 
 #include "base/error.h"
 #include "datasets/corpus.h"
-#include "datasets/digest.h"
 #include "datasets/documents.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
@@ -124,7 +123,7 @@ int cmd_vae(const Args& all_args) {
       if (vm["data"].as<std::string>().empty())
         throw InputError("--steer needs --data corpus.h5 (the attribute vectors come from its scenes)");
       auto corpus = std::make_shared<CorpusData>(read_corpus(vm["data"].as<std::string>()));
-      if (corpus->tokenizer_sha256 != sha256_file(tok.path()))
+      if (corpus->tokenizer_sha256 != vae.tokenizer_sha256)
         throw InputError(vm["data"].as<std::string>() + ": another tokenizer than the VAE's");
       const auto vectors = attribute_vectors(vae.model, corpus, steer.substr(0, eq));
       const auto it = vectors.find(steer.substr(eq + 1));
