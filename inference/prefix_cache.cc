@@ -69,6 +69,12 @@ void PrefixCache::insert(const Sequence& seq) {
   }
 }
 
+int PrefixCache::idle_blocks() const {
+  int n = 0;
+  for (const auto& [k, e] : entries_) n += pool_.refcount(e.block) == 1;
+  return n;
+}
+
 bool PrefixCache::evict_one() {
   // Least recently used leaf that only the cache holds.
   for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {

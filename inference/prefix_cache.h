@@ -28,6 +28,8 @@ class PrefixCache {
   // Caches seq's full blocks that are not cached yet.
   void insert(const Sequence& seq);
 
+  // Cached blocks that no sequence uses (evictable on demand).
+  int idle_blocks() const;
   std::uint64_t lookups() const { return lookups_; }  // full prompt blocks looked up
   std::uint64_t hits() const { return hits_; }        // of which reused
 

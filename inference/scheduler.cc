@@ -1,6 +1,7 @@
 #include "inference/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/error.h"
 
@@ -20,6 +21,7 @@ struct Scheduler::Active {
   std::vector<int> prompt;
   Sequence seq;  // the prompt, while prefilling
   int prefilled = 0;
+  int need = 0;  // worst_case_blocks
   std::vector<Branch> branches;
 };
 
@@ -27,14 +29,25 @@ Scheduler::Scheduler(Engine& engine, PrefixCache* cache, const SchedulerOptions&
     : engine_(engine), cache_(cache), o_(options) {}
 
 Scheduler::~Scheduler() {
-  for (auto& a : running_) {
-    free_sequence(engine_.pool(), a->seq);
-    for (auto& b : a->branches) free_sequence(engine_.pool(), b.seq);
-  }
+  for (auto& a : running_) release(*a);
 }
 
-int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
-                      std::shared_ptr<const LatentCondition> latent) {
+void Scheduler::release(Active& a) {
+  free_sequence(engine_.pool(), a.seq);
+  for (auto& b : a.branches) free_sequence(engine_.pool(), b.seq);
+}
+
+int Scheduler::worst_case_blocks(int prompt_tokens, const SamplingParams& params) const {
+  const int bs = engine_.pool().block_size();
+  const int context = engine_.model().config().context;
+  // A branch shares the prompt's full blocks and owns the rest of its length.
+  const long long length = std::min<long long>(context, static_cast<long long>(prompt_tokens) + params.max_new_tokens);
+  const long long own = (length + bs - 1) / bs - prompt_tokens / bs;
+  const long long total = (prompt_tokens + bs - 1) / bs + static_cast<long long>(params.n) * own;
+  return static_cast<int>(std::min<long long>(total, std::numeric_limits<int>::max()));
+}
+
+void Scheduler::check(const std::vector<int>& prompt, const SamplingParams& params) const {
   params.validate();
   if (prompt.empty()) throw InputError("the prompt is empty");
   const int context = engine_.model().config().context;
@@ -42,14 +55,58 @@ int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
     throw InputError("the prompt has " + std::to_string(prompt.size()) + " tokens; the model's context is " +
                      std::to_string(context));
   }
+  const int vocab = engine_.model().config().vocab;
+  for (int t : prompt) {
+    if (t < 0 || t >= vocab) {
+      throw InputError("prompt token id " + std::to_string(t) + " is outside the vocabulary [0, " +
+                       std::to_string(vocab) + ")");
+    }
+  }
+  const int need = worst_case_blocks(static_cast<int>(prompt.size()), params);
+  if (need > engine_.pool().total_blocks()) {
+    throw InputError("the request could need " + std::to_string(need) + " KV cache blocks and the cache has " +
+                     std::to_string(engine_.pool().total_blocks()) +
+                     "; lower n or the maximum new tokens, or raise --cache-blocks");
+  }
+}
+
+int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
+                      std::shared_ptr<const LatentCondition> latent) {
+  check(prompt, params);
   if (static_cast<int>(queue_.size()) >= o_.max_queue) return -1;
   auto a = std::make_unique<Active>();
   a->id = next_id_++;
   a->params = params;
+  a->need = worst_case_blocks(static_cast<int>(prompt.size()), params);
   a->prompt = std::move(prompt);
   a->seq.latent = std::move(latent);
   queue_.push_back(std::move(a));
   return queue_.back()->id;
+}
+
+bool Scheduler::cancel(int id) {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if ((*it)->id != id) continue;
+    Finished f{id, std::vector<Completion>((*it)->params.n)};
+    for (auto& c : f.completions) c.finish_reason = "abort";
+    finished_.push_back(std::move(f));
+    queue_.erase(it);
+    return true;
+  }
+  for (auto it = running_.begin(); it != running_.end(); ++it) {
+    Active& a = **it;
+    if (a.id != id) continue;
+    Finished f{id, {}};
+    if (a.branches.empty()) f.completions.resize(a.params.n);
+    for (auto& b : a.branches) f.completions.push_back(b.decoding ? b.decoding->take() : std::move(b.out));
+    for (auto& c : f.completions) c.finish_reason = "abort";
+    release(a);
+    reserved_blocks_ -= a.need;
+    finished_.push_back(std::move(f));
+    running_.erase(it);
+    return true;
+  }
+  return false;
 }
 
 void Scheduler::finish_prefill(Active& a, const float* logits) {
@@ -69,13 +126,22 @@ void Scheduler::finish_prefill(Active& a, const float* logits) {
   free_sequence(engine_.pool(), a.seq);
 }
 
-bool Scheduler::advance(Active&, Branch& b, const float* logits_in) {
+bool Scheduler::advance(Active& a, Branch& b, const float* logits_in) {
   const int vocab = engine_.model().config().vocab;
   std::vector<float> logits(logits_in, logits_in + vocab);
+  const std::size_t before = b.decoding->partial().tokens.size();
   b.pending = b.decoding->advance(logits.data(), b.seq.tokens, b.seq.length());
+  if (b.decoding->partial().tokens.size() > before) {
+    const Completion& so_far = b.decoding->partial();
+    events_.push_back(
+        {SchedulerEvent::kToken, a.id, static_cast<int>(&b - a.branches.data()), so_far.tokens.back(),
+         so_far.logprobs.empty() ? 0.f : so_far.logprobs.back(),
+         so_far.top_logprobs.empty() ? std::vector<std::pair<int, float>>{} : so_far.top_logprobs.back()});
+  }
   if (b.pending >= 0) return true;
   b.done = true;
   b.out = b.decoding->take();
+  b.decoding.reset();
   return false;
 }
 
@@ -99,6 +165,10 @@ void Scheduler::step() {
       ++it;
       continue;
     }
+    // First come, first served: nothing overtakes a request that does not fit yet.
+    if (reserved_blocks_ + next.need > engine_.pool().total_blocks()) break;
+    reserved_blocks_ += next.need;
+    events_.push_back({SchedulerEvent::kAdmitted, next.id, 0, -1, 0.f, {}});
     if (cache_ && !next.seq.latent) next.prefilled = cache_->match(next.prompt, &next.seq);
     running_.push_back(std::move(*it));
     it = queue_.erase(it);
@@ -168,9 +238,16 @@ void Scheduler::step() {
       free_sequence(engine_.pool(), b.seq);
       f.completions.push_back(std::move(b.out));
     }
+    reserved_blocks_ -= a.need;
     finished_.push_back(std::move(f));
     it = running_.erase(it);
   }
+}
+
+std::vector<SchedulerEvent> Scheduler::take_events() {
+  std::vector<SchedulerEvent> out;
+  out.swap(events_);
+  return out;
 }
 
 std::vector<Finished> Scheduler::take_finished() {

@@ -19,7 +19,7 @@ void SamplingParams::validate() const {
 }
 
 int Sampler::sample(float* logits, int vocab, const std::vector<int>& seen, const std::vector<int>& output_counts,
-                    float* logprob) {
+                    float* logprob, std::vector<std::pair<int, float>>* top) {
   if (p_.repetition_penalty != 1.0f) {
     for (int t : seen) {
       float& l = logits[t];
@@ -36,6 +36,15 @@ int Sampler::sample(float* logits, int vocab, const std::vector<int>& seen, cons
   double z = 0;
   for (int t = 0; t < vocab; ++t) z += std::exp(static_cast<double>(logits[t] - mx));
   const double log_z = mx + std::log(z);
+  if (top && p_.top_logprobs > 0) {
+    const int k = std::min(p_.top_logprobs, vocab);
+    std::vector<int> ids(vocab);
+    for (int t = 0; t < vocab; ++t) ids[t] = t;
+    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(),
+                      [logits](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    top->clear();
+    for (int i = 0; i < k; ++i) top->emplace_back(ids[i], static_cast<float>(logits[ids[i]] - log_z));
+  }
   int chosen;
   if (p_.temperature == 0) {
     chosen = static_cast<int>(std::max_element(logits, logits + vocab) - logits);
@@ -92,7 +101,9 @@ Decoding::Decoding(const SamplingParams& p, int branch, int vocab, int eos_id, i
 
 int Decoding::advance(float* logits, const std::vector<int>& seen, int length) {
   float lp = 0;
-  const int t = sampler_.sample(logits, vocab_, seen, counts_, p_.logprobs ? &lp : nullptr);
+  std::vector<std::pair<int, float>> top;
+  const int t =
+      sampler_.sample(logits, vocab_, seen, counts_, p_.logprobs ? &lp : nullptr, p_.logprobs ? &top : nullptr);
   if (t == eos_id_ && !p_.ignore_eos) {
     out_.finish_reason = "eos";
     return -1;
@@ -103,6 +114,7 @@ int Decoding::advance(float* logits, const std::vector<int>& seen, int length) {
   }
   out_.tokens.push_back(t);
   if (p_.logprobs) out_.logprobs.push_back(lp);
+  if (p_.logprobs && p_.top_logprobs > 0) out_.top_logprobs.push_back(std::move(top));
   ++counts_[t];
   for (const auto& s : p_.stop) {
     if (s.empty()) continue;

@@ -34,6 +34,7 @@ struct SamplingParams {
   std::vector<std::string> stop;  // stop strings (not included in the text); --stop, repeatable
   std::vector<int> stop_tokens;   // token ids that end a branch like EOS (e.g. <scene>); not an option
   bool ignore_eos = false;        // benchmarks: always run max_new_tokens; not an option
+  int top_logprobs = 0;           // with logprobs: the likeliest alternatives per token (servers); not an option
 
   template <class V>
   void fields(V&& v) {
@@ -58,8 +59,10 @@ class Sampler {
   Sampler(const SamplingParams& p, std::uint64_t seed) : p_(p), rng_(seed) {}
   // logits: one row of vocab floats (modified in place). seen: prompt and
   // output so far; output_counts: occurrences of each id in the output.
+  // logprob: the chosen token's log-probability (at temperature 1, after
+  // the penalties); top: the top_logprobs likeliest tokens with theirs.
   int sample(float* logits, int vocab, const std::vector<int>& seen, const std::vector<int>& output_counts,
-             float* logprob);
+             float* logprob, std::vector<std::pair<int, float>>* top = nullptr);
 
  private:
   const SamplingParams& p_;
@@ -71,8 +74,9 @@ class Sampler {
 struct Completion {
   std::vector<int> tokens;  // generated ids (stop string, stop token and EOS excluded)
   std::vector<float> logprobs;
-  std::string text;           // decoded (cut before a stop string)
-  std::string finish_reason;  // "eos", "stop", "length" or "context"
+  std::vector<std::vector<std::pair<int, float>>> top_logprobs;  // per token, with top_logprobs > 0
+  std::string text;                                              // decoded (cut before a stop string)
+  std::string finish_reason;                                     // "eos", "stop", "length" or "context"
 };
 
 // The decoding rules of one branch: sample, then stop at EOS or a stop token
@@ -94,6 +98,8 @@ class Decoding {
   void finish(const std::string& reason) { out_.finish_reason = reason; }
   // The completion; its text is decoded here unless a stop string cut it.
   Completion take();
+  // What the branch generated so far (its text is not decoded yet).
+  const Completion& partial() const { return out_; }
 
  private:
   const SamplingParams& p_;

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz \
+  completion_request_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
@@ -51,3 +52,19 @@ json.dump({"model_kind": "gan", "latent": 8, "noise": 32, "hidden": 16, "layers"
            "genres": ["comedy", "tragedy"], "negative_slope": 0.2}, open(d + "/gan.json", "w"))
 PY
 build-fuzz/fuzz/bundle_config_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/bundle_config
+# Seeds: completion bodies of every shape the server reads; the target trains
+# its tokenizer (with the control tokens) on data/sample the first time.
+mkdir -p build-fuzz/seeds/completion_request
+python3 - build-fuzz/seeds/completion_request <<'PY'
+import json, sys
+d = sys.argv[1]
+bodies = [{"prompt": "INT. CASTLE", "max_tokens": 8, "temperature": 0.7, "stop": ["\n\n", "END"], "seed": 3},
+          {"prompt": [5, 6, 7], "n": 2, "logprobs": 2, "stream": True, "stream_options": {"include_usage": True}},
+          {"prompt": ["a", [1, 2]], "genre": "tragedy", "beat": "climax", "emotion": "fear", "top_k": 40,
+           "min_p": 0.1, "repetition_penalty": 1.2, "presence_penalty": 0.5, "echo": True, "max_tokens": None}]
+for i, b in enumerate(bodies):
+    open("%s/%d.json" % (d, i), "w").write(json.dumps(b))
+PY
+PLOTFORGE_FUZZ_TOKENIZER=build-fuzz/seeds/completion_tok.model \
+  build-fuzz/fuzz/completion_request_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 \
+  build-fuzz/seeds/completion_request

@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   libhdf5-dev             # HDF5 C library
   libboost-program-options-dev
   nlohmann-json3-dev
+  libcpp-httplib-dev      # the story server's HTTP (plotforge-run serve), as llama.cpp's server uses
+  curl                    # the server tests' second client
   libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
   libgtest-dev googletest
   libgloo-dev             # headers for c10d's ProcessGroupGloo (data parallel on CPUs)
@@ -19,7 +21,7 @@ DEBIAN_PACKAGES=(
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
 )
-PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk)
+PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk openai prometheus_client)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk), the server's clients (openai, prometheus_client's text parser)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

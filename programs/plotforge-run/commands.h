@@ -7,5 +7,6 @@ namespace plotforge::programs {
 
 int cmd_generate(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_serve(const Args& args);
 
 }  // namespace plotforge::programs

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
        "prefill and decode speed over batch sizes against the measured memory bandwidth, and a branching "
        "workload with and without prefix sharing",
        cmd_bench},
+      {"serve",
+       "an OpenAI-compatible HTTP server (completions, streaming, metrics) batching every request on one engine",
+       cmd_serve},
   };
   return dispatch("plotforge-run", "the lean runtime for exported plotforge bundles (no libtorch)", commands, argc,
                   argv);
