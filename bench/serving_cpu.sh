@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Serving benchmark on the CPU, side by side in one run (numbers go to
 # docs/perf/serving-cpu.md): on the `small` bundle,
-#  1. plotforge-run bench: the engine alone, prefill of one P-token prompt
-#     and decode at batch 1, 8 and 32;
+#  1. plotforge-run bench: the engine alone (prefill of one P-token prompt,
+#     decode at batch 1, 8 and 32) and the requests workload: the same load
+#     as step 2 through the scheduler in-process, without HTTP;
 #  2. plotforge-run serve on a loopback port, loaded by bench/serving_load.py
 #     at concurrency 1, 8 and 32 (streamed, greedy, P-token prompts, M new
 #     tokens each, ignore_eos).
@@ -33,8 +34,9 @@ B=$W/bundle-small
 vocab=$(python3 -c "import json; print(json.load(open('$B/config.json'))['vocab_size'])")
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
-echo "== 1. the engine alone: plotforge-run bench --bundle $B --batch-sizes 1,8,32 --prompt-tokens $P --decode-tokens $M"
-$RUN bench --bundle $B --batch-sizes 1,8,32 --prompt-tokens $P --decode-tokens $M --sessions 1 --branches 1 --repeats 1
+echo "== 1. the engine: plotforge-run bench --bundle $B --batch-sizes 1,8,32 --prompt-tokens $P --decode-tokens $M --concurrency 1,8,32 --requests-per-client $K"
+$RUN bench --bundle $B --batch-sizes 1,8,32 --prompt-tokens $P --decode-tokens $M --sessions 1 --branches 1 --repeats 1 \
+  --concurrency 1,8,32 --requests-per-client $K
 echo
 echo "== 2. the server: plotforge-run serve --bundle $B, bench/serving_load.py at concurrency 1, 8, 32"
 log=$(mktemp)

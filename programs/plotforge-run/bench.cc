@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,7 +31,9 @@ struct BenchOptions {
   std::string batch_sizes = "1,8,32";
   int decode_tokens = 64, prompt_tokens = 128;
   int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
-  int repeats = 5;  // branching workload runs, alternating sharing off and on; medians reported
+  int repeats = 5;          // branching workload runs, alternating sharing off and on; medians reported
+  std::string concurrency;  // requests workload: closed-loop clients at each level ("": skipped)
+  int requests_per_client = 4;
 
   template <class V>
   void fields(V&& v) {
@@ -42,6 +45,9 @@ struct BenchOptions {
     v("prefix-tokens", prefix_tokens, "branching workload: shared prefix");
     v("branch-tokens", branch_tokens, "branching workload: tokens per branch");
     v("repeats", repeats, "branching workload: runs of each (medians)");
+    v("concurrency", concurrency,
+      "requests workload (what plotforge-run serve does, without HTTP): client counts, comma-separated");
+    v("requests-per-client", requests_per_client, "requests workload: requests each client sends in turn");
   }
 };
 
@@ -69,6 +75,75 @@ std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
   std::vector<int> t(n);
   for (auto& x : t) x = d(rng);
   return t;
+}
+
+double percentile(std::vector<double> xs, double p) {
+  if (xs.empty()) return 0;
+  std::sort(xs.begin(), xs.end());
+  const double k = (xs.size() - 1) * p / 100;
+  const std::size_t lo = static_cast<std::size_t>(k), hi = std::min(lo + 1, xs.size() - 1);
+  return xs[lo] + (xs[hi] - xs[lo]) * (k - lo);
+}
+
+// The requests workload: C clients, each sending K requests one after
+// another (a P-token random prompt, M greedy tokens past EOS), through the
+// scheduler and prefix cache as plotforge-run serve runs them, minus HTTP.
+// bench/serving_load.py sends the same load to the server.
+void requests_workload(const Model& model, const BenchOptions& o, const std::vector<int>& levels,
+                       const RuntimeOptions& ro, std::mt19937& rng) {
+  const ModelConfig& c = model.config();
+  const int P = std::min(o.prompt_tokens, c.context - 1);
+  const int M = std::min(o.decode_tokens, c.context - P);
+  std::printf(
+      "\nrequests workload: C clients x %d requests each, %d-token prompts, %d new tokens (greedy, past EOS), "
+      "through the scheduler as plotforge-run serve runs them\n",
+      o.requests_per_client, P, M);
+  std::printf("| clients | requests | generated tokens/s | TTFT p50 ms | TTFT p99 ms |\n|---|---|---|---|---|\n");
+  for (const int C : levels) {
+    Runtime rt = ro.make(model);
+    PrefixCache cache(*rt.pool);
+    SchedulerOptions so;
+    so.prefill_chunk = ro.prefill_chunk;
+    Scheduler sched(*rt.engine, &cache, so);
+    SamplingParams p;
+    p.temperature = 0;
+    p.max_new_tokens = M;
+    p.ignore_eos = true;
+    const int total = C * o.requests_per_client;
+    std::vector<std::vector<int>> prompts;
+    for (int i = 0; i < total; ++i) prompts.push_back(random_tokens(P, c.vocab, rng));
+    std::map<int, std::chrono::steady_clock::time_point> submitted;
+    std::vector<double> ttft;
+    int next = 0, done = 0;
+    std::uint64_t generated = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto submit = [&] {
+      const int id = sched.submit(prompts[next++], p);
+      submitted[id] = std::chrono::steady_clock::now();
+    };
+    while (next < std::min(C, total)) submit();
+    while (done < total) {
+      sched.step();
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& ev : sched.take_events()) {
+        if (ev.kind != SchedulerEvent::kToken) continue;
+        ++generated;
+        auto it = submitted.find(ev.id);
+        if (it != submitted.end()) {
+          ttft.push_back(std::chrono::duration<double>(now - it->second).count());
+          submitted.erase(it);
+        }
+      }
+      for (const auto& f : sched.take_finished()) {
+        (void)f;
+        ++done;
+        if (next < total) submit();  // this client's next request
+      }
+    }
+    const double s = seconds_since(t0);
+    std::printf("| %d | %d | %.0f | %.1f | %.1f |\n", C, total, generated / s, 1e3 * percentile(ttft, 50),
+                1e3 * percentile(ttft, 99));
+  }
 }
 
 // Prints a report on stdout; returns 0.
@@ -203,6 +278,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
             : "-");
   }
   std::printf("\nprefix sharing speed-up on the branching workload: %.2fx (ratio of medians)\n", median[0] / median[1]);
+  if (!o.concurrency.empty()) requests_workload(*model, o, parse_int_list(o.concurrency, "--concurrency"), ro, rng);
   return 0;
 }
 
@@ -222,8 +298,9 @@ int cmd_bench(const Args& args) {
   read_fields(vm, &ro);
   ro.validate();
   const std::vector<int> batch_sizes = parse_int_list(b.batch_sizes, "--batch-sizes");  // before the model loads
-  for (int v :
-       {b.decode_tokens, b.prompt_tokens, b.sessions, b.branches, b.prefix_tokens, b.branch_tokens, b.repeats}) {
+  if (!b.concurrency.empty()) parse_int_list(b.concurrency, "--concurrency");
+  for (int v : {b.decode_tokens, b.prompt_tokens, b.sessions, b.branches, b.prefix_tokens, b.branch_tokens, b.repeats,
+                b.requests_per_client}) {
     if (v < 1) throw InputError("bench: every size must be at least 1");
   }
   return run_bench(vm["bundle"].as<std::string>(), b, batch_sizes, ro);
