@@ -111,8 +111,10 @@ TEST(EngineLoop, DrainAbortsWhatOutlivesTheDeadline) {
   runtime::Runtime rt = runtime::make_runtime(model(), "cpu", 16, 512);
   Metrics metrics;
   EngineLoop loop(*rt.engine, EngineLoopOptions{}, metrics);
+  EXPECT_EQ(loop.health(), "");
   auto r = loop.submit({{5, 6, 7}}, long_params(8, 120), Clock::now()).at(0);
   loop.drain(Clock::now());
+  EXPECT_EQ(loop.health(), "shutting down");
   const Progress end = finish(*r);
   ASSERT_EQ(end.completions.size(), 8u);
   EXPECT_EQ(end.completions[0].finish_reason, "abort");
