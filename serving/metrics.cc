@@ -71,22 +71,14 @@ void Metrics::add_tokens(std::uint64_t prompt, std::uint64_t generation) {
   prompt_tokens_ += prompt;
   generation_tokens_ += generation;
 }
-void Metrics::observe_queue_time(double s) {
+void Metrics::observe(Histogram& h, double s) {
   std::lock_guard<std::mutex> l(m_);
-  queue_.observe(s);
+  h.observe(s);
 }
-void Metrics::observe_ttft(double s) {
-  std::lock_guard<std::mutex> l(m_);
-  ttft_.observe(s);
-}
-void Metrics::observe_inter_token(double s) {
-  std::lock_guard<std::mutex> l(m_);
-  itl_.observe(s);
-}
-void Metrics::observe_e2e(double s) {
-  std::lock_guard<std::mutex> l(m_);
-  e2e_.observe(s);
-}
+void Metrics::observe_queue_time(double s) { observe(queue_, s); }
+void Metrics::observe_ttft(double s) { observe(ttft_, s); }
+void Metrics::observe_inter_token(double s) { observe(itl_, s); }
+void Metrics::observe_e2e(double s) { observe(e2e_, s); }
 void Metrics::set_gauges(const EngineGauges& g) {
   std::lock_guard<std::mutex> l(m_);
   gauges_ = g;

@@ -51,6 +51,7 @@ class Metrics {
   std::string text() const;
 
  private:
+  void observe(Histogram& h, double s);
   mutable std::mutex m_;
   std::map<std::string, std::uint64_t> success_, failure_;
   std::uint64_t prompt_tokens_ = 0, generation_tokens_ = 0;

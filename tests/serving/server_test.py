@@ -346,30 +346,25 @@ class Auth(unittest.TestCase):
 
 
 class Shutdown(unittest.TestCase):
-    def test_sigterm_lets_a_running_stream_finish(self):
-        server = ServerProcess(BIN, BUNDLE)
-        body = {"prompt": "HAMLET", "max_tokens": 100, "n": 4, "ignore_eos": True}
+    def stream_through_sigterm(self, body, *flags):
+        """The finish reasons of a stream that SIGTERM interrupts; the server must exit 0."""
+        server = ServerProcess(BIN, BUNDLE, *flags)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             fut = pool.submit(stream_raw, server.url, body)
             time.sleep(0.05)
             self.assertEqual(server.stop(), 0, server.stderr())
             events = fut.result(60)
         self.assertEqual(events[-1], "[DONE]")
-        finals = [json.loads(e)["choices"][0]["finish_reason"] for e in events[:-1]
-                  if json.loads(e)["choices"][0]["finish_reason"]]
+        return [json.loads(e)["choices"][0]["finish_reason"] for e in events[:-1]
+                if json.loads(e)["choices"][0]["finish_reason"]]
+
+    def test_sigterm_lets_a_running_stream_finish(self):
+        finals = self.stream_through_sigterm({"prompt": "HAMLET", "max_tokens": 100, "n": 4, "ignore_eos": True})
         self.assertEqual(finals, ["length"] * 4)
 
     def test_past_the_deadline_requests_end_with_abort(self):
-        server = ServerProcess(BIN, BUNDLE, "--shutdown-timeout", "0")
-        body = {"prompt": "HAMLET", "max_tokens": 120, "n": 16, "ignore_eos": True}
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(stream_raw, server.url, body)
-            time.sleep(0.05)
-            self.assertEqual(server.stop(), 0, server.stderr())
-            events = fut.result(60)
-        self.assertEqual(events[-1], "[DONE]")
-        finals = [json.loads(e)["choices"][0]["finish_reason"] for e in events[:-1]
-                  if json.loads(e)["choices"][0]["finish_reason"]]
+        finals = self.stream_through_sigterm({"prompt": "HAMLET", "max_tokens": 120, "n": 16, "ignore_eos": True},
+                                             "--shutdown-timeout", "0")
         self.assertEqual(len(finals), 16)
         self.assertIn("abort", finals)
 
