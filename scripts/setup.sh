@@ -14,6 +14,8 @@ DEBIAN_PACKAGES=(
   nlohmann-json3-dev
   libcpp-httplib-dev      # the story server's HTTP (plotforge-run serve), as llama.cpp's server uses
   curl                    # the server tests' second client
+  libsqlite3-dev sqlite3  # the stories' database (stories/store.h)
+  chromium chromium-driver   # the web player's test in a real (headless) browser
   libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
   libgtest-dev googletest
   libgloo-dev             # headers for c10d's ProcessGroupGloo (data parallel on CPUs)
@@ -21,7 +23,7 @@ DEBIAN_PACKAGES=(
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
 )
-PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk openai prometheus_client)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk), the server's clients (openai, prometheus_client's text parser)
+PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk openai prometheus_client selenium)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk), the server's clients (openai, prometheus_client's text parser, selenium driving Debian's chromium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -8,6 +8,7 @@
 
 #include "datasets/annotations.h"
 #include "serving/api_error.h"
+#include "serving/json_fields.h"
 
 namespace plotforge::serving {
 
@@ -15,42 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void bad(const std::string& field, const std::string& what) {
-  throw ApiError(400, field + ": " + what, field);
-}
-
-// An integer in [lo, hi]; JSON integers only (5.0 is not one).
-long long integer(const json& v, const std::string& field, long long lo, long long hi) {
-  if (!v.is_number_integer()) bad(field, "must be an integer");
-  if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) {
-    bad(field, "must be at most " + std::to_string(hi));
-  }
-  const long long x = v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
-  if (x < lo || x > hi) bad(field, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return x;
-}
-
-double number(const json& v, const std::string& field) {
-  if (!v.is_number()) bad(field, "must be a number");
-  const double x = v.get<double>();
-  if (!std::isfinite(x)) bad(field, "must be finite");
-  return x;
-}
-
-bool boolean(const json& v, const std::string& field) {
-  if (!v.is_boolean()) bad(field, "must be true or false");
-  return v.get<bool>();
-}
-
-std::string string(const json& v, const std::string& field) {
-  if (!v.is_string()) bad(field, "must be a string");
-  return v.get<std::string>();
-}
-
 std::vector<int> token_ids(const json& v, const std::string& field, int vocab) {
   std::vector<int> ids;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    ids.push_back(static_cast<int>(integer(v[i], field + "[" + std::to_string(i) + "]", 0, vocab - 1)));
+    ids.push_back(static_cast<int>(json_integer(v[i], field + "[" + std::to_string(i) + "]", 0, vocab - 1)));
   }
   return ids;
 }
@@ -88,18 +57,10 @@ const std::set<std::string>& known_fields() {
 
 CompletionRequest parse_completion_request(const std::string& body, const Tokenizer& tok,
                                            const std::string& served_model, int context, std::uint64_t random_seed) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::exception& e) {
-    // nlohmann's message names the byte offset ("at line 1, column 7").
-    std::string what = e.what();
-    const auto at = what.find("] ");
-    throw ApiError(400, "the body is not valid JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
-  }
-  if (!j.is_object()) throw ApiError(400, "the body must be a JSON object");
+  json j = json_body(body);
   for (const auto& [key, value] : j.items()) {
-    if (!known_fields().count(key)) bad(key, "unknown field (see docs/serving.md for the fields the server reads)");
+    if (!known_fields().count(key))
+      bad_field(key, "unknown field (see docs/serving.md for the fields the server reads)");
   }
   CompletionRequest r;
   SamplingParams& p = r.params;
@@ -108,95 +69,96 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   auto has = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
 
   if (has("model")) {
-    r.model = string(j["model"], "model");
+    r.model = json_string(j["model"], "model");
     if (r.model != served_model) {
       throw ApiError(404, "model: '" + r.model + "' is not served here; this server serves '" + served_model + "'",
                      "model", "model_not_found");
     }
   }
-  if (has("user")) r.user = string(j["user"], "user");
+  if (has("user")) r.user = json_string(j["user"], "user");
   if (has("max_tokens")) {
-    p.max_new_tokens = static_cast<int>(integer(j["max_tokens"], "max_tokens", 0, std::numeric_limits<int>::max()));
+    p.max_new_tokens =
+        static_cast<int>(json_integer(j["max_tokens"], "max_tokens", 0, std::numeric_limits<int>::max()));
   } else if (j.contains("max_tokens")) {
     p.max_new_tokens = context;  // null: until the context ends
   }
   if (has("temperature")) {
-    const double t = number(j["temperature"], "temperature");
-    if (t < 0 || t > 2) bad("temperature", "must be in [0, 2]");
+    const double t = json_number(j["temperature"], "temperature");
+    if (t < 0 || t > 2) bad_field("temperature", "must be in [0, 2]");
     p.temperature = static_cast<float>(t);
   }
   if (has("top_p")) {
-    const double t = number(j["top_p"], "top_p");
-    if (!(t > 0 && t <= 1)) bad("top_p", "must be in (0, 1]");
+    const double t = json_number(j["top_p"], "top_p");
+    if (!(t > 0 && t <= 1)) bad_field("top_p", "must be in (0, 1]");
     p.top_p = static_cast<float>(t);
   }
-  if (has("n")) p.n = static_cast<int>(integer(j["n"], "n", 1, 128));
-  if (has("best_of") && integer(j["best_of"], "best_of", 1, 128) != p.n) {
-    bad("best_of", "not supported (only best_of equal to n)");
+  if (has("n")) p.n = static_cast<int>(json_integer(j["n"], "n", 1, 128));
+  if (has("best_of") && json_integer(j["best_of"], "best_of", 1, 128) != p.n) {
+    bad_field("best_of", "not supported (only best_of equal to n)");
   }
-  if (has("suffix")) bad("suffix", "not supported (the models have no fill-in-the-middle training)");
+  if (has("suffix")) bad_field("suffix", "not supported (the models have no fill-in-the-middle training)");
   if (has("logit_bias") && !(j["logit_bias"].is_object() && j["logit_bias"].empty())) {
-    bad("logit_bias", "not supported");
+    bad_field("logit_bias", "not supported");
   }
   if (has("stop")) {
     const json& s = j["stop"];
     if (s.is_string()) {
       p.stop = {s.get<std::string>()};
     } else if (s.is_array()) {
-      if (s.size() > 16) bad("stop", "at most 16 stop strings");
-      for (std::size_t i = 0; i < s.size(); ++i) p.stop.push_back(string(s[i], "stop[" + std::to_string(i) + "]"));
+      if (s.size() > 16) bad_field("stop", "at most 16 stop strings");
+      for (std::size_t i = 0; i < s.size(); ++i) p.stop.push_back(json_string(s[i], "stop[" + std::to_string(i) + "]"));
     } else {
-      bad("stop", "must be a string or a list of strings");
+      bad_field("stop", "must be a string or a list of strings");
     }
     for (const auto& s : p.stop) {
-      if (s.empty()) bad("stop", "a stop string is empty");
+      if (s.empty()) bad_field("stop", "a stop string is empty");
     }
   }
   p.seed = random_seed;
   if (has("seed")) {
-    p.seed = static_cast<std::uint64_t>(integer(j["seed"], "seed", 0, std::numeric_limits<long long>::max()));
+    p.seed = static_cast<std::uint64_t>(json_integer(j["seed"], "seed", 0, std::numeric_limits<long long>::max()));
     r.seeded = true;
   }
   if (has("logprobs")) {
     p.logprobs = true;
-    p.top_logprobs = static_cast<int>(integer(j["logprobs"], "logprobs", 0, 20));
+    p.top_logprobs = static_cast<int>(json_integer(j["logprobs"], "logprobs", 0, 20));
   }
   auto penalty = [&](const char* k, float* out) {
     if (!has(k)) return;
-    const double x = number(j[k], k);
-    if (x < -2 || x > 2) bad(k, "must be in [-2, 2]");
+    const double x = json_number(j[k], k);
+    if (x < -2 || x > 2) bad_field(k, "must be in [-2, 2]");
     *out = static_cast<float>(x);
   };
   penalty("presence_penalty", &p.presence_penalty);
   penalty("frequency_penalty", &p.frequency_penalty);
-  if (has("echo")) r.echo = boolean(j["echo"], "echo");
+  if (has("echo")) r.echo = json_bool(j["echo"], "echo");
   if (r.echo && p.logprobs)
-    bad("echo", "echo with logprobs is not supported (prompt log-probabilities are not computed)");
-  if (has("stream")) r.stream = boolean(j["stream"], "stream");
+    bad_field("echo", "echo with logprobs is not supported (prompt log-probabilities are not computed)");
+  if (has("stream")) r.stream = json_bool(j["stream"], "stream");
   if (has("stream_options")) {
     const json& o = j["stream_options"];
-    if (!o.is_object()) bad("stream_options", "must be an object");
+    if (!o.is_object()) bad_field("stream_options", "must be an object");
     for (const auto& [key, value] : o.items()) {
-      if (key != "include_usage") bad("stream_options." + key, "unknown field");
+      if (key != "include_usage") bad_field("stream_options." + key, "unknown field");
     }
     if (o.contains("include_usage") && !o["include_usage"].is_null()) {
-      r.include_usage = boolean(o["include_usage"], "stream_options.include_usage");
+      r.include_usage = json_bool(o["include_usage"], "stream_options.include_usage");
     }
-    if (!r.stream) bad("stream_options", "only with stream: true");
+    if (!r.stream) bad_field("stream_options", "only with stream: true");
   }
   if (has("top_k")) {
-    const long long k = integer(j["top_k"], "top_k", -1, std::numeric_limits<int>::max());
+    const long long k = json_integer(j["top_k"], "top_k", -1, std::numeric_limits<int>::max());
     p.top_k = k < 0 ? 0 : static_cast<int>(k);
   }
   if (has("min_p")) {
-    const double x = number(j["min_p"], "min_p");
-    if (!(x >= 0 && x < 1)) bad("min_p", "must be in [0, 1)");
+    const double x = json_number(j["min_p"], "min_p");
+    if (!(x >= 0 && x < 1)) bad_field("min_p", "must be in [0, 1)");
     p.min_p = static_cast<float>(x);
   }
-  if (has("ignore_eos")) p.ignore_eos = boolean(j["ignore_eos"], "ignore_eos");
+  if (has("ignore_eos")) p.ignore_eos = json_bool(j["ignore_eos"], "ignore_eos");
   if (has("repetition_penalty")) {
-    const double x = number(j["repetition_penalty"], "repetition_penalty");
-    if (!(x > 0 && x <= 10)) bad("repetition_penalty", "must be in (0, 10]");
+    const double x = json_number(j["repetition_penalty"], "repetition_penalty");
+    if (!(x > 0 && x <= 10)) bad_field("repetition_penalty", "must be in (0, 10]");
     p.repetition_penalty = static_cast<float>(x);
   }
 
@@ -205,7 +167,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   const char* control_field[3] = {"genre", "beat", "emotion"};
   for (int i = 0; i < 3; ++i) {
     if (!has(control_field[i])) continue;
-    label[i] = string(j[control_field[i]], control_field[i]);
+    label[i] = json_string(j[control_field[i]], control_field[i]);
     const std::string prefix = "<" + std::string(control_field[i]) + "=";
     if (tok.piece_id(prefix + normalize_label(label[i]) + ">") >= 0) continue;
     std::string known;
@@ -213,10 +175,10 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
       if (piece.rfind(prefix, 0) == 0)
         known += (known.empty() ? "" : ", ") + piece.substr(prefix.size(), piece.size() - prefix.size() - 1);
     }
-    bad(control_field[i],
-        "'" + label[i] + "' has no control token in this model; known: " +
-            (known.empty() ? "none (the model was trained without " + std::string(control_field[i]) + " labels)"
-                           : known));
+    bad_field(control_field[i],
+              "'" + label[i] + "' has no control token in this model; known: " +
+                  (known.empty() ? "none (the model was trained without " + std::string(control_field[i]) + " labels)"
+                                 : known));
   }
   // A text prompt opens as the CLI's --prompt does (conditioning_prompt:
   // "<scene>" and the labels given); token ids are taken as they are, after
@@ -224,7 +186,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   const bool labelled = !label[0].empty() || !label[1].empty() || !label[2].empty();
   const std::string controls = conditioning_prompt(tok, label[0], label[1], label[2], "");
 
-  if (!j.contains("prompt")) bad("prompt", "required");
+  if (!j.contains("prompt")) bad_field("prompt", "required");
   const json& pr = j["prompt"];
   const int vocab = tok.vocab_size();
   auto add_text = [&](const std::string& text) {
@@ -242,7 +204,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   } else if (pr.is_array() && !pr.empty() && pr[0].is_number()) {
     add_ids(token_ids(pr, "prompt", vocab));
   } else if (pr.is_array() && !pr.empty()) {
-    if (pr.size() > 128) bad("prompt", "at most 128 prompts in one request");
+    if (pr.size() > 128) bad_field("prompt", "at most 128 prompts in one request");
     for (std::size_t i = 0; i < pr.size(); ++i) {
       const std::string f = "prompt[" + std::to_string(i) + "]";
       if (pr[i].is_string()) {
@@ -250,19 +212,19 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
       } else if (pr[i].is_array()) {
         add_ids(token_ids(pr[i], f, vocab));
       } else {
-        bad(f, "must be a string or a list of token ids");
+        bad_field(f, "must be a string or a list of token ids");
       }
     }
   } else {
-    bad("prompt", "must be a string, a list of strings, a list of token ids or a list of such lists");
+    bad_field("prompt", "must be a string, a list of strings, a list of token ids or a list of such lists");
   }
-  if (static_cast<long long>(r.prompts.size()) * p.n > 128) bad("n", "prompts times n must be at most 128");
+  if (static_cast<long long>(r.prompts.size()) * p.n > 128) bad_field("n", "prompts times n must be at most 128");
   for (std::size_t i = 0; i < r.prompts.size(); ++i) {
     const std::string f = r.prompts.size() == 1 ? "prompt" : "prompt[" + std::to_string(i) + "]";
-    if (r.prompts[i].empty()) bad(f, "empty; give text, token ids or a genre, beat or emotion");
+    if (r.prompts[i].empty()) bad_field(f, "empty; give text, token ids or a genre, beat or emotion");
     if (static_cast<int>(r.prompts[i].size()) >= context) {
-      bad(f, "the prompt has " + std::to_string(r.prompts[i].size()) + " tokens and the model's context is " +
-                 std::to_string(context) + "; shorten it");
+      bad_field(f, "the prompt has " + std::to_string(r.prompts[i].size()) + " tokens and the model's context is " +
+                       std::to_string(context) + "; shorten it");
     }
   }
   return r;

@@ -48,12 +48,6 @@ struct AccessInfo {
 };
 thread_local AccessInfo access;
 
-void send_error(httplib::Response& res, const ApiError& e) {
-  res.status = e.status();
-  if (e.status() == 429) res.set_header("Retry-After", "1");
-  res.set_content(error_body(e), "application/json");
-}
-
 // The logprobs object of one choice: per token its text, log-probability,
 // alternatives and offset in the choice's text.
 struct LogprobsBuilder {
@@ -94,6 +88,12 @@ std::string request_reason(const std::vector<std::string>& reasons) {
 }
 
 }  // namespace
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status();
+  if (e.status() == 429) res.set_header("Retry-After", "1");
+  res.set_content(error_body(e), "application/json");
+}
 
 void ServeOptions::resolve() {
   if (port < 0 || port > 65535) throw InputError("--port: must be in [0, 65535]");
@@ -414,7 +414,7 @@ Server::Server(const ServeOptions& options) : o_(options), http_(std::make_uniqu
                                         " bytes)"));
     } else if (res.status == 404) {
       send_error(res, ApiError(404, "no route " + req.method + " " + req.path +
-                                        "; the server has /v1/completions, /v1/models, /health and /metrics"));
+                                        "; see docs/serving.md and docs/stories.md for the routes"));
     } else {
       send_error(res, ApiError(res.status,
                                "the HTTP request could not be handled (status " + std::to_string(res.status) + ")"));

@@ -13,12 +13,14 @@
 
 #include "base/settings.h"
 #include "inference/model.h"
+#include "serving/api_error.h"
 #include "serving/engine_loop.h"
 #include "serving/metrics.h"
 
 namespace httplib {
 class Server;
-}
+struct Response;
+}  // namespace httplib
 
 namespace plotforge::serving {
 
@@ -54,6 +56,9 @@ struct ServeOptions {
   void resolve();
 };
 
+// Answers with OpenAI's error body (and Retry-After for a 429).
+void send_error(httplib::Response& res, const ApiError& e);
+
 class Server {
  public:
   explicit Server(const ServeOptions& options);
@@ -69,6 +74,14 @@ class Server {
   void set_draining();
   void stop();
   Metrics& metrics() { return metrics_; }
+
+  // For the rooms after this one (stories/): the HTTP server to add routes
+  // to (before listen(); /v1/* routes get the API-key check), and the model
+  // and engine loop once ready (null while loading).
+  httplib::Server& http() { return *http_; }
+  const runtime::Model* model() const { return model_.load(); }
+  EngineLoop* engine() const { return loop_.load(); }
+  bool draining() const { return draining_; }
 
  private:
   struct Routes;

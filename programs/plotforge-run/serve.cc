@@ -1,4 +1,4 @@
-// plotforge-run serve: the story server (serving/). Binds first, so /health
+// plotforge-run serve: the story server (serving/, stories/). Binds first, so /health
 // answers 503 while the bundle loads; prints the URL once it serves; on
 // SIGTERM or SIGINT stops taking requests, lets running ones finish until
 // --shutdown-timeout, cancels the rest and exits 0.
@@ -17,6 +17,8 @@
 #include "programs/plotforge-run/commands.h"
 #include "serving/engine_loop.h"
 #include "serving/server.h"
+#include "stories/routes.h"
+#include "stories/store.h"
 
 namespace plotforge::programs {
 
@@ -35,6 +37,8 @@ int cmd_serve(const Args& args) {
   add_fields(o, so);
   runtime::RuntimeOptions ro;
   add_fields(o, ro);
+  stories::StoryOptions sto;
+  add_fields(o, sto);
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run serve --bundle DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
                      "--api-key-file F] [--max-queue N] [--max-running N] [--max-body-bytes N] [--device cpu|cuda]",
@@ -43,6 +47,7 @@ int cmd_serve(const Args& args) {
   }
   read_fields(vm, &so);
   read_fields(vm, &ro);
+  read_fields(vm, &sto);
   so.resolve();
   ro.validate();
   const std::string bundle = vm["bundle"].as<std::string>();
@@ -60,7 +65,9 @@ int cmd_serve(const Args& args) {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that leaves mid-stream is a failed write, not a crash
 
+  stories::Store store(sto.db);  // opened (and migrated) before the port, so a bad --db fails at once
   serving::Server server(so);
+  stories::StoryRoutes story_routes(server, store);
   const int port = server.bind();
   const std::string url =
       "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" + std::to_string(port);

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 
@@ -16,6 +17,9 @@ class ServerProcess:
     def __init__(self, binary, bundle, *flags, startup_timeout=120):
         self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
         atexit.register(os.unlink, self.log.name)
+        if "--db" not in flags:  # a story database of its own, not one in the working directory
+            self.dbdir = tempfile.TemporaryDirectory(prefix="serve-db-")
+            flags = flags + ("--db", os.path.join(self.dbdir.name, "stories.db"))
         self.proc = subprocess.Popen(
             [binary, "serve", "--bundle", bundle, "--port", "0", *flags],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -47,6 +51,27 @@ class ServerProcess:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
+
+    def kill(self):
+        """SIGKILL: no shutdown at all, as in a crash."""
+        self.proc.kill()
+        self.proc.wait(30)
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """(status, parsed JSON or text) of a request with a JSON body."""
+        import json
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                status, text = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
 
     def stop(self, timeout=60):
         if self.proc.poll() is None:

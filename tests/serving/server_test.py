@@ -314,7 +314,7 @@ class BadInput(unittest.TestCase):
     def test_unknown_route_is_a_404_in_openai_form(self):
         status, body = self.server.get("/v1/chat/nothing")
         self.assertEqual(status, 404)
-        self.assertIn("/v1/completions", json.loads(body)["error"]["message"])
+        self.assertIn("docs/serving.md", json.loads(body)["error"]["message"])
 
 
 class Auth(unittest.TestCase):

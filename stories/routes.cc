@@ -1,0 +1,465 @@
+#include "stories/routes.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <random>
+
+#include "datasets/annotations.h"
+#include "datasets/documents.h"
+#include "datasets/fountain.h"
+#include "serving/json_fields.h"
+#include "serving/text_stream.h"
+#include "stories/export.h"
+#include "stories/player_assets.h"
+
+namespace plotforge::stories {
+
+using nlohmann::json;
+using serving::ApiError;
+using serving::json_integer;
+using serving::json_number;
+using serving::json_string;
+
+namespace {
+
+constexpr std::size_t kMaxTextBytes = 16384;  // an edit or a premise
+constexpr int kMaxCandidates = 16;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send_json(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(dump(j), "application/json");
+}
+
+// Runs a handler, answering ApiError with its status and InputError with 400.
+template <class F>
+void guarded(httplib::Response& res, F&& f) {
+  try {
+    f();
+  } catch (const ApiError& e) {
+    serving::send_error(res, e);
+  } catch (const InputError& e) {
+    serving::send_error(res, ApiError(400, e.what()));
+  }
+}
+
+std::int64_t node_field(const json& j, std::int64_t fallback) {
+  if (!j.contains("node") || j["node"].is_null()) return fallback;
+  return json_integer(j["node"], "node", 1, std::numeric_limits<std::int64_t>::max());
+}
+
+// The label fields a request may set, each checked against the tokenizer.
+std::string label(const json& j, const char* kind, const Tokenizer& tok) {
+  if (!j.contains(kind) || j[kind].is_null()) return "";
+  const std::string v = json_string(j[kind], kind);
+  if (v.empty()) return "";
+  const std::string token = "<" + std::string(kind) + "=" + normalize_label(v) + ">";
+  if (tok.piece_id(token) < 0) {
+    std::string known;
+    for (const auto& [piece, id] : tok.control_tokens()) {
+      const std::string prefix = "<" + std::string(kind) + "=";
+      if (piece.rfind(prefix, 0) == 0) {
+        known += (known.empty() ? "" : ", ") + piece.substr(prefix.size(), piece.size() - prefix.size() - 1);
+      }
+    }
+    serving::bad_field(kind, "'" + v + "' has no control token in this model; known: " +
+                                 (known.empty() ? std::string("none") : known));
+  }
+  return normalize_label(v);
+}
+
+// How a node's candidates are generated: the request's fields over the
+// story's defaults over the server's.
+struct Generation {
+  std::int64_t node = 0;
+  SamplingParams params;
+  std::string beat, emotion;
+  bool stream = false;
+};
+
+Generation read_generation(const json& body, const Story& st, const Tokenizer& tok) {
+  static const std::set<std::string> known = {"node",  "k",    "max_tokens", "temperature", "top_p", "top_k",
+                                              "min_p", "seed", "beat",       "emotion",     "stream"};
+  for (const auto& [key, value] : body.items()) {
+    if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
+  }
+  Generation g;
+  g.node = node_field(body, st.current);
+  SamplingParams& p = g.params;
+  p.temperature = 0.8f;
+  p.top_p = 0.95f;
+  p.max_new_tokens = 64;
+  p.n = 3;
+  p.seed = std::random_device{}();
+  for (const json* src : {&st.controls, &body}) {
+    const json& j = *src;
+    auto has = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
+    if (has("k")) p.n = static_cast<int>(json_integer(j["k"], "k", 1, kMaxCandidates));
+    if (has("max_tokens")) p.max_new_tokens = static_cast<int>(json_integer(j["max_tokens"], "max_tokens", 1, 4096));
+    if (has("temperature")) {
+      const double t = json_number(j["temperature"], "temperature");
+      if (t < 0 || t > 2) serving::bad_field("temperature", "must be in [0, 2]");
+      p.temperature = static_cast<float>(t);
+    }
+    if (has("top_p")) {
+      const double t = json_number(j["top_p"], "top_p");
+      if (!(t > 0 && t <= 1)) serving::bad_field("top_p", "must be in (0, 1]");
+      p.top_p = static_cast<float>(t);
+    }
+    if (has("top_k")) p.top_k = static_cast<int>(json_integer(j["top_k"], "top_k", 0, 1 << 20));
+    if (has("min_p")) {
+      const double t = json_number(j["min_p"], "min_p");
+      if (!(t >= 0 && t < 1)) serving::bad_field("min_p", "must be in [0, 1)");
+      p.min_p = static_cast<float>(t);
+    }
+    if (has("beat")) g.beat = label(j, "beat", tok);
+    if (has("emotion")) g.emotion = label(j, "emotion", tok);
+  }
+  if (body.contains("seed") && !body["seed"].is_null()) {
+    p.seed = static_cast<std::uint64_t>(json_integer(body["seed"], "seed", 0, std::numeric_limits<long long>::max()));
+  }
+  if (body.contains("stream") && !body["stream"].is_null()) g.stream = serving::json_bool(body["stream"], "stream");
+  return g;
+}
+
+json passage_json(const Passage& p) {
+  return {{"id", p.id},
+          {"parent", p.parent ? json(p.parent) : json(nullptr)},
+          {"text", p.text},
+          {"author", p.author},
+          {"controls", p.controls},
+          {"created", p.created}};
+}
+
+}  // namespace
+
+class StoryRoutes::Api {
+ public:
+  Api(serving::Server& server, Store& store) : server_(server), store_(store) {}
+
+  const runtime::Model& model() const {
+    const runtime::Model* m = server_.model();
+    if (!m || !server_.engine()) throw ApiError(503, "the model is still loading; retry when /health says ok");
+    return *m;
+  }
+
+  json tree(const std::string& id) {
+    const Story st = store_.story(id);
+    return tree_json(st, store_.passages(id), store_.path(id, st.current));
+  }
+
+  void create(const httplib::Request& req, httplib::Response& res) {
+    const json body = serving::json_body(req.body);
+    static const std::set<std::string> known = {"title", "premise", "fountain", "scene",      "genre",
+                                                "beat",  "emotion", "k",        "max_tokens", "temperature",
+                                                "top_p", "top_k",   "min_p"};
+    for (const auto& [key, value] : body.items()) {
+      if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
+    }
+    const Tokenizer& tok = model().tokenizer();
+    std::string title = body.contains("title") ? json_string(body["title"], "title") : "";
+    const std::string premise = body.contains("premise") ? json_string(body["premise"], "premise") : "";
+    const std::string source = body.contains("fountain") ? json_string(body["fountain"], "fountain") : "";
+    if (premise.size() > kMaxTextBytes) serving::bad_field("premise", "longer than 16384 bytes");
+    if (title.size() > 512) serving::bad_field("title", "longer than 512 bytes");
+    if (!premise.empty() && !source.empty())
+      serving::bad_field("fountain", "give a premise or a Fountain text, not both");
+    json controls = json::object();
+    for (const char* k : {"k", "max_tokens", "temperature", "top_p", "top_k", "min_p"}) {
+      if (body.contains(k) && !body[k].is_null()) controls[k] = body[k];
+    }
+    const std::string genre = label(body, "genre", tok), beat = label(body, "beat", tok),
+                      emotion = label(body, "emotion", tok);
+    if (!genre.empty()) controls["genre"] = genre;
+    if (!beat.empty()) controls["beat"] = beat;
+    if (!emotion.empty()) controls["emotion"] = emotion;
+    Story draft;
+    draft.controls = controls;
+    read_generation(json::object(), draft, tok);  // the defaults must make a valid generation
+
+    Passage opening;
+    opening.author = "human";
+    opening.controls = controls;
+    if (!source.empty()) {
+      // A screenplay (or one of its scenes) seeds the story: its canonical
+      // text, control tokens and all, is the opening's context.
+      const Script script = parse_fountain(source, "fountain");
+      const Document doc = document_from_script(script);
+      std::string text = doc.text;
+      if (body.contains("scene") && !body["scene"].is_null()) {
+        const long long k = json_integer(body["scene"], "scene", 1, std::max<long long>(1, doc.scenes.size()));
+        if (doc.scenes.empty()) serving::bad_field("scene", "the screenplay has no scenes");
+        const SceneSpan& sp = doc.scenes[k - 1];
+        text =
+            (genre.empty() ? std::string() : genre_token(genre) + "\n") + doc.text.substr(sp.begin, sp.end - sp.begin);
+      }
+      if (title.empty()) title = script.title_field("title");
+      opening.tokens = tok.encode(text);
+      opening.text = strip_control_tokens(text);
+    } else {
+      if (premise.empty() && genre.empty() && beat.empty() && emotion.empty()) {
+        serving::bad_field("premise", "give a premise, a Fountain text, or at least a genre, beat or emotion");
+      }
+      opening.tokens = tok.encode(conditioning_prompt(tok, genre, beat, emotion, premise));
+      opening.text = premise;
+    }
+    if (static_cast<int>(opening.tokens.size()) >= model().config().context) {
+      serving::bad_field(source.empty() ? "premise" : "fountain",
+                         "its " + std::to_string(opening.tokens.size()) + " tokens do not fit the model's context of " +
+                             std::to_string(model().config().context) + "; shorten it (or pick a scene)");
+    }
+    const Story st = store_.create(title, premise, controls, opening);
+    send_json(res, tree(st.id), 201);
+  }
+
+  // Generates the node's candidates and stores them (one transaction, with
+  // the event) before answering. `on_text` gets each candidate's text as it
+  // is sampled; returning false cancels the generation (nothing is stored).
+  std::vector<Passage> generate(const Story& st, const Generation& g, bool replace, const std::string& event_kind,
+                                const std::function<bool(int, const std::string&)>& on_text) {
+    const runtime::Model& m = model();
+    const Tokenizer& tok = m.tokenizer();
+    const int context = m.config().context;
+    std::vector<int> prompt;
+    for (std::int64_t id : store_.path(st.id, g.node)) {
+      const Passage p = store_.passage(st.id, id);
+      prompt.insert(prompt.end(), p.tokens.begin(), p.tokens.end());
+    }
+    const std::vector<int> line = tok.encode(conditioning_prompt(tok, "", g.beat, g.emotion, ""));
+    prompt.insert(prompt.end(), line.begin(), line.end());
+    SamplingParams p = g.params;
+    p.max_new_tokens = std::min(p.max_new_tokens, context / 2);
+    // The story so far may outgrow the context: keep its end.
+    const std::size_t keep = static_cast<std::size_t>(context - p.max_new_tokens);
+    if (prompt.size() > keep) prompt.erase(prompt.begin(), prompt.end() - static_cast<std::ptrdiff_t>(keep));
+    const int scene = tok.piece_id(scene_token());
+    if (scene >= 0) p.stop_tokens = {scene};  // a passage is one scene
+    auto request = server_.engine()->submit({prompt}, p, std::chrono::steady_clock::now()).at(0);
+    std::vector<serving::TextStream> texts;
+    for (int i = 0; i < p.n; ++i) texts.emplace_back(tok, std::vector<std::string>{});
+    serving::Progress done;
+    for (;;) {
+      serving::Progress pr = request->wait(std::chrono::milliseconds(200));
+      for (const auto& ev : pr.tokens) {
+        const std::string delta = texts[ev.branch].push(ev.token);
+        if (!delta.empty() && !on_text(ev.branch, delta)) {
+          request->cancel();
+          throw ApiError(499, "the client went away");
+        }
+      }
+      if (pr.finished) {
+        done = std::move(pr);
+        break;
+      }
+    }
+    if (!done.error.empty()) throw ApiError(500, "generation failed: " + done.error);
+    std::vector<Passage> out;
+    for (std::size_t i = 0; i < done.completions.size(); ++i) {
+      const Completion& c = done.completions[i];
+      if (c.finish_reason == "abort") throw ApiError(503, "the server is shutting down; nothing was stored");
+      Passage ps;
+      ps.author = "model";
+      ps.text = strip_control_tokens(c.text);
+      ps.tokens = line;
+      ps.tokens.insert(ps.tokens.end(), c.tokens.begin(), c.tokens.end());
+      ps.controls = {{"temperature", p.temperature},
+                     {"top_p", p.top_p},
+                     {"top_k", p.top_k},
+                     {"min_p", p.min_p},
+                     {"seed", p.seed + i},
+                     {"max_tokens", p.max_new_tokens},
+                     {"finish_reason", c.finish_reason}};
+      if (!g.beat.empty()) ps.controls["beat"] = g.beat;
+      if (!g.emotion.empty()) ps.controls["emotion"] = g.emotion;
+      if (st.controls.contains("genre")) ps.controls["genre"] = st.controls["genre"];
+      out.push_back(std::move(ps));
+    }
+    store_.add_passages(st.id, g.node, out, event_kind, {{"k", p.n}, {"seed", p.seed}}, replace);
+    return out;
+  }
+
+  void branches(const httplib::Request& req, httplib::Response& res, bool replace) {
+    const std::string id = req.matches[1];
+    const json body = serving::json_body(req.body);
+    const Story st = store_.story(id);
+    const Generation g = read_generation(body, st, model().tokenizer());
+    store_.passage(id, g.node);  // 404 before generating
+    const std::string kind = replace ? "retry" : "branches";
+    if (!g.stream) {
+      const auto out = generate(st, g, replace, kind, [](int, const std::string&) { return true; });
+      json ps = json::array();
+      for (const auto& p : out) ps.push_back(passage_json(p));
+      send_json(res, {{"node", g.node}, {"passages", ps}}, 201);
+      return;
+    }
+    auto self = this;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream", [self, st, g, replace, kind](std::size_t, httplib::DataSink& sink) {
+          auto send = [&](const json& j) {
+            const std::string line = "data: " + dump(j) + "\n\n";
+            return sink.write(line.data(), line.size());
+          };
+          try {
+            const auto out = self->generate(st, g, replace, kind, [&](int candidate, const std::string& text) {
+              return send({{"candidate", candidate}, {"text", text}});
+            });
+            json ps = json::array();
+            for (const auto& p : out) ps.push_back(passage_json(p));
+            send({{"node", g.node}, {"passages", ps}});
+          } catch (const ApiError& e) {
+            if (e.status() == 499) return false;
+            const std::string line = "data: " + serving::error_body(e) + "\n\n";
+            sink.write(line.data(), line.size());
+          } catch (const InputError& e) {
+            const std::string line = "data: " + serving::error_body(ApiError(400, e.what())) + "\n\n";
+            sink.write(line.data(), line.size());
+          }
+          static const std::string done = "data: [DONE]\n\n";
+          sink.write(done.data(), done.size());
+          sink.done();
+          return true;
+        });
+  }
+
+  void routes() {
+    httplib::Server& h = server_.http();
+    const std::string sid = "/v1/stories/(st_[0-9a-f]{1,32})";
+    h.Post("/v1/stories",
+           [this](const httplib::Request& q, httplib::Response& r) { guarded(r, [&] { create(q, r); }); });
+    h.Get("/v1/stories", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        long long limit = 20;
+        if (q.has_param("limit")) {
+          try {
+            limit = std::stoll(q.get_param_value("limit"));
+          } catch (const std::exception&) {
+            limit = -1;
+          }
+          if (limit < 1 || limit > 100) serving::bad_field("limit", "must be an integer in [1, 100]");
+        }
+        const std::string after = q.has_param("after") ? q.get_param_value("after") : "";
+        json data = json::array();
+        for (const Story& st : store_.list(static_cast<int>(limit), after)) {
+          data.push_back({{"id", st.id},
+                          {"title", st.title},
+                          {"premise", st.premise},
+                          {"controls", st.controls},
+                          {"created", st.created},
+                          {"updated", st.updated}});
+        }
+        send_json(r, {{"object", "list"},
+                      {"data", data},
+                      {"has_more", static_cast<long long>(data.size()) == limit},
+                      {"last_id", data.empty() ? json(nullptr) : data.back()["id"]}});
+      });
+    });
+    h.Get(sid, [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] { send_json(r, tree(q.matches[1])); });
+    });
+    h.Delete(sid, [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        store_.remove(q.matches[1]);
+        send_json(r, {{"id", std::string(q.matches[1])}, {"deleted", true}});
+      });
+    });
+    h.Post(sid + "/branches",
+           [this](const httplib::Request& q, httplib::Response& r) { guarded(r, [&] { branches(q, r, false); }); });
+    h.Post(sid + "/retry",
+           [this](const httplib::Request& q, httplib::Response& r) { guarded(r, [&] { branches(q, r, true); }); });
+    h.Post(sid + "/choose", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        const json body = serving::json_body(q.body);
+        if (!body.contains("node")) serving::bad_field("node", "required");
+        store_.choose(q.matches[1], node_field(body, 0));
+        send_json(r, tree(q.matches[1]));
+      });
+    });
+    h.Post(sid + "/undo", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        if (!q.body.empty()) serving::json_body(q.body);
+        store_.undo(q.matches[1]);
+        send_json(r, tree(q.matches[1]));
+      });
+    });
+    h.Post(sid + "/edit", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        const json body = serving::json_body(q.body);
+        if (!body.contains("node")) serving::bad_field("node", "required");
+        if (!body.contains("text")) serving::bad_field("text", "required");
+        const std::string text = json_string(body["text"], "text");
+        if (text.size() > kMaxTextBytes) {
+          throw ApiError(413, "text: longer than 16384 bytes; split the passage", "text");
+        }
+        const std::string id = q.matches[1];
+        const Passage p = store_.passage(id, node_field(body, 0));
+        const Tokenizer& tok = model().tokenizer();
+        // The passage keeps its control line; the writer's text replaces the rest.
+        const std::string beat = p.controls.value("beat", ""), emotion = p.controls.value("emotion", "");
+        std::vector<int> tokens;
+        if (p.parent == 0) {
+          tokens = tok.encode(conditioning_prompt(tok, p.controls.value("genre", ""), beat, emotion, text));
+        } else {
+          tokens = tok.encode(conditioning_prompt(tok, "", beat, emotion, text));
+        }
+        store_.edit(id, p.id, text, tokens);
+        send_json(r, tree(id));
+      });
+    });
+    h.Post(sid + "/dwell", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        const json body = serving::json_body(q.body);
+        if (!body.contains("node")) serving::bad_field("node", "required");
+        if (!body.contains("seconds")) serving::bad_field("seconds", "required");
+        const double s = json_number(body["seconds"], "seconds");
+        if (s < 0 || s > 86400) serving::bad_field("seconds", "must be in [0, 86400]");
+        store_.record(q.matches[1], node_field(body, 0), "dwell", {{"seconds", s}});
+        send_json(r, {{"recorded", true}});
+      });
+    });
+    h.Get(sid + "/export", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        const std::string id = q.matches[1];
+        const std::string format = q.has_param("format") ? q.get_param_value("format") : "json";
+        const Story st = store_.story(id);
+        const auto all = store_.passages(id);
+        if (format == "json") {
+          r.set_content(tree_json(st, all, store_.path(id, st.current)).dump(2), "application/json");
+        } else if (format == "twee") {
+          r.set_content(twee(st, all), "text/plain; charset=utf-8");
+          r.set_header("Content-Disposition", "attachment; filename=\"" + id + ".twee\"");
+        } else if (format == "fountain") {
+          std::vector<Passage> path;
+          for (std::int64_t n : store_.path(id, st.current)) path.push_back(store_.passage(id, n));
+          r.set_content(fountain(st, path), "text/plain; charset=utf-8");
+          r.set_header("Content-Disposition", "attachment; filename=\"" + id + ".fountain\"");
+        } else {
+          serving::bad_field("format", "'" + format + "' is not one of twee, fountain, json");
+        }
+      });
+    });
+    // The web player: static files compiled into the binary.
+    for (const auto& asset : player_assets()) {
+      const std::string name = asset.name;
+      const std::string route = name == "index.html" ? "/" : "/" + name;
+      const PlayerAsset* a = &asset;
+      h.Get(route, [a](const httplib::Request&, httplib::Response& r) {
+        r.set_content(std::string(a->data, a->size), a->content_type);
+      });
+    }
+  }
+
+ private:
+  serving::Server& server_;
+  Store& store_;
+};
+
+StoryRoutes::StoryRoutes(serving::Server& server, Store& store) : api_(std::make_unique<Api>(server, store)) {
+  api_->routes();
+}
+
+StoryRoutes::~StoryRoutes() = default;
+
+}  // namespace plotforge::stories

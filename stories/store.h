@@ -1,0 +1,93 @@
+// Stories kept in SQLite: one file, WAL mode, the schema versioned by
+// PRAGMA user_version with a migration per version. A story is a tree of
+// passages; every viewer action is also appended to the event table (the
+// analytics read it). Writes are transactions: a passage lands with its
+// event or not at all, so a crash never leaves a half-written passage or
+// an event without its passage.
+//
+// One connection, used under a mutex: the server's handler threads take
+// turns. Every method throws ApiError (404 for an unknown story or
+// passage, 409 for an action the tree does not allow) or InputError for a
+// database that cannot be opened or is not ours.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct sqlite3;
+
+namespace plotforge::stories {
+
+struct Passage {
+  std::int64_t id = 0;
+  std::int64_t parent = 0;  // 0 for the story's root (its opening)
+  std::string text;         // as shown: control tokens removed
+  std::vector<int> tokens;  // everything this passage adds to the model's context, controls included
+  nlohmann::json controls = nlohmann::json::object();  // genre, beat, emotion, sampling parameters, seed
+  std::string author;                                  // "model" or "human"
+  double created = 0;                                  // unix seconds
+};
+
+struct Story {
+  std::string id;
+  std::string title, premise, ifid;                    // ifid: Twine's story id (a UUID)
+  nlohmann::json controls = nlohmann::json::object();  // defaults for new passages
+  std::int64_t root = 0, current = 0;
+  double created = 0, updated = 0;
+};
+
+class Store {
+ public:
+  static constexpr int kSchemaVersion = 1;
+  // Opens (creating) the database and brings its schema up to date.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // A new story with its opening passage (root and current); event "create".
+  Story create(const std::string& title, const std::string& premise, const nlohmann::json& controls,
+               const Passage& opening);
+  Story story(const std::string& id);
+  std::vector<Passage> passages(const std::string& story_id);                      // the whole tree, by id
+  Passage passage(const std::string& story_id, std::int64_t id);                   // 404 when not in this story
+  std::vector<std::int64_t> path(const std::string& story_id, std::int64_t node);  // root .. node
+  std::vector<std::int64_t> children(std::int64_t node);
+  // Stories by creation, newest first, after the one named `after` ("" from the start).
+  std::vector<Story> list(int limit, const std::string& after);
+  void remove(const std::string& id);
+
+  // New passages under `parent`, with the event (kind and data), in one
+  // transaction; fills in their ids. With `replace`, the parent's children
+  // not on the current path and without children of their own go first
+  // (retry).
+  void add_passages(const std::string& story_id, std::int64_t parent, std::vector<Passage>& added,
+                    const std::string& event_kind, nlohmann::json event_data, bool replace = false);
+  // The current passage becomes `node`, which must be a child of the current one.
+  void choose(const std::string& story_id, std::int64_t node);
+  // The current passage becomes its parent; returns it.
+  std::int64_t undo(const std::string& story_id);
+  // A writer's text for a passage without children.
+  void edit(const std::string& story_id, std::int64_t node, const std::string& text, const std::vector<int>& tokens);
+  // An event with no change to the tree (the player's "dwell").
+  void record(const std::string& story_id, std::int64_t node, const std::string& kind, const nlohmann::json& data);
+  std::int64_t count_events(const std::string& story_id);
+
+ private:
+  void exec(const char* sql);
+  void event(const std::string& story_id, std::int64_t passage, const std::string& kind, const nlohmann::json& data);
+  void touch(const std::string& story_id);
+  Story story_locked(const std::string& id);
+  Passage passage_locked(const std::string& story_id, std::int64_t id);
+  std::vector<std::int64_t> children_locked(std::int64_t node);
+
+  std::mutex m_;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace plotforge::stories
