@@ -27,7 +27,7 @@ void Request::cancel() {
 EngineLoop::EngineLoop(runtime::Engine& engine, const EngineLoopOptions& options, Metrics& metrics)
     : engine_(engine),
       cache_(engine.pool()),
-      scheduler_(engine, &cache_,
+      scheduler_(engine, options.prefix_cache ? &cache_ : nullptr,
                  [&] {
                    runtime::SchedulerOptions s = options.scheduler;
                    s.max_queue = options.max_queue;  // the loop bounds the queue itself

@@ -50,6 +50,7 @@ struct ServeOptions {
     v("shutdown-timeout", shutdown_timeout, "seconds running requests may finish after SIGTERM/SIGINT");
     v("stall-seconds", stall_seconds, "/health reports the engine stuck when a step runs this long");
     v("log-prompts", log_prompts, "write prompt text into the access log", flag());
+    v("prefix-cache", prefix_cache, "reuse the KV blocks of earlier prompts (false: compute every prompt in full)");
   }
   // Throws InputError naming the option when a value is out of range; reads
   // api_key_file into api_key.

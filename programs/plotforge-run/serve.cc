@@ -88,6 +88,7 @@ int cmd_serve(const Args& args) {
     serving::EngineLoopOptions lo;
     lo.max_queue = so.max_queue;
     lo.stall_seconds = so.stall_seconds;
+    lo.prefix_cache = so.prefix_cache;
     lo.scheduler.max_running = so.max_running;
     lo.scheduler.prefill_chunk = ro.prefill_chunk;
     loop = std::make_unique<serving::EngineLoop>(*rt.engine, lo, server.metrics());
