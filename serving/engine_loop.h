@@ -70,6 +70,7 @@ struct EngineLoopOptions {
   int max_queue = 128;  // requests waiting for admission
   runtime::SchedulerOptions scheduler;
   double stall_seconds = 30;  // /health reports a step running longer as stuck
+  bool prefix_cache = true;   // off: every prompt is computed in full (benchmarks)
 };
 
 class EngineLoop {

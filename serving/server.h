@@ -36,6 +36,7 @@ struct ServeOptions {
   double shutdown_timeout = 30;        // seconds running requests get to finish on SIGTERM/SIGINT
   double stall_seconds = 30;           // /health calls the engine stuck after a step this long
   bool log_prompts = false;            // access log lines carry the prompt text
+  bool prefix_cache = true;            // reuse cached KV blocks of earlier prompts (off: for comparison)
 
   template <class V>
   void fields(V&& v) {
