@@ -9,7 +9,7 @@ secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz \
-  completion_request_fuzz
+  completion_request_fuzz story_request_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
@@ -68,3 +68,11 @@ PY
 PLOTFORGE_FUZZ_TOKENIZER=build-fuzz/seeds/completion_tok.model \
   build-fuzz/fuzz/completion_request_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 \
   build-fuzz/seeds/completion_request
+# Seeds: story branch bodies and passage texts.
+mkdir -p build-fuzz/seeds/story_request
+printf '%s' '{"node": 3, "k": 4, "max_tokens": 64, "temperature": 0.7, "beat": "climax", "stream": true}' \
+  > build-fuzz/seeds/story_request/body.json
+cp data/sample/hamlet.fountain build-fuzz/seeds/story_request/
+PLOTFORGE_FUZZ_TOKENIZER=build-fuzz/seeds/completion_tok.model \
+  build-fuzz/fuzz/story_request_fuzz -max_total_time="$secs" -max_len=8192 -timeout=10 \
+  build-fuzz/seeds/story_request

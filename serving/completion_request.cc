@@ -55,6 +55,25 @@ const std::set<std::string>& known_fields() {
 
 }  // namespace
 
+std::string read_control_label(const json& j, const char* kind, const Tokenizer& tok) {
+  if (!j.contains(kind) || j[kind].is_null()) return "";
+  const std::string v = json_string(j[kind], kind);
+  if (v.empty()) return "";
+  const std::string token = "<" + std::string(kind) + "=" + normalize_label(v) + ">";
+  if (tok.piece_id(token) < 0) {
+    std::string known;
+    for (const auto& [piece, id] : tok.control_tokens()) {
+      const std::string prefix = "<" + std::string(kind) + "=";
+      if (piece.rfind(prefix, 0) == 0) {
+        known += (known.empty() ? "" : ", ") + piece.substr(prefix.size(), piece.size() - prefix.size() - 1);
+      }
+    }
+    bad_field(kind, "'" + v + "' has no control token in this model; known: " +
+                        (known.empty() ? std::string("none") : known));
+  }
+  return normalize_label(v);
+}
+
 CompletionRequest parse_completion_request(const std::string& body, const Tokenizer& tok,
                                            const std::string& served_model, int context, std::uint64_t random_seed) {
   json j = json_body(body);
@@ -165,21 +184,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   // Story controls, each checked on its own so the error names its field.
   std::string label[3];
   const char* control_field[3] = {"genre", "beat", "emotion"};
-  for (int i = 0; i < 3; ++i) {
-    if (!has(control_field[i])) continue;
-    label[i] = json_string(j[control_field[i]], control_field[i]);
-    const std::string prefix = "<" + std::string(control_field[i]) + "=";
-    if (tok.piece_id(prefix + normalize_label(label[i]) + ">") >= 0) continue;
-    std::string known;
-    for (const auto& [piece, id] : tok.control_tokens()) {
-      if (piece.rfind(prefix, 0) == 0)
-        known += (known.empty() ? "" : ", ") + piece.substr(prefix.size(), piece.size() - prefix.size() - 1);
-    }
-    bad_field(control_field[i],
-              "'" + label[i] + "' has no control token in this model; known: " +
-                  (known.empty() ? "none (the model was trained without " + std::string(control_field[i]) + " labels)"
-                                 : known));
-  }
+  for (int i = 0; i < 3; ++i) label[i] = read_control_label(j, control_field[i], tok);
   // A text prompt opens as the CLI's --prompt does (conditioning_prompt:
   // "<scene>" and the labels given); token ids are taken as they are, after
   // the labels' tokens when there are labels.

@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "datasets/tokenizer.h"
 #include "models/sampling.h"
 
@@ -42,6 +44,12 @@ struct CompletionRequest {
   std::string model, user;
   bool seeded = false;  // the body gave a seed
 };
+
+// The story control `kind` ("genre", "beat" or "emotion") of a request
+// body, normalized (normalize_label), or "" when absent; ApiError(400)
+// naming the field and listing the model's labels when the tokenizer has
+// no control token for it.
+std::string read_control_label(const nlohmann::json& body, const char* kind, const Tokenizer& tok);
 
 // Throws ApiError(400, message, field) naming the field at fault (or the
 // body, for malformed JSON or invalid UTF-8). `served_model` is the name

@@ -8,9 +8,11 @@
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
 #include "datasets/fountain.h"
+#include "serving/completion_request.h"
 #include "serving/json_fields.h"
 #include "serving/text_stream.h"
 #include "stories/export.h"
+#include "stories/generation_request.h"
 #include "stories/player_assets.h"
 
 namespace plotforge::stories {
@@ -24,7 +26,6 @@ using serving::json_string;
 namespace {
 
 constexpr std::size_t kMaxTextBytes = 16384;  // an edit or a premise
-constexpr int kMaxCandidates = 16;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -43,85 +44,6 @@ void guarded(httplib::Response& res, F&& f) {
   } catch (const InputError& e) {
     serving::send_error(res, ApiError(400, e.what()));
   }
-}
-
-std::int64_t node_field(const json& j, std::int64_t fallback) {
-  if (!j.contains("node") || j["node"].is_null()) return fallback;
-  return json_integer(j["node"], "node", 1, std::numeric_limits<std::int64_t>::max());
-}
-
-// The label fields a request may set, each checked against the tokenizer.
-std::string label(const json& j, const char* kind, const Tokenizer& tok) {
-  if (!j.contains(kind) || j[kind].is_null()) return "";
-  const std::string v = json_string(j[kind], kind);
-  if (v.empty()) return "";
-  const std::string token = "<" + std::string(kind) + "=" + normalize_label(v) + ">";
-  if (tok.piece_id(token) < 0) {
-    std::string known;
-    for (const auto& [piece, id] : tok.control_tokens()) {
-      const std::string prefix = "<" + std::string(kind) + "=";
-      if (piece.rfind(prefix, 0) == 0) {
-        known += (known.empty() ? "" : ", ") + piece.substr(prefix.size(), piece.size() - prefix.size() - 1);
-      }
-    }
-    serving::bad_field(kind, "'" + v + "' has no control token in this model; known: " +
-                                 (known.empty() ? std::string("none") : known));
-  }
-  return normalize_label(v);
-}
-
-// How a node's candidates are generated: the request's fields over the
-// story's defaults over the server's.
-struct Generation {
-  std::int64_t node = 0;
-  SamplingParams params;
-  std::string beat, emotion;
-  bool stream = false;
-};
-
-Generation read_generation(const json& body, const Story& st, const Tokenizer& tok) {
-  static const std::set<std::string> known = {"node",  "k",    "max_tokens", "temperature", "top_p", "top_k",
-                                              "min_p", "seed", "beat",       "emotion",     "stream"};
-  for (const auto& [key, value] : body.items()) {
-    if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
-  }
-  Generation g;
-  g.node = node_field(body, st.current);
-  SamplingParams& p = g.params;
-  p.temperature = 0.8f;
-  p.top_p = 0.95f;
-  p.max_new_tokens = 64;
-  p.n = 3;
-  p.seed = std::random_device{}();
-  for (const json* src : {&st.controls, &body}) {
-    const json& j = *src;
-    auto has = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
-    if (has("k")) p.n = static_cast<int>(json_integer(j["k"], "k", 1, kMaxCandidates));
-    if (has("max_tokens")) p.max_new_tokens = static_cast<int>(json_integer(j["max_tokens"], "max_tokens", 1, 4096));
-    if (has("temperature")) {
-      const double t = json_number(j["temperature"], "temperature");
-      if (t < 0 || t > 2) serving::bad_field("temperature", "must be in [0, 2]");
-      p.temperature = static_cast<float>(t);
-    }
-    if (has("top_p")) {
-      const double t = json_number(j["top_p"], "top_p");
-      if (!(t > 0 && t <= 1)) serving::bad_field("top_p", "must be in (0, 1]");
-      p.top_p = static_cast<float>(t);
-    }
-    if (has("top_k")) p.top_k = static_cast<int>(json_integer(j["top_k"], "top_k", 0, 1 << 20));
-    if (has("min_p")) {
-      const double t = json_number(j["min_p"], "min_p");
-      if (!(t >= 0 && t < 1)) serving::bad_field("min_p", "must be in [0, 1)");
-      p.min_p = static_cast<float>(t);
-    }
-    if (has("beat")) g.beat = label(j, "beat", tok);
-    if (has("emotion")) g.emotion = label(j, "emotion", tok);
-  }
-  if (body.contains("seed") && !body["seed"].is_null()) {
-    p.seed = static_cast<std::uint64_t>(json_integer(body["seed"], "seed", 0, std::numeric_limits<long long>::max()));
-  }
-  if (body.contains("stream") && !body["stream"].is_null()) g.stream = serving::json_bool(body["stream"], "stream");
-  return g;
 }
 
 json passage_json(const Passage& p) {
@@ -170,8 +92,9 @@ class StoryRoutes::Api {
     for (const char* k : {"k", "max_tokens", "temperature", "top_p", "top_k", "min_p"}) {
       if (body.contains(k) && !body[k].is_null()) controls[k] = body[k];
     }
-    const std::string genre = label(body, "genre", tok), beat = label(body, "beat", tok),
-                      emotion = label(body, "emotion", tok);
+    const std::string genre = serving::read_control_label(body, "genre", tok),
+                      beat = serving::read_control_label(body, "beat", tok),
+                      emotion = serving::read_control_label(body, "emotion", tok);
     if (!genre.empty()) controls["genre"] = genre;
     if (!beat.empty()) controls["beat"] = beat;
     if (!emotion.empty()) controls["emotion"] = emotion;

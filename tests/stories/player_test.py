@@ -94,7 +94,9 @@ class Player(unittest.TestCase):
         self.wait.until(lambda _: len(self.find("#candidates .choice")) == 3)
         shot = os.environ.get("PLAYER_SCREENSHOT")
         if shot:
+            b.set_window_size(1100, 1900)  # the story, the choices and the tree in one picture
             b.save_screenshot(shot)
+            b.set_window_size(1100, 1000)
         b.find_element(By.TAG_NAME, "body").send_keys("1")
         self.wait.until(lambda _: len(self.passages()) == 3)
         b.find_element(By.ID, "undo").click()

@@ -215,6 +215,22 @@ class StoryServer(unittest.TestCase):
         self.assertEqual(got, 409, data)
         self.assertEqual(self.server.get("/health")[0], 200)
 
+    def test_a_screenplay_or_one_of_its_scenes_seeds_a_story(self):
+        screenplay = ("Title: The Garden\nAuthor: Test\n\nINT. ROOM - DAY\n\nBob sits by the window.\n\n"
+                      "EXT. GARDEN - NIGHT\n\nAlice runs between the hedges.\n")
+        whole = self.call("POST", "/v1/stories", {"fountain": screenplay}, 201)
+        self.assertEqual(whole["title"], "The Garden")
+        opening = whole["passages"][0]["text"]
+        self.assertIn("Bob sits", opening)
+        self.assertIn("Alice runs", opening)
+        scene = self.call("POST", "/v1/stories", {"fountain": screenplay, "scene": 2, "genre": "tragedy"}, 201)
+        opening = scene["passages"][0]["text"]
+        self.assertIn("Alice runs", opening)
+        self.assertNotIn("Bob sits", opening)
+        self.call("POST", "/v1/stories/%s/branches" % scene["id"], {"k": 2, "max_tokens": 8}, 201)
+        got, data = self.server.request("POST", "/v1/stories", {"fountain": screenplay, "scene": 3})
+        self.assertEqual((got, data["error"]["param"]), (400, "scene"))
+
     def test_list_pages_and_delete(self):
         ids = [self.new_story(title="page %d" % i)["id"] for i in range(5)]
         first = self.call("GET", "/v1/stories?limit=2")

@@ -1,0 +1,51 @@
+// libFuzzer target: what a client sends the story API and what it gets
+// back. The input is read as the body of POST /v1/stories/{id}/branches
+// (stories/generation_request.h), which must parse or throw ApiError, and
+// as a passage's text, which must export to Twee and Fountain without
+// failing (stories/export.h). The tokenizer is trained on data/sample at
+// the first run when PLOTFORGE_FUZZ_TOKENIZER names a missing file.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "datasets/documents.h"
+#include "datasets/tokenizer.h"
+#include "serving/api_error.h"
+#include "serving/json_fields.h"
+#include "stories/export.h"
+#include "stories/generation_request.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const plotforge::Tokenizer tok = [] {
+    const char* path = std::getenv("PLOTFORGE_FUZZ_TOKENIZER");
+    if (!path) std::abort();  // scripts/fuzz.sh sets it
+    if (!std::filesystem::exists(path)) {
+      plotforge::TokenizerTrainOptions o;
+      o.out = path;
+      o.vocab_size = 600;
+      plotforge::Tokenizer::train(o, plotforge::read_documents("data/sample"));
+    }
+    return plotforge::Tokenizer::load(path);
+  }();
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  plotforge::stories::Story story;
+  story.id = "st_0";
+  story.root = story.current = 1;
+  try {
+    (void)plotforge::stories::read_generation(plotforge::serving::json_body(input), story, tok);
+  } catch (const plotforge::serving::ApiError& e) {
+    (void)plotforge::serving::error_body(e);
+  }
+  plotforge::stories::Passage root, child;
+  root.id = 1;
+  root.text = input;
+  child.id = 2;
+  child.parent = 1;
+  child.text = input;
+  child.controls = {{"beat", input}};
+  (void)plotforge::stories::twee(story, {root, child});
+  (void)plotforge::stories::fountain(story, {root, child});
+  return 0;
+}
