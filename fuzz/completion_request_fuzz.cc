@@ -6,28 +6,15 @@
 // error body.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
-#include "datasets/documents.h"
-#include "datasets/tokenizer.h"
+#include "fuzz/fuzz_tokenizer.h"
 #include "serving/api_error.h"
 #include "serving/completion_request.h"
 #include "serving/text_stream.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const plotforge::Tokenizer tok = [] {
-    const char* path = std::getenv("PLOTFORGE_FUZZ_TOKENIZER");
-    if (!path) std::abort();  // scripts/fuzz.sh sets it
-    if (!std::filesystem::exists(path)) {
-      plotforge::TokenizerTrainOptions o;
-      o.out = path;
-      o.vocab_size = 600;
-      plotforge::Tokenizer::train(o, plotforge::read_documents("data/sample"));
-    }
-    return plotforge::Tokenizer::load(path);
-  }();
+  const plotforge::Tokenizer& tok = fuzz_tokenizer();
   const std::string body(reinterpret_cast<const char*>(data), size);
   try {
     const auto r = plotforge::serving::parse_completion_request(body, tok, "m", 128, 1);

@@ -6,29 +6,16 @@
 // the first run when PLOTFORGE_FUZZ_TOKENIZER names a missing file.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
-#include "datasets/documents.h"
-#include "datasets/tokenizer.h"
+#include "fuzz/fuzz_tokenizer.h"
 #include "serving/api_error.h"
 #include "serving/json_fields.h"
 #include "stories/export.h"
 #include "stories/generation_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const plotforge::Tokenizer tok = [] {
-    const char* path = std::getenv("PLOTFORGE_FUZZ_TOKENIZER");
-    if (!path) std::abort();  // scripts/fuzz.sh sets it
-    if (!std::filesystem::exists(path)) {
-      plotforge::TokenizerTrainOptions o;
-      o.out = path;
-      o.vocab_size = 600;
-      plotforge::Tokenizer::train(o, plotforge::read_documents("data/sample"));
-    }
-    return plotforge::Tokenizer::load(path);
-  }();
+  const plotforge::Tokenizer& tok = fuzz_tokenizer();
   const std::string input(reinterpret_cast<const char*>(data), size);
   plotforge::stories::Story story;
   story.id = "st_0";
