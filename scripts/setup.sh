@@ -55,6 +55,14 @@ else
   echo "setup: PyPI packages already installed"
 fi
 
+# The reference VADER implementation, pinned: the parity test compares
+# plotforge's scorer (emotion/vader.h) with this exact version.
+if ! "$PY" -c "import vaderSentiment" 2>/dev/null; then
+  echo "setup: installing vadersentiment 3.3.2"
+  "$PY" -m pip install -q "vadersentiment==3.3.2" 2>/dev/null \
+    || "$PY" -m pip install -q --break-system-packages "vadersentiment==3.3.2"
+fi
+
 # Hugging Face transformers beside Debian's torch 1.13, for the test that
 # loads an exported bundle with LlamaForCausalLM (4.44.2 works with torch
 # 1.13: checked on this project's CI machine). Debian's python3 is

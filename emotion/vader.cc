@@ -1,0 +1,376 @@
+#include "emotion/vader.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "base/error.h"
+
+namespace plotforge::emotion {
+
+namespace {
+
+constexpr double kBoost = 0.293;      // booster and dampener words
+constexpr double kCapsBoost = 0.733;  // an ALL CAPS word among mixed-case ones
+constexpr double kNegation = -0.74;
+
+const std::unordered_map<std::string, double>& boosters() {
+  static const std::unordered_map<std::string, double> b = [] {
+    std::unordered_map<std::string, double> m;
+    for (const char* w :
+         {"absolutely",    "amazingly",  "awfully",   "completely", "considerable", "considerably", "decidedly",
+          "deeply",        "effing",     "enormous",  "enormously", "entirely",     "especially",   "exceptional",
+          "exceptionally", "extreme",    "extremely", "fabulously", "flipping",     "flippin",      "frackin",
+          "fracking",      "fricking",   "frickin",   "frigging",   "friggin",      "fully",        "fuckin",
+          "fucking",       "fuggin",     "fugging",   "greatly",    "hella",        "highly",       "hugely",
+          "incredible",    "incredibly", "intensely", "major",      "majorly",      "more",         "most",
+          "particularly",  "purely",     "quite",     "really",     "remarkably",   "so",           "substantially",
+          "thoroughly",    "total",      "totally",   "tremendous", "tremendously", "uber",         "unbelievably",
+          "unusually",     "utter",      "utterly",   "very"}) {
+      m[w] = kBoost;
+    }
+    for (const char* w :
+         {"almost",   "barely", "hardly",   "just enough", "kind of",    "kinda",        "kindof", "kind-of",
+          "less",     "little", "marginal", "marginally",  "occasional", "occasionally", "partly", "scarce",
+          "scarcely", "slight", "slightly", "somewhat",    "sort of",    "sorta",        "sortof", "sort-of"}) {
+      m[w] = -kBoost;
+    }
+    return m;
+  }();
+  return b;
+}
+
+// The negations: these words, and any word with "n't".
+const std::array<const char*, 59>& negation_words() {
+  static const std::array<const char*, 59> words = {
+      "aint",    "arent",    "cannot",  "cant",    "couldnt", "darent",   "didnt",   "doesnt",    "ain't",    "aren't",
+      "can't",   "couldn't", "daren't", "didn't",  "doesn't", "dont",     "hadnt",   "hasnt",     "havent",   "isnt",
+      "mightnt", "mustnt",   "neither", "don't",   "hadn't",  "hasn't",   "haven't", "isn't",     "mightn't", "mustn't",
+      "neednt",  "needn't",  "never",   "none",    "nope",    "nor",      "not",     "nothing",   "nowhere",  "oughtnt",
+      "shant",   "shouldnt", "uhuh",    "wasnt",   "werent",  "oughtn't", "shan't",  "shouldn't", "uh-uh",    "wasn't",
+      "weren't", "without",  "wont",    "wouldnt", "won't",   "wouldn't", "rarely",  "seldom",    "despite"};
+  return words;
+}
+
+// Multi-word phrases whose valence replaces the word's.
+const std::unordered_map<std::string, double>& special_cases() {
+  static const std::unordered_map<std::string, double> m = {
+      {"the shit", 3},    {"the bomb", 3},         {"bad ass", 1.5},  {"badass", 1.5},       {"bus stop", 0.0},
+      {"yeah right", -2}, {"kiss of death", -1.5}, {"to die for", 3}, {"beating heart", 3.5}};
+  return m;
+}
+
+// Python's str.isupper() on ASCII letters: some cased character, none lower
+// case (bytes of other characters count as uncased).
+bool is_upper(const std::string& w) {
+  bool cased = false;
+  for (unsigned char c : w) {
+    if (c >= 'a' && c <= 'z') return false;
+    if (c >= 'A' && c <= 'Z') cased = true;
+  }
+  return cased;
+}
+
+bool is_punctuation(unsigned char c) {
+  return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+}
+
+std::size_t code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Whitespace as Python's str.split() sees it, in ASCII and U+00A0/U+0085.
+std::size_t space_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f)) return 1;
+  if (c == 0xC2 && i + 1 < s.size()) {
+    const auto d = static_cast<unsigned char>(s[i + 1]);
+    if (d == 0xA0 || d == 0x85) return 2;
+  }
+  return 0;
+}
+
+// The tokens: split at whitespace, punctuation stripped from both ends
+// unless that leaves two characters or fewer (an emoticon stays whole).
+void words_of(std::string_view text, std::vector<std::string>& out, std::size_t& count) {
+  count = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t sp;
+    while (i < text.size() && (sp = space_at(text, i)) > 0) i += sp;
+    const std::size_t start = i;
+    while (i < text.size() && space_at(text, i) == 0) ++i;
+    if (i == start) break;
+    const std::string_view token = text.substr(start, i - start);
+    std::size_t a = 0, b = token.size();
+    while (a < b && is_punctuation(static_cast<unsigned char>(token[a]))) ++a;
+    while (b > a && is_punctuation(static_cast<unsigned char>(token[b - 1]))) --b;
+    const std::string_view w = code_points(token.substr(a, b - a)) <= 2 ? token : token.substr(a, b - a);
+    if (count == out.size()) out.emplace_back();
+    out[count++].assign(w.data(), w.size());
+  }
+}
+
+// What the rules know of a word besides its valence, in one lookup.
+struct WordRole {
+  double boost = 0;
+  bool booster = false, idiom = false, negation = false;
+};
+
+const std::unordered_map<std::string, WordRole>& roles() {
+  static const std::unordered_map<std::string, WordRole> m = [] {
+    std::unordered_map<std::string, WordRole> r;
+    for (const auto& [w, b] : boosters()) {
+      r[w].boost = b;
+      r[w].booster = true;
+    }
+    for (const char* w :
+         {"the", "shit",  "bomb", "bad", "ass", "badass",  "bus",   "stop", "yeah",   "right", "kiss",
+          "of",  "death", "to",   "die", "for", "beating", "heart", "just", "enough", "kind",  "sort"}) {
+      r[w].idiom = true;
+    }
+    for (const char* w : negation_words()) r[w].negation = true;
+    return r;
+  }();
+  return m;
+}
+
+double round_to(double x, int digits) {
+  const double f = std::pow(10.0, digits);
+  return std::nearbyint(x * f) / f;  // half to even, as Python's round() on the nearest double
+}
+
+}  // namespace
+
+Vader Vader::load(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path + ": cannot read the VADER lexicon");
+  Vader v;
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    ++n;
+    // Surrounding whitespace goes, as the reference strips each line.
+    const auto first = line.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r\n") - first + 1);
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      throw InputError(path + ":" + std::to_string(n) + ": expected 'token<TAB>mean valence'");
+    }
+    const std::string token = line.substr(0, tab);
+    const auto tab2 = line.find('\t', tab + 1);
+    const std::string mean = line.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1);
+    char* end = nullptr;
+    const double value = std::strtod(mean.c_str(), &end);
+    if (mean.empty() || end != mean.c_str() + mean.size() || !std::isfinite(value)) {
+      throw InputError(path + ":" + std::to_string(n) + ": the valence '" + mean + "' of '" + token +
+                       "' is not a number");
+    }
+    v.lexicon_[token] = value;  // a later line wins, as in the reference
+  }
+  if (v.lexicon_.empty()) throw InputError(path + ": the VADER lexicon is empty");
+  return v;
+}
+
+const Vader& Vader::builtin() {
+  static const Vader v = load(PLOTFORGE_VADER_LEXICON);
+  return v;
+}
+
+Polarity Vader::score(std::string_view raw) const {
+  // The text as the reference scores it: surrounding whitespace stripped.
+  std::size_t a = 0, b = raw.size();
+  while (a < b && space_at(raw, a)) a += space_at(raw, a);
+  while (b > a && (std::isspace(static_cast<unsigned char>(raw[b - 1])) ||
+                   (static_cast<unsigned char>(raw[b - 1]) >= 0x1c && static_cast<unsigned char>(raw[b - 1]) <= 0x1f)))
+    --b;
+  const std::string_view text = raw.substr(a, b - a);
+  // Per word, once: its lower case, lexicon entry, booster value, capitals.
+  thread_local std::vector<std::string> words, low;
+  std::size_t n = 0;
+  words_of(text, words, n);
+  if (low.size() < n) low.resize(n);
+  thread_local std::vector<const double*> lex;
+  thread_local std::vector<double> boost;
+  thread_local std::vector<char> is_boost, upper, idiom, negates;
+  lex.assign(n, nullptr);
+  boost.assign(n, 0);
+  is_boost.assign(n, 0);
+  upper.assign(n, 0);
+  idiom.assign(n, 0);
+  negates.assign(n, 0);
+  std::size_t caps = 0;
+  bool any_idiom = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    low[i].assign(words[i]);
+    for (char& c : low[i]) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const auto it = lexicon_.find(low[i]);
+    if (it != lexicon_.end()) lex[i] = &it->second;
+    const auto r = roles().find(low[i]);
+    if (r != roles().end()) {
+      is_boost[i] = r->second.booster;
+      boost[i] = r->second.boost;
+      idiom[i] = r->second.idiom;
+      negates[i] = r->second.negation;
+    }
+    negates[i] = negates[i] || low[i].find("n't") != std::string::npos;
+    upper[i] = is_upper(words[i]);
+    caps += upper[i];
+    any_idiom = any_idiom || idiom[i];
+  }
+  const bool cap_diff = caps > 0 && caps < n;  // some words ALL CAPS, not all
+  auto in_lexicon = [&](std::size_t j) { return lex[j] != nullptr; };
+  auto booster = [&](std::size_t j, double valence) {
+    if (!is_boost[j]) return 0.0;
+    double s = valence < 0 ? -boost[j] : boost[j];
+    if (upper[j] && cap_diff) s += valence > 0 ? kCapsBoost : -kCapsBoost;
+    return s;
+  };
+  auto negation = [&](double valence, std::size_t start, std::size_t i) {
+    auto is = [&](std::size_t back, const char* w) { return low[i - back] == w; };
+    if (start == 0) {
+      if (negates[i - 1]) valence *= kNegation;
+    } else if (start == 1) {
+      if (is(2, "never") && (is(1, "so") || is(1, "this"))) {
+        valence *= 1.25;
+      } else if (is(2, "without") && is(1, "doubt")) {
+      } else if (negates[i - 2]) {
+        valence *= kNegation;
+      }
+    } else {
+      if ((is(3, "never") && (is(2, "so") || is(2, "this"))) || (is(1, "so") || is(1, "this"))) {
+        valence *= 1.25;
+      } else if (is(3, "without") && (is(2, "doubt") || is(1, "doubt"))) {
+      } else if (negates[i - 3]) {
+        valence *= kNegation;
+      }
+    }
+    return valence;
+  };
+  auto idioms = [&](double valence, std::size_t i) {
+    bool near = false;
+    for (std::size_t j = i - 3; j <= std::min(i + 2, n - 1); ++j) near = near || idiom[j];
+    if (!any_idiom || !near) return valence;
+    const std::string one_zero = low[i - 1] + " " + low[i], two_one_zero = low[i - 2] + " " + one_zero,
+                      two_one = low[i - 2] + " " + low[i - 1], three_two_one = low[i - 3] + " " + two_one,
+                      three_two = low[i - 3] + " " + low[i - 2];
+    for (const std::string* seq : {&one_zero, &two_one_zero, &two_one, &three_two_one, &three_two}) {
+      const auto it = special_cases().find(*seq);
+      if (it != special_cases().end()) {
+        valence = it->second;
+        break;
+      }
+    }
+    if (n - 1 > i) {
+      const auto it = special_cases().find(low[i] + " " + low[i + 1]);
+      if (it != special_cases().end()) valence = it->second;
+    }
+    if (n - 1 > i + 1) {
+      const auto it = special_cases().find(low[i] + " " + low[i + 1] + " " + low[i + 2]);
+      if (it != special_cases().end()) valence = it->second;
+    }
+    for (const std::string* gram : {&three_two_one, &three_two, &two_one}) {
+      const auto it = boosters().find(*gram);
+      if (it != boosters().end()) valence += it->second;
+    }
+    return valence;
+  };
+
+  thread_local std::vector<double> sentiments;
+  sentiments.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (is_boost[i] || (i + 1 < n && low[i] == "kind" && low[i + 1] == "of")) {
+      sentiments.push_back(0);
+      continue;
+    }
+    double valence = 0;
+    if (lex[i]) {
+      valence = *lex[i];
+      if (low[i] == "no" && i != n - 1 && in_lexicon(i + 1)) valence = 0.0;
+      if ((i > 0 && low[i - 1] == "no") || (i > 1 && low[i - 2] == "no") ||
+          (i > 2 && low[i - 3] == "no" && (low[i - 1] == "or" || low[i - 1] == "nor"))) {
+        valence = *lex[i] * kNegation;
+      }
+      if (upper[i] && cap_diff) valence += valence > 0 ? kCapsBoost : -kCapsBoost;
+      for (std::size_t start = 0; start < 3; ++start) {
+        if (i > start && !in_lexicon(i - (start + 1))) {
+          double s = booster(i - (start + 1), valence);
+          if (start == 1 && s != 0) s *= 0.95;
+          if (start == 2 && s != 0) s *= 0.9;
+          valence += s;
+          valence = negation(valence, start, i);
+          if (start == 2) valence = idioms(valence, i);
+        }
+      }
+      // "least" negates, unless "at least" or "very least".
+      if (i > 1 && !in_lexicon(i - 1) && low[i - 1] == "least") {
+        if (low[i - 2] != "at" && low[i - 2] != "very") valence *= kNegation;
+      } else if (i > 0 && !in_lexicon(i - 1) && low[i - 1] == "least") {
+        valence *= kNegation;
+      }
+    }
+    sentiments.push_back(valence);
+  }
+
+  // "but": halve what comes before it, raise what follows by half. The
+  // reference finds each value's position with list.index(), i.e. its first
+  // occurrence, and so may scale one position twice and skip another; that
+  // is kept, for parity.
+  const auto but = std::find(low.begin(), low.begin() + n, "but");
+  if (but != low.begin() + n) {
+    const std::size_t bi = static_cast<std::size_t>(but - low.begin());
+    for (std::size_t k = 0; k < sentiments.size(); ++k) {
+      const double value = sentiments[k];
+      const std::size_t si =
+          static_cast<std::size_t>(std::find(sentiments.begin(), sentiments.end(), value) - sentiments.begin());
+      if (si < bi) {
+        sentiments[si] = value * 0.5;
+      } else if (si > bi) {
+        sentiments[si] = value * 1.5;
+      }
+    }
+  }
+
+  Polarity p;
+  if (sentiments.empty()) return p;
+  double sum = 0;
+  for (double s : sentiments) sum += s;
+  const int exclaims = std::min<int>(4, static_cast<int>(std::count(text.begin(), text.end(), '!')));
+  const int questions = static_cast<int>(std::count(text.begin(), text.end(), '?'));
+  const double emphasis = exclaims * 0.292 + (questions > 1 ? (questions <= 3 ? questions * 0.18 : 0.96) : 0.0);
+  if (sum > 0) {
+    sum += emphasis;
+  } else if (sum < 0) {
+    sum -= emphasis;
+  }
+  const double compound = std::clamp(sum / std::sqrt(sum * sum + 15), -1.0, 1.0);
+  double pos = 0, neg = 0;
+  int neutral = 0;
+  for (double s : sentiments) {
+    if (s > 0) pos += s + 1;
+    if (s < 0) neg += s - 1;
+    if (s == 0) ++neutral;
+  }
+  if (pos > std::fabs(neg)) {
+    pos += emphasis;
+  } else if (pos < std::fabs(neg)) {
+    neg -= emphasis;
+  }
+  const double total = pos + std::fabs(neg) + neutral;
+  p.compound = round_to(compound, 4);
+  p.pos = round_to(std::fabs(pos / total), 3);
+  p.neg = round_to(std::fabs(neg / total), 3);
+  p.neu = round_to(std::fabs(neutral / total), 3);
+  return p;
+}
+
+}  // namespace plotforge::emotion

@@ -1,0 +1,49 @@
+// VADER sentiment (Hutto & Gilbert, ICWSM 2014) in C++: the lexicon
+// (emotion/lexicons/vader/) and the rules of the reference implementation,
+// vadersentiment 3.3.2, which the parity test compares against line by line
+// (docs/emotion.md lists where and why the two can differ):
+//
+//  - a token's valence is its lexicon rating (-4..+4), looked up lower-case
+//    after the punctuation around it is stripped (unless that leaves two
+//    characters or fewer, which keeps emoticons);
+//  - up to three preceding boosters and dampeners ("very", "slightly") add
+//    or take 0.293, scaled by distance (1, 0.95, 0.9); ALL CAPS words among
+//    mixed-case ones add 0.733;
+//  - a negation ("not", "never", words with "n't") within three words
+//    multiplies by -0.74 ("never so" and "never this" by 1.25 instead);
+//    "no" negates the next words; "least" negates unless "at least";
+//  - after "but", valences count 1.5 times and before it 0.5 times;
+//  - the sum, raised by up to four "!" (0.292 each) and by "??"/"???",
+//    is normalized to the compound score x / sqrt(x^2 + 15) in [-1, 1].
+//
+// Scoring is thread-safe and allocation-light: one Vader serves many
+// threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace plotforge::emotion {
+
+struct Polarity {
+  double compound = 0;               // [-1, 1], rounded to 4 decimals as the reference does
+  double pos = 0, neu = 0, neg = 0;  // proportions, rounded to 3 decimals
+};
+
+class Vader {
+ public:
+  // Reads a lexicon in VADER's format (token TAB mean [TAB ...]); throws
+  // InputError naming the file and line for a malformed one.
+  static Vader load(const std::string& path);
+  // The lexicon shipped with plotforge (emotion/lexicons/vader/).
+  static const Vader& builtin();
+
+  Polarity score(std::string_view text) const;
+  std::size_t size() const { return lexicon_.size(); }
+
+ private:
+  std::unordered_map<std::string, double> lexicon_;
+};
+
+}  // namespace plotforge::emotion
