@@ -173,10 +173,23 @@ Vader Vader::load(const std::string& path) {
       throw InputError(path + ":" + std::to_string(n) + ": the valence '" + mean + "' of '" + token +
                        "' is not a number");
     }
-    v.lexicon_[token] = value;  // a later line wins, as in the reference
+    v.valence_[token] = value;  // a later line wins, as in the reference
   }
-  if (v.lexicon_.empty()) throw InputError(path + ": the VADER lexicon is empty");
+  if (v.valence_.empty()) throw InputError(path + ": the VADER lexicon is empty");
+  v.index();
   return v;
+}
+
+void Vader::index() {
+  rated_ = valence_.size();
+  for (const auto& [w, r] : roles()) {
+    Word& e = words_[w];
+    e.boost = r.boost;
+    e.booster = r.booster;
+    e.idiom = r.idiom;
+    e.negation = r.negation;
+  }
+  for (const auto& [w, v] : valence_) words_[w].valence = &v;
 }
 
 const Vader& Vader::builtin() {
@@ -213,10 +226,9 @@ Polarity Vader::score(std::string_view raw) const {
     for (char& c : low[i]) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    const auto it = lexicon_.find(low[i]);
-    if (it != lexicon_.end()) lex[i] = &it->second;
-    const auto r = roles().find(low[i]);
-    if (r != roles().end()) {
+    const auto r = words_.find(low[i]);
+    if (r != words_.end()) {
+      lex[i] = r->second.valence;
       is_boost[i] = r->second.booster;
       boost[i] = r->second.boost;
       idiom[i] = r->second.idiom;

@@ -33,6 +33,10 @@ struct Polarity {
 
 class Vader {
  public:
+  Vader() = default;
+  Vader(Vader&&) = default;  // moves keep the table's nodes, so words_ stays valid
+  Vader(const Vader&) = delete;
+  Vader& operator=(const Vader&) = delete;
   // Reads a lexicon in VADER's format (token TAB mean [TAB ...]); throws
   // InputError naming the file and line for a malformed one.
   static Vader load(const std::string& path);
@@ -40,10 +44,21 @@ class Vader {
   static const Vader& builtin();
 
   Polarity score(std::string_view text) const;
-  std::size_t size() const { return lexicon_.size(); }
+  std::size_t size() const { return rated_; }  // tokens with a valence
+
+  // What the rules know of a word, found with one lookup: its valence (when
+  // the lexicon rates it) and its roles.
+  struct Word {
+    const double* valence = nullptr;  // into `valence_`, or null
+    double boost = 0;                 // booster (+0.293) or dampener (-0.293)
+    bool booster = false, idiom = false, negation = false;
+  };
 
  private:
-  std::unordered_map<std::string, double> lexicon_;
+  void index();
+  std::unordered_map<std::string, double> valence_;
+  std::unordered_map<std::string, Word> words_;
+  std::size_t rated_ = 0;
 };
 
 }  // namespace plotforge::emotion
