@@ -16,20 +16,12 @@ import argparse
 import http.client
 import json
 import random
-import statistics
 import sys
 import threading
 import time
 import urllib.parse
 
-
-def percentile(xs, p):
-    if not xs:
-        return float("nan")
-    xs = sorted(xs)
-    k = (len(xs) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+from loadgen import percentile, run_clients
 
 
 def one_request(host, port, body, timeout):
@@ -78,26 +70,16 @@ def level(url, model, vocab, concurrency, per_client, prompt_tokens, max_tokens,
     bodies = [[{"model": model, "prompt": [rng.randrange(10, vocab) for _ in range(prompt_tokens)],
                 "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True}
                for _ in range(per_client)] for _ in range(concurrency)]
-    results, errors = [], []
+    results = []
     lock = threading.Lock()
 
     def client(i):
         for body in bodies[i]:
-            try:
-                r = one_request(u.hostname, u.port, body, timeout)
-                with lock:
-                    results.append(r)
-            except Exception as e:  # reported, never hidden
-                with lock:
-                    errors.append(repr(e))
+            r = one_request(u.hostname, u.port, body, timeout)
+            with lock:
+                results.append(r)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall, errors = run_clients(concurrency, client)
     ttfts = [r[0] for r in results if r[0] is not None]
     gaps = [g for r in results for g in r[1]]
     tokens = sum(r[2] for r in results)

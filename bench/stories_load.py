@@ -19,14 +19,7 @@ import threading
 import time
 import urllib.parse
 
-
-def percentile(xs, p):
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    k = (len(xs) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+from loadgen import percentile, run_clients
 
 
 class Client:
@@ -105,22 +98,8 @@ def main():
         sys.exit("stories_load.py: the load stays on loopback")
     premise = open(a.premise_file).read()
     client = Client(a.url, a.timeout)
-    out, lock, errors = {"first_token": [], "passages": 0}, threading.Lock(), []
-
-    def run(i):
-        try:
-            play(client, premise, i, a, out, lock)
-        except Exception as e:  # reported, never hidden
-            with lock:
-                errors.append(repr(e))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(a.stories)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    out, lock = {"first_token": [], "passages": 0}, threading.Lock()
+    wall, errors = run_clients(a.stories, lambda i: play(client, premise, i, a, out, lock))
     ft = out["first_token"]
     print("| %s | %d | %.1f | %.2f | %.0f | %.0f |" % (
         a.label, out["passages"], wall, out["passages"] / wall, 1e3 * percentile(ft, 50), 1e3 * percentile(ft, 99)))

@@ -117,14 +117,19 @@ class Transaction {
   bool done_ = false;
 };
 
+// A JSON column; an unreadable one (written by hand) reads as {}.
+json json_column(const Statement& s, int c) {
+  json j = json::parse(s.text(c), nullptr, false);
+  return j.is_discarded() ? json::object() : j;
+}
+
 Passage read_passage(const Statement& s) {
   Passage p;
   p.id = s.integer(0);
   p.parent = s.integer(1);
   p.text = s.text(2);
   p.tokens = s.tokens(3);
-  p.controls = json::parse(s.text(4), nullptr, false);
-  if (p.controls.is_discarded()) p.controls = json::object();
+  p.controls = json_column(s, 4);
   p.author = s.text(5);
   p.created = s.real(6);
   return p;
@@ -136,8 +141,7 @@ Story read_story(const Statement& s) {
   st.title = s.text(1);
   st.premise = s.text(2);
   st.ifid = s.text(3);
-  st.controls = json::parse(s.text(4), nullptr, false);
-  if (st.controls.is_discarded()) st.controls = json::object();
+  st.controls = json_column(s, 4);
   st.root = s.integer(5);
   st.current = s.integer(6);
   st.created = s.real(7);
