@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "datasets/fountain.h"
+#include "emotion/emolex.h"
 #include "emotion/vader.h"
 #include "programs/plotforge/commands.h"
 
@@ -31,6 +33,8 @@ int cmd_sentiment(const Args& args) {
       "quiet", po::bool_switch(), "print only the count and speed (benchmarks)")(
       "threads", po::value<int>()->default_value(1), "scoring threads")(
       "lines", po::bool_switch(), "read the files as plain text, one line to score per line (not Fountain)")(
+      "emotion-lexicon", po::value<std::string>()->default_value(""),
+      "your word-emotion lexicon in NRC EmoLex's format: adds each line's emotion (docs/emotion.md)")(
       "lexicon", po::value<std::string>()->default_value(""),
       "a VADER-format lexicon instead of the shipped one (emotion/lexicons/vader/)");
   po::positional_options_description pos;
@@ -45,6 +49,9 @@ int cmd_sentiment(const Args& args) {
   const std::string lexicon = vm["lexicon"].as<std::string>();
   const emotion::Vader custom = lexicon.empty() ? emotion::Vader() : emotion::Vader::load(lexicon);
   const emotion::Vader& vader = lexicon.empty() ? emotion::Vader::builtin() : custom;
+  const std::string emolex_path = vm["emotion-lexicon"].as<std::string>();
+  std::optional<emotion::EmotionLexicon> emolex;
+  if (!emolex_path.empty()) emolex = emotion::EmotionLexicon::load(emolex_path);
 
   std::vector<DialogueLine> lines;
   for (const auto& f : vm["files"].as<std::vector<std::string>>()) {
@@ -85,18 +92,25 @@ int cmd_sentiment(const Args& args) {
   if (vm["json"].as<bool>()) {
     nlohmann::json out = nlohmann::json::array();
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      out.push_back({{"file", lines[i].file},
-                     {"line", lines[i].line},
-                     {"text", lines[i].text},
-                     {"compound", scores[i].compound},
-                     {"pos", scores[i].pos},
-                     {"neu", scores[i].neu},
-                     {"neg", scores[i].neg}});
+      nlohmann::json row = {
+          {"file", lines[i].file}, {"line", lines[i].line}, {"text", lines[i].text}, {"compound", scores[i].compound},
+          {"pos", scores[i].pos},  {"neu", scores[i].neu},  {"neg", scores[i].neg}};
+      if (emolex) {
+        const emotion::EmotionCounts c = emolex->count(lines[i].text);
+        nlohmann::json counts = nlohmann::json::object();
+        for (std::size_t k = 0; k < emotion::kPlutchik.size(); ++k) counts[emotion::kPlutchik[k]] = c.plutchik[k];
+        counts["positive"] = c.positive;
+        counts["negative"] = c.negative;
+        row["emotion"] = c.dominant();
+        row["emotions"] = counts;
+      }
+      out.push_back(std::move(row));
     }
     std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      std::printf("%s:%d\t%+.4f\t%s\n", lines[i].file.c_str(), lines[i].line, scores[i].compound,
+      const std::string emotion = emolex ? "\t" + emolex->count(lines[i].text).dominant() : "";
+      std::printf("%s:%d\t%+.4f%s\t%s\n", lines[i].file.c_str(), lines[i].line, scores[i].compound, emotion.c_str(),
                   lines[i].text.c_str());
     }
   }

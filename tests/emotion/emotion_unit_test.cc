@@ -1,0 +1,92 @@
+// The emotion room's readers and scorers without the corpus: a user's
+// EmoLex-format lexicon (written here: NRC's own is not shipped), its
+// rejections naming file and line, and VADER lexicon files gone wrong.
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "emotion/emolex.h"
+#include "emotion/vader.h"
+#include "tests/test_util.h"
+
+namespace plotforge::emotion {
+namespace {
+
+std::string lexicon_file(const std::string& name, const std::string& text) {
+  const std::string path = testing::temp_dir("emotion-lexicons") + "/" + name;
+  testing::write_text(path, text);
+  return path;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(EmotionLexicon, CountsTheEmotionsOfAText) {
+  const auto lex = EmotionLexicon::load(
+      lexicon_file("small.txt",
+                   "murder\tanger\t1\nmurder\tfear\t1\nmurder\tjoy\t0\nmurder\tnegative\t1\nghost\tfear\t1\n"
+                   "love\tjoy\t1\nlove\tpositive\t1\nsweet\tjoy\t1\nsweet\tanticipation\t1\n"));
+  EXPECT_EQ(lex.size(), 4u);
+  EmotionCounts c = lex.count("Murder most foul! The GHOST walks.");
+  EXPECT_EQ(c.plutchik[3], 2);  // fear: murder, ghost
+  EXPECT_EQ(c.plutchik[0], 1);  // anger
+  EXPECT_EQ(c.plutchik[4], 0);  // joy: murder's 0 does not count
+  EXPECT_EQ(c.negative, 1);
+  EXPECT_EQ(c.dominant(), "fear");
+  EXPECT_EQ(lex.count("Sweet love, sweet.").dominant(), "joy");
+  EXPECT_EQ(lex.count("Nothing here.").dominant(), "neutral");
+  // A tie goes to the first in Plutchik's order: anticipation before joy.
+  EXPECT_EQ(lex.count("sweet").dominant(), "anticipation");
+}
+
+TEST(EmotionLexicon, BadFilesAreRejectedWithFileAndLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"murder\tanger\n", ":1: expected three tab-separated fields"},
+      {"murder\tanger\t1\tmore\n", ":1: expected three"},
+      {"murder\tanger\t1\nghost\tdread\t1\n", ":2: unknown emotion 'dread'"},
+      {"murder\tanger\tyes\n", ":1: the association 'yes'"},
+      {"murder\tanger\t0.5\n", ":1: the association '0.5'"},
+      {"murder\tanger\t1\nghost\tfear\t1\nmurder\tanger\t0\n", ":3: 'murder' and 'anger' are listed twice"},
+      {"", "has no entries"},
+      {"\n\n", "has no entries"},
+      {"\tanger\t1\n", ":1: the word is empty"},
+  };
+  int k = 0;
+  for (const auto& [text, expected] : cases) {
+    const std::string path = lexicon_file("bad" + std::to_string(k++) + ".txt", text);
+    const std::string e = error_of([&] { EmotionLexicon::load(path); });
+    EXPECT_NE(e.find(path), std::string::npos) << e;
+    EXPECT_NE(e.find(expected), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of([] { EmotionLexicon::load("/nonexistent/lex.txt"); }).find("cannot read"), std::string::npos);
+}
+
+TEST(Vader, LexiconFilesGoneWrong) {
+  EXPECT_NE(error_of([] { Vader::load(lexicon_file("v1.txt", "good\t1.9\t0.9\nbad\tworse\t1\n")); }).find(":2:"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { Vader::load(lexicon_file("v2.txt", "good 1.9\n")); }).find(":1: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { Vader::load(lexicon_file("v3.txt", "")); }).find("empty"), std::string::npos);
+  // A small lexicon of its own works: "good" is all it knows.
+  const Vader v = Vader::load(lexicon_file("v4.txt", "good\t1.9\t0.9\t[2, 2]\n"));
+  EXPECT_EQ(v.size(), 1u);
+  EXPECT_GT(v.score("a good day").compound, 0);
+  EXPECT_LT(v.score("not a good day").compound, 0);
+  EXPECT_EQ(v.score("a day").compound, 0);
+}
+
+TEST(Vader, ArcShapedTextsScoreTheirWay) {
+  const Vader& v = Vader::builtin();
+  EXPECT_GT(v.size(), 7000u);
+  EXPECT_GT(v.score("Joy, love and laughter fill the happy hall!").compound, 0.8);
+  EXPECT_LT(v.score("Murder, grief and bitter death; the king is dead.").compound, -0.8);
+  EXPECT_EQ(v.score("").compound, 0);
+}
+
+}  // namespace
+}  // namespace plotforge::emotion
