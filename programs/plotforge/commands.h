@@ -19,6 +19,7 @@ int cmd_export(const Args& args);
 int cmd_vae(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_sentiment(const Args& args);
+int cmd_arcs(const Args& args);
 
 inline int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 

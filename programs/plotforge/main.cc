@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
       {"generate", "write scenes from a checkpoint, conditioned on genre/beat/emotion", cmd_generate},
       {"export", "write a Hugging Face-compatible bundle (safetensors + config.json)", cmd_export},
       {"vae", "sample (from the prior or a latent GAN, steered), reconstruct, interpolate scenes", cmd_vae},
+      {"arcs", "emotional arcs of scripts: valence over narrative time, shape, scenes, characters, corpus modes",
+       cmd_arcs},
       {"sentiment", "VADER's sentiment of every dialogue line of scripts (text or --json)", cmd_sentiment},
       {"eval", "perplexity, BLEU, Self-BLEU, distinct-n, repetition, adherence of the generators", cmd_eval},
   };

@@ -1,9 +1,14 @@
 // The emotion room's readers and scorers without the corpus: a user's
 // EmoLex-format lexicon (written here: NRC's own is not shipped), its
 // rejections naming file and line, and VADER lexicon files gone wrong.
+#include <cmath>
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "datasets/fountain.h"
+#include "emotion/arcs.h"
 #include "emotion/emolex.h"
 #include "emotion/vader.h"
 #include "tests/test_util.h"
@@ -86,6 +91,63 @@ TEST(Vader, ArcShapedTextsScoreTheirWay) {
   EXPECT_GT(v.score("Joy, love and laughter fill the happy hall!").compound, 0.8);
   EXPECT_LT(v.score("Murder, grief and bitter death; the king is dead.").compound, -0.8);
   EXPECT_EQ(v.score("").compound, 0);
+}
+
+}  // namespace
+}  // namespace plotforge::emotion
+
+namespace plotforge::emotion {
+namespace {
+
+// A play whose speeches move along `valence(t)` for t in [0, 1]: each
+// speech is a line of words VADER rates clearly one way or the other.
+Script play_with(const std::function<double(double)>& valence, int speeches = 60) {
+  std::string text = "Title: Shape\n\n";
+  for (int i = 0; i < speeches; ++i) {
+    if (i % 10 == 0) text += "INT. HALL " + std::to_string(i / 10 + 1) + " - DAY\n\n";
+    const double v = valence((i + 0.5) / speeches);
+    text += "HERO\n";
+    text += v > 0.33    ? "Joy and love, a happy glorious day!\n\n"
+            : v > -0.33 ? "We walk to the door and sit.\n\n"
+                        : "Grief and murder, a terrible bitter death!\n\n";
+  }
+  return parse_fountain(text, "shape.fountain");
+}
+
+TEST(Arcs, SyntheticStoriesComeOutAsTheirShapes) {
+  const Vader& v = Vader::builtin();
+  EXPECT_EQ(script_arc(play_with([](double t) { return 2 * t - 1; }), v).shape.name, "rags_to_riches");
+  EXPECT_EQ(script_arc(play_with([](double t) { return 1 - 2 * t; }), v).shape.name, "riches_to_rags");
+  EXPECT_EQ(script_arc(play_with([](double t) { return std::cos(6.2831853 * t); }), v).shape.name, "man_in_a_hole");
+  EXPECT_EQ(script_arc(play_with([](double t) { return -std::cos(6.2831853 * t); }), v).shape.name, "icarus");
+  const ScriptArc up = script_arc(play_with([](double t) { return 2 * t - 1; }), v);
+  EXPECT_LT(up.arc.front(), 0);  // the window arc starts low and ends high
+  EXPECT_GT(up.arc.back(), 0);
+  EXPECT_GT(up.shape.r, 0.9);
+  EXPECT_EQ(up.scenes.size(), 6u);
+  EXPECT_LT(up.scenes.front().valence, 0);
+  EXPECT_GT(up.scenes.back().valence, 0);
+  EXPECT_EQ(up.characters.at("HERO").second, 60);
+}
+
+TEST(Arcs, AScriptWithoutDialogueIsRefused) {
+  EXPECT_THROW(script_arc(parse_fountain("INT. HALL - DAY\n\nNobody speaks.\n", "mute.fountain"), Vader::builtin()),
+               InputError);
+}
+
+TEST(Arcs, ModesOfArcsThatShareOneShape) {
+  std::vector<std::array<double, kArcPoints>> arcs;
+  const auto& rise = reagan_shapes()[0].second;
+  for (double scale : {0.5, 1.0, -2.0, 3.0}) {
+    std::array<double, kArcPoints> a{};
+    for (int i = 0; i < kArcPoints; ++i) a[i] = scale * rise[i] + 0.3;
+    arcs.push_back(a);
+  }
+  const ArcModes m = arc_modes(arcs, 2);
+  ASSERT_EQ(m.modes.size(), 2u);
+  EXPECT_NEAR(m.explained[0], 1.0, 1e-9);
+  EXPECT_NEAR(std::fabs(correlation(m.modes[0], rise)), 1.0, 1e-9);
+  EXPECT_NEAR(m.coordinates[2][0] / m.coordinates[0][0], -4.0, 1e-6);
 }
 
 }  // namespace
