@@ -80,6 +80,10 @@ def play(client, premise, i, a, out, lock):
     with lock:
         out["first_token"].extend(first_token)
         out["passages"] += passages
+        out["done"] += 1
+        # Progress on stderr: a run takes minutes.
+        print("stories_load.py %s: %d of %d stories done" % (a.label, out["done"], a.stories), file=sys.stderr,
+              flush=True)
 
 
 def main():
@@ -98,7 +102,7 @@ def main():
         sys.exit("stories_load.py: the load stays on loopback")
     premise = open(a.premise_file).read()
     client = Client(a.url, a.timeout)
-    out, lock = {"first_token": [], "passages": 0}, threading.Lock()
+    out, lock = {"first_token": [], "passages": 0, "done": 0}, threading.Lock()
     wall, errors = run_clients(a.stories, lambda i: play(client, premise, i, a, out, lock))
     ft = out["first_token"]
     print("| %s | %d | %.1f | %.2f | %.0f | %.0f |" % (

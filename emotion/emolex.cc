@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "emotion/words.h"
 
 namespace plotforge::emotion {
 
@@ -16,10 +17,6 @@ int emotion_bit(const std::string& name) {
   if (name == "negative") return 8;
   if (name == "positive") return 9;
   return -1;
-}
-
-bool is_punctuation(unsigned char c) {
-  return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 }
 
 }  // namespace
@@ -81,14 +78,10 @@ EmotionCounts EmotionLexicon::count(std::string_view text) const {
     while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
     const std::size_t start = i;
     while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    std::size_t a = start, b = i;
-    while (a < b && is_punctuation(static_cast<unsigned char>(text[a]))) ++a;
-    while (b > a && is_punctuation(static_cast<unsigned char>(text[b - 1]))) --b;
-    if (a == b) continue;
-    word.assign(text.substr(a, b - a));
-    for (char& ch : word) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    }
+    const std::string_view bare = strip_punctuation(text.substr(start, i - start));
+    if (bare.empty()) continue;
+    word.assign(bare);
+    ascii_lower(word);
     const auto it = words_.find(word);
     if (it == words_.end()) continue;
     for (int k = 0; k < 8; ++k) c.plutchik[k] += (it->second >> k) & 1;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "emotion/words.h"
 
 namespace plotforge::emotion {
 
@@ -75,10 +76,6 @@ bool is_upper(const std::string& w) {
   return cased;
 }
 
-bool is_punctuation(unsigned char c) {
-  return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
-}
-
 std::size_t code_points(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -108,10 +105,8 @@ void words_of(std::string_view text, std::vector<std::string>& out, std::size_t&
     while (i < text.size() && space_at(text, i) == 0) ++i;
     if (i == start) break;
     const std::string_view token = text.substr(start, i - start);
-    std::size_t a = 0, b = token.size();
-    while (a < b && is_punctuation(static_cast<unsigned char>(token[a]))) ++a;
-    while (b > a && is_punctuation(static_cast<unsigned char>(token[b - 1]))) --b;
-    const std::string_view w = code_points(token.substr(a, b - a)) <= 2 ? token : token.substr(a, b - a);
+    const std::string_view bare = strip_punctuation(token);
+    const std::string_view w = code_points(bare) <= 2 ? token : bare;
     if (count == out.size()) out.emplace_back();
     out[count++].assign(w.data(), w.size());
   }
@@ -210,40 +205,29 @@ Polarity Vader::score(std::string_view raw) const {
   std::size_t n = 0;
   words_of(text, words, n);
   if (low.size() < n) low.resize(n);
-  thread_local std::vector<const double*> lex;
-  thread_local std::vector<double> boost;
-  thread_local std::vector<char> is_boost, upper, idiom, negates;
-  lex.assign(n, nullptr);
-  boost.assign(n, 0);
-  is_boost.assign(n, 0);
+  static const Word unknown;
+  thread_local std::vector<const Word*> info;  // what the lexicon and the rules know of each word
+  thread_local std::vector<char> upper, negates;
+  info.assign(n, &unknown);
   upper.assign(n, 0);
-  idiom.assign(n, 0);
   negates.assign(n, 0);
   std::size_t caps = 0;
   bool any_idiom = false;
   for (std::size_t i = 0; i < n; ++i) {
     low[i].assign(words[i]);
-    for (char& c : low[i]) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    ascii_lower(low[i]);
     const auto r = words_.find(low[i]);
-    if (r != words_.end()) {
-      lex[i] = r->second.valence;
-      is_boost[i] = r->second.booster;
-      boost[i] = r->second.boost;
-      idiom[i] = r->second.idiom;
-      negates[i] = r->second.negation;
-    }
-    negates[i] = negates[i] || low[i].find("n't") != std::string::npos;
+    if (r != words_.end()) info[i] = &r->second;
+    negates[i] = info[i]->negation || low[i].find("n't") != std::string::npos;
     upper[i] = is_upper(words[i]);
     caps += upper[i];
-    any_idiom = any_idiom || idiom[i];
+    any_idiom = any_idiom || info[i]->idiom;
   }
   const bool cap_diff = caps > 0 && caps < n;  // some words ALL CAPS, not all
-  auto in_lexicon = [&](std::size_t j) { return lex[j] != nullptr; };
+  auto in_lexicon = [&](std::size_t j) { return info[j]->valence != nullptr; };
   auto booster = [&](std::size_t j, double valence) {
-    if (!is_boost[j]) return 0.0;
-    double s = valence < 0 ? -boost[j] : boost[j];
+    if (!info[j]->booster) return 0.0;
+    double s = valence < 0 ? -info[j]->boost : info[j]->boost;
     if (upper[j] && cap_diff) s += valence > 0 ? kCapsBoost : -kCapsBoost;
     return s;
   };
@@ -270,7 +254,7 @@ Polarity Vader::score(std::string_view raw) const {
   };
   auto idioms = [&](double valence, std::size_t i) {
     bool near = false;
-    for (std::size_t j = i - 3; j <= std::min(i + 2, n - 1); ++j) near = near || idiom[j];
+    for (std::size_t j = i - 3; j <= std::min(i + 2, n - 1); ++j) near = near || info[j]->idiom;
     if (!any_idiom || !near) return valence;
     const std::string one_zero = low[i - 1] + " " + low[i], two_one_zero = low[i - 2] + " " + one_zero,
                       two_one = low[i - 2] + " " + low[i - 1], three_two_one = low[i - 3] + " " + two_one,
@@ -300,17 +284,17 @@ Polarity Vader::score(std::string_view raw) const {
   thread_local std::vector<double> sentiments;
   sentiments.clear();
   for (std::size_t i = 0; i < n; ++i) {
-    if (is_boost[i] || (i + 1 < n && low[i] == "kind" && low[i + 1] == "of")) {
+    if (info[i]->booster || (i + 1 < n && low[i] == "kind" && low[i + 1] == "of")) {
       sentiments.push_back(0);
       continue;
     }
     double valence = 0;
-    if (lex[i]) {
-      valence = *lex[i];
+    if (info[i]->valence) {
+      valence = *info[i]->valence;
       if (low[i] == "no" && i != n - 1 && in_lexicon(i + 1)) valence = 0.0;
       if ((i > 0 && low[i - 1] == "no") || (i > 1 && low[i - 2] == "no") ||
           (i > 2 && low[i - 3] == "no" && (low[i - 1] == "or" || low[i - 1] == "nor"))) {
-        valence = *lex[i] * kNegation;
+        valence = *info[i]->valence * kNegation;
       }
       if (upper[i] && cap_diff) valence += valence > 0 ? kCapsBoost : -kCapsBoost;
       for (std::size_t start = 0; start < 3; ++start) {

@@ -47,7 +47,7 @@ int Scheduler::worst_case_blocks(int prompt_tokens, const SamplingParams& params
   return static_cast<int>(std::min<long long>(total, std::numeric_limits<int>::max()));
 }
 
-void Scheduler::check(const std::vector<int>& prompt, const SamplingParams& params) const {
+int Scheduler::check(const std::vector<int>& prompt, const SamplingParams& params) const {
   params.validate();
   if (prompt.empty()) throw InputError("the prompt is empty");
   const int context = engine_.model().config().context;
@@ -68,16 +68,17 @@ void Scheduler::check(const std::vector<int>& prompt, const SamplingParams& para
                      std::to_string(engine_.pool().total_blocks()) +
                      "; lower n or the maximum new tokens, or raise --cache-blocks");
   }
+  return need;
 }
 
 int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
                       std::shared_ptr<const LatentCondition> latent) {
-  check(prompt, params);
+  const int need = check(prompt, params);
   if (static_cast<int>(queue_.size()) >= o_.max_queue) return -1;
   auto a = std::make_unique<Active>();
   a->id = next_id_++;
   a->params = params;
-  a->need = worst_case_blocks(static_cast<int>(prompt.size()), params);
+  a->need = need;
   a->prompt = std::move(prompt);
   a->seq.latent = std::move(latent);
   queue_.push_back(std::move(a));

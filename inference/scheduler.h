@@ -60,8 +60,9 @@ class Scheduler {
              std::shared_ptr<const LatentCondition> latent = nullptr);
   // The checks submit() makes before queueing (it throws the same errors),
   // including that the request's worst-case KV blocks fit in the whole
-  // cache. Reads only the model and the pool's size: safe from any thread.
-  void check(const std::vector<int>& prompt, const SamplingParams& params) const;
+  // cache; returns those blocks. Reads only the model and the pool's size:
+  // safe from any thread.
+  int check(const std::vector<int>& prompt, const SamplingParams& params) const;
   void step();
   // Ends a queued or running request now: its blocks go back to the pool
   // and it finishes with what it generated so far, finish reason "abort".

@@ -105,15 +105,8 @@ void EngineLoop::drain(Clock::time_point deadline) {
   std::unique_lock<std::mutex> l(m_);
   draining_ = true;
   if (!idle_.wait_until(l, deadline, [&] { return active_count_ == 0; })) {
-    for (auto& r : inbox_) r->cancel_ = true;
-    l.unlock();
-    // active_ belongs to the engine thread; flag everything through it.
-    {
-      std::lock_guard<std::mutex> g(m_);
-      stop_ = true;  // run() cancels every request it holds when stopping
-    }
+    stop_ = true;  // run() cancels every request it holds, queued or running, and ends
     cv_.notify_all();
-    l.lock();
     idle_.wait(l, [&] { return active_count_ == 0; });
   }
 }

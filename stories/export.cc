@@ -61,8 +61,10 @@ std::string link_label(const std::string& text, std::int64_t id) {
 
 }  // namespace
 
-json tree_json(const Story& story, const std::vector<Passage>& passages, const std::vector<std::int64_t>& path) {
+json tree_json(const Story& story, const std::vector<Passage>& passages) {
   const auto children = children_of(passages);
+  std::vector<std::int64_t> path;
+  for (const auto& p : path_in(passages, story.current)) path.push_back(p.id);
   json ps = json::array();
   for (const auto& p : passages) {
     const auto it = children.find(p.id);

@@ -23,8 +23,7 @@
 
 namespace plotforge::stories {
 
-nlohmann::json tree_json(const Story& story, const std::vector<Passage>& passages,
-                         const std::vector<std::int64_t>& path);
+nlohmann::json tree_json(const Story& story, const std::vector<Passage>& passages);
 std::string twee(const Story& story, const std::vector<Passage>& passages);
 std::string fountain(const Story& story, const std::vector<Passage>& path);
 

@@ -69,7 +69,7 @@ class StoryRoutes::Api {
 
   json tree(const std::string& id) {
     const Story st = store_.story(id);
-    return tree_json(st, store_.passages(id), store_.path(id, st.current));
+    return tree_json(st, store_.passages(id));
   }
 
   void create(const httplib::Request& req, httplib::Response& res) {
@@ -146,10 +146,7 @@ class StoryRoutes::Api {
     const Tokenizer& tok = m.tokenizer();
     const int context = m.config().context;
     std::vector<int> prompt;
-    for (std::int64_t id : store_.path(st.id, g.node)) {
-      const Passage p = store_.passage(st.id, id);
-      prompt.insert(prompt.end(), p.tokens.begin(), p.tokens.end());
-    }
+    for (const Passage& p : store_.path(st.id, g.node)) prompt.insert(prompt.end(), p.tokens.begin(), p.tokens.end());
     const std::vector<int> line = tok.encode(conditioning_prompt(tok, "", g.beat, g.emotion, ""));
     prompt.insert(prompt.end(), line.begin(), line.end());
     SamplingParams p = g.params;
@@ -349,14 +346,12 @@ class StoryRoutes::Api {
         const Story st = store_.story(id);
         const auto all = store_.passages(id);
         if (format == "json") {
-          r.set_content(tree_json(st, all, store_.path(id, st.current)).dump(2), "application/json");
+          r.set_content(tree_json(st, all).dump(2), "application/json");
         } else if (format == "twee") {
           r.set_content(twee(st, all), "text/plain; charset=utf-8");
           r.set_header("Content-Disposition", "attachment; filename=\"" + id + ".twee\"");
         } else if (format == "fountain") {
-          std::vector<Passage> path;
-          for (std::int64_t n : store_.path(id, st.current)) path.push_back(store_.passage(id, n));
-          r.set_content(fountain(st, path), "text/plain; charset=utf-8");
+          r.set_content(fountain(st, path_in(all, st.current)), "text/plain; charset=utf-8");
           r.set_header("Content-Disposition", "attachment; filename=\"" + id + ".fountain\"");
         } else {
           serving::bad_field("format", "'" + format + "' is not one of twee, fountain, json");

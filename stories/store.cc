@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "serving/api_error.h"
@@ -302,14 +303,25 @@ Passage Store::passage(const std::string& story_id, std::int64_t id) {
   return passage_locked(story_id, id);
 }
 
-std::vector<std::int64_t> Store::path(const std::string& story_id, std::int64_t node) {
-  std::lock_guard<std::mutex> l(m_);
-  std::vector<std::int64_t> up;
+std::vector<Passage> path_in(const std::vector<Passage>& tree, std::int64_t node) {
+  std::unordered_map<std::int64_t, const Passage*> by_id;
+  for (const auto& p : tree) by_id[p.id] = &p;
+  std::vector<Passage> up;
   for (std::int64_t n = node; n != 0;) {
-    up.push_back(n);
-    n = passage_locked(story_id, n).parent;
+    const auto it = by_id.find(n);
+    if (it == by_id.end()) return {};
+    up.push_back(*it->second);
+    n = it->second->parent;
   }
-  return std::vector<std::int64_t>(up.rbegin(), up.rend());
+  return std::vector<Passage>(up.rbegin(), up.rend());
+}
+
+std::vector<Passage> Store::path(const std::string& story_id, std::int64_t node) {
+  std::vector<Passage> p = path_in(passages(story_id), node);
+  if (p.empty()) {
+    throw ApiError(404, "story '" + story_id + "' has no passage " + std::to_string(node), "node", "passage_not_found");
+  }
+  return p;
 }
 
 std::vector<std::int64_t> Store::children_locked(std::int64_t node) {

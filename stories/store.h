@@ -40,6 +40,10 @@ struct Story {
   double created = 0, updated = 0;
 };
 
+// The passages of `tree` (one story's) from its root to `node`; empty when
+// `node` is not among them.
+std::vector<Passage> path_in(const std::vector<Passage>& tree, std::int64_t node);
+
 class Store {
  public:
   static constexpr int kSchemaVersion = 1;
@@ -53,9 +57,11 @@ class Store {
   Story create(const std::string& title, const std::string& premise, const nlohmann::json& controls,
                const Passage& opening);
   Story story(const std::string& id);
-  std::vector<Passage> passages(const std::string& story_id);                      // the whole tree, by id
-  Passage passage(const std::string& story_id, std::int64_t id);                   // 404 when not in this story
-  std::vector<std::int64_t> path(const std::string& story_id, std::int64_t node);  // root .. node
+  std::vector<Passage> passages(const std::string& story_id);     // the whole tree, by id
+  Passage passage(const std::string& story_id, std::int64_t id);  // 404 when not in this story
+  // The passages from the root to `node`, read in one query; 404 when the
+  // story has no such passage.
+  std::vector<Passage> path(const std::string& story_id, std::int64_t node);
   std::vector<std::int64_t> children(std::int64_t node);
   // Stories by creation, newest first, after the one named `after` ("" from the start).
   std::vector<Story> list(int limit, const std::string& after);

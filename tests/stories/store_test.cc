@@ -104,7 +104,9 @@ TEST(Store, TheTreesRules) {
   EXPECT_EQ(status_of([&] { s.choose(a.id, a.root); }), 409);          // not a candidate
   EXPECT_EQ(status_of([&] { s.edit(a.id, a.root, "x", {1}); }), 409);  // has children
   s.choose(a.id, kids[1].id);
-  EXPECT_EQ(s.path(a.id, kids[1].id), (std::vector<std::int64_t>{a.root, kids[1].id}));
+  std::vector<std::int64_t> path;
+  for (const Passage& p : s.path(a.id, kids[1].id)) path.push_back(p.id);
+  EXPECT_EQ(path, (std::vector<std::int64_t>{a.root, kids[1].id}));
   // A retry replaces the candidates off the path only.
   std::vector<Passage> again(1, kids[0]);
   s.add_passages(a.id, a.root, again, "retry", nlohmann::json::object(), /*replace=*/true);
