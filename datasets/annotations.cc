@@ -23,6 +23,11 @@ const std::vector<std::string>& emotion_vocabulary() {
   return v;
 }
 
+const std::vector<std::string>& valence_vocabulary() {
+  static const std::vector<std::string> v = {"negative", "neutral", "positive"};
+  return v;
+}
+
 std::string normalize_label(const std::string& name) {
   std::string out;
   for (char c : name) {

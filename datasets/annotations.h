@@ -22,6 +22,9 @@ namespace plotforge {
 const std::vector<std::string>& beat_vocabulary();
 // Plutchik's eight basic emotions plus "neutral".
 const std::vector<std::string>& emotion_vocabulary();
+// Valence classes. No note sets them: they are derived from the scene's
+// dialogue (plotforge prepare --label-emotions, docs/annotations.md).
+const std::vector<std::string>& valence_vocabulary();
 
 struct SceneInfo {
   std::size_t heading;  // index of the scene heading in Script::elements

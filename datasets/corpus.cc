@@ -272,19 +272,24 @@ void write_corpus(const std::string& path, const CorpusData& data) {
     w.group("/scenes");
     std::vector<std::uint64_t> sb, se;
     std::vector<std::int32_t> act;
-    std::vector<std::string> beat, emotion;
+    std::vector<std::string> beat, emotion, valence;
+    std::vector<std::uint8_t> derived;
     for (const auto& s : data.scenes) {
       sb.push_back(s.token_begin);
       se.push_back(s.token_end);
       act.push_back(s.act);
       beat.push_back(s.beat);
       emotion.push_back(s.emotion);
+      valence.push_back(s.valence);
+      derived.push_back(s.emotion_derived ? 1 : 0);
     }
     w.numbers("/scenes/token_begin", sb, H5T_STD_U64LE);
     w.numbers("/scenes/token_end", se, H5T_STD_U64LE);
     w.numbers("/scenes/act", act, H5T_STD_I32LE);
     w.strings("/scenes/beat", beat);
     w.strings("/scenes/emotion", emotion);
+    w.strings("/scenes/valence", valence);
+    w.numbers("/scenes/emotion_derived", derived, H5T_STD_U8LE);
     w.group("/control_tokens");
     std::vector<std::string> names;
     std::vector<std::int32_t> ids;
@@ -319,9 +324,10 @@ CorpusData read_corpus(const std::string& path) {
   CorpusData c;
   if (r.attr_string("format") != "plotforge-corpus") r.fail("attribute format", "is not 'plotforge-corpus'");
   const long long version = r.attr_int("schema_version");
-  if (version != kCorpusSchemaVersion) {
-    r.fail("attribute schema_version",
-           "is " + std::to_string(version) + ", this build reads " + std::to_string(kCorpusSchemaVersion));
+  if (version < 1 || version > kCorpusSchemaVersion) {
+    r.fail("attribute schema_version", "is " + std::to_string(version) + ", this build reads 1 to " +
+                                           std::to_string(kCorpusSchemaVersion) +
+                                           (version > kCorpusSchemaVersion ? "; update plotforge" : ""));
   }
   c.tokenizer_sha256 = r.attr_string("tokenizer_sha256");
   c.vocab_size = static_cast<std::int32_t>(r.attr_int("vocab_size"));
@@ -360,6 +366,12 @@ CorpusData read_corpus(const std::string& path) {
   const auto act = r.numbers<std::int32_t>("/scenes/act", H5T_NATIVE_INT32, ns);
   const auto beat = r.strings("/scenes/beat", ns);
   const auto emotion = r.strings("/scenes/emotion", ns);
+  std::vector<std::string> valence(ns, "none");
+  std::vector<std::uint8_t> derived(ns, 0);
+  if (version >= 2) {
+    valence = r.strings("/scenes/valence", ns);
+    derived = r.numbers<std::uint8_t>("/scenes/emotion_derived", H5T_NATIVE_UINT8, ns);
+  }
   if (scene_off.front() != 0 || scene_off.back() != ns) r.fail("/documents/scene_offsets", "does not span /scenes");
   for (hsize_t d = 0; d < nd; ++d) {
     if (scene_off[d] > scene_off[d + 1]) r.fail("/documents/scene_offsets", "is not sorted");
@@ -374,6 +386,9 @@ CorpusData read_corpus(const std::string& path) {
       sc.act = act[s];
       sc.beat = beat[s];
       sc.emotion = emotion[s];
+      sc.valence = valence[s];
+      if (derived[s] > 1) r.fail("/scenes/emotion_derived", "holds a value other than 0 or 1");
+      sc.emotion_derived = derived[s] == 1;
       c.scenes.push_back(std::move(sc));
     }
   }

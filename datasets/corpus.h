@@ -12,7 +12,9 @@
 
 namespace plotforge {
 
-constexpr int kCorpusSchemaVersion = 1;
+// 2 added /scenes/valence and /scenes/emotion_derived; version 1 files
+// still read, as scenes without derived labels.
+constexpr int kCorpusSchemaVersion = 2;
 
 enum class Split : std::uint8_t { kTrain = 0, kValidation = 1 };
 
@@ -28,6 +30,8 @@ struct CorpusScene {
   std::uint64_t token_begin = 0, token_end = 0;
   std::int32_t act = 0;
   std::string beat = "none", emotion = "none";
+  std::string valence = "none";  // derived (docs/annotations.md)
+  bool emotion_derived = false;  // the emotion came from a lexicon, not a note
 };
 
 struct CorpusData {

@@ -16,11 +16,21 @@ std::string scene_token() { return "<scene>"; }
 std::string genre_token(const std::string& genre) { return "<genre=" + genre + ">"; }
 std::string beat_token(const std::string& beat) { return "<beat=" + beat + ">"; }
 std::string emotion_token(const std::string& emotion) { return "<emotion=" + emotion + ">"; }
+std::string valence_token(const std::string& valence) { return "<valence=" + valence + ">"; }
+std::string derived_emotion_token(const std::string& emotion) { return "<derived_emotion=" + emotion + ">"; }
+
+std::vector<std::string> derived_label_tokens() {
+  std::vector<std::string> out;
+  for (const auto& v : valence_vocabulary()) out.push_back(valence_token(v));
+  for (const auto& e : emotion_vocabulary()) out.push_back(derived_emotion_token(e));
+  return out;
+}
 
 std::vector<std::string> control_tokens(const std::vector<std::string>& genres) {
   std::vector<std::string> out = {scene_token()};
   for (const auto& b : beat_vocabulary()) out.push_back(beat_token(b));
   for (const auto& e : emotion_vocabulary()) out.push_back(emotion_token(e));
+  for (const auto& t : derived_label_tokens()) out.push_back(t);
   std::vector<std::string> g = genres;
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
@@ -28,14 +38,15 @@ std::vector<std::string> control_tokens(const std::vector<std::string>& genres) 
   return out;
 }
 
-namespace {
-
 std::string scene_line(const SceneSpan& s) {
   std::string line = scene_token();
   if (s.beat != "none") line += beat_token(s.beat);
-  if (s.emotion != "none") line += emotion_token(s.emotion);
+  if (s.emotion != "none") line += s.emotion_derived ? derived_emotion_token(s.emotion) : emotion_token(s.emotion);
+  if (s.valence != "none") line += valence_token(s.valence);
   return line + "\n";
 }
+
+namespace {
 
 std::string genre_line(const std::vector<std::string>& genres) {
   std::string line;
@@ -215,7 +226,7 @@ std::vector<Document> read_documents(const std::string& path) {
 }
 
 std::string strip_control_tokens(const std::string& text) {
-  static const char* kPrefixes[] = {"<scene>", "<genre=", "<beat=", "<emotion="};
+  static const char* kPrefixes[] = {"<scene>", "<genre=", "<beat=", "<emotion=", "<valence=", "<derived_emotion="};
   std::string out;
   std::size_t start = 0;
   while (start < text.size()) {

@@ -11,6 +11,10 @@
 //   .SCENE I. ELSINORE. A PLATFORM #1.1#
 //   ...
 //
+// With derived labels (datasets/derived_labels.h) the scene line also
+// carries <valence=...> and, where no note names the emotion, a
+// <derived_emotion=...> token: a derived label never looks like a note's.
+//
 // Each scene's span in the text starts at its "<scene>" line, so a scene
 // sample carries its own labels. strip_control_tokens() turns canonical (or
 // generated) text back into plain Fountain.
@@ -28,7 +32,9 @@ struct SceneSpan {
   std::size_t begin = 0, end = 0;  // byte offsets into Document::text
   int act = 0;
   std::string beat = "none";
-  std::string emotion = "none";
+  std::string emotion = "none";  // from a note, or derived when emotion_derived
+  std::string valence = "none";  // always derived
+  bool emotion_derived = false;
 };
 
 struct Document {
@@ -44,9 +50,18 @@ std::string scene_token();                          // "<scene>"
 std::string genre_token(const std::string& genre);  // "<genre=tragedy>"
 std::string beat_token(const std::string& beat);    // "<beat=climax>"
 std::string emotion_token(const std::string& emotion);
-// The control tokens every tokenizer has: <scene>, every beat and emotion of
-// the vocabularies, and a genre token for each name in `genres`.
+std::string valence_token(const std::string& valence);          // "<valence=negative>"
+std::string derived_emotion_token(const std::string& emotion);  // "<derived_emotion=fear>"
+// The control tokens a tokenizer is trained with: <scene>, every beat and
+// emotion of the vocabularies, the derived-label tokens, and a genre token
+// for each name in `genres`.
 std::vector<std::string> control_tokens(const std::vector<std::string>& genres);
+// The derived-label tokens (valence and derived emotions). Tokenizers
+// trained before they existed lack them; such a tokenizer still loads, and
+// prepare --label-emotions asks for a retrained one.
+std::vector<std::string> derived_label_tokens();
+// The scene's control line: "<scene><beat=B>...\n".
+std::string scene_line(const SceneSpan& scene);
 
 Document document_from_script(const Script& script);
 

@@ -139,6 +139,7 @@ SceneBatch SceneLoader::make(std::uint64_t g) {
     b.lengths.push_back(len);
     b.beat.push_back(index_of(beat_vocabulary(), sc.beat));
     b.emotion.push_back(index_of(emotion_vocabulary(), sc.emotion));
+    b.valence.push_back(index_of(valence_vocabulary(), sc.valence));
     const auto& genres = corpus_->documents[sc.document].genres;
     b.genre.push_back(genres.empty() ? -1 : index_of(genres_, genres[0]));
     b.act.push_back(sc.act);

@@ -60,9 +60,9 @@ struct TokenBatch {
 struct SceneBatch {
   std::uint64_t index = 0;
   int batch = 0, length = 0;
-  std::vector<std::int32_t> tokens;                              // batch * length
-  std::vector<std::int32_t> lengths, beat, emotion, genre, act;  // per row
-  std::vector<std::uint32_t> scene;                              // per row: index into CorpusData::scenes
+  std::vector<std::int32_t> tokens;                                       // batch * length
+  std::vector<std::int32_t> lengths, beat, emotion, valence, genre, act;  // per row
+  std::vector<std::uint32_t> scene;                                       // per row: index into CorpusData::scenes
 };
 
 // Runs make(g) for g = position, position+1, ... on a background thread.
@@ -167,8 +167,9 @@ class SceneLoader {
   std::uint64_t scenes() const { return scenes_.size(); }
   SceneBatch make(std::uint64_t global_batch);
 
-  // Label ids: index into beat_vocabulary()/emotion_vocabulary() (-1 for
-  // "none"), into the corpus' sorted genre list (-1 for none).
+  // Label ids: index into beat_vocabulary()/emotion_vocabulary()/
+  // valence_vocabulary() (-1 for "none"), into the corpus' sorted genre
+  // list (-1 for none).
   const std::vector<std::string>& genres() const { return genres_; }
 
  private:

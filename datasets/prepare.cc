@@ -104,6 +104,16 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
                          "; retrain the tokenizer on a corpus that includes this file");
       }
     }
+    for (const auto& s : d.scenes) {
+      if (s.valence == "none" && !s.emotion_derived) continue;
+      for (const auto& t : derived_label_tokens()) {
+        if (tok.piece_id(t) < 0) {
+          throw InputError(d.source + ": derived label token " + t + " is not in tokenizer " + tok.path() +
+                           " (trained before derived labels existed); retrain it with 'plotforge tokenizer train'");
+        }
+      }
+      break;
+    }
   }
   // Cut every document at its scene boundaries, then into line-aligned
   // pieces of at most 64 KiB. Encoding is line by line, so the concatenation
@@ -202,6 +212,8 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
       cs.act = s.act;
       cs.beat = s.beat;
       cs.emotion = s.emotion;
+      cs.valence = s.valence;
+      cs.emotion_derived = s.emotion_derived;
       c.scenes.push_back(std::move(cs));
     }
     c.tokens.push_back(static_cast<std::uint32_t>(tok.eos_id()));
@@ -212,12 +224,15 @@ CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, 
 }
 
 void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path, const std::string& out,
-                    const PrepareOptions& options) {
+                    const PrepareOptions& options, const SceneLabeler& labeler) {
   const Tokenizer tok = Tokenizer::load(tokenizer_path);
   std::vector<Document> docs;
   for (const auto& in : inputs) {
     auto part = read_documents(in);
     for (auto& d : part) docs.push_back(std::move(d));
+  }
+  if (labeler) {
+    for (auto& d : docs) derive_scene_labels(d, labeler);
   }
   if (docs.empty()) throw InputError("prepare: no documents found in the inputs; pass .fountain, .txt or .jsonl files");
   const CorpusData c = tokenize_corpus(assign_splits(std::move(docs), options.val_fraction), tok, options);

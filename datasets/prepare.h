@@ -7,6 +7,7 @@
 
 #include "base/settings.h"
 #include "datasets/corpus.h"
+#include "datasets/derived_labels.h"
 #include "datasets/documents.h"
 #include "datasets/tokenizer.h"
 
@@ -33,12 +34,13 @@ struct PrepareOptions {
 std::vector<std::pair<Document, Split>> assign_splits(std::vector<Document> docs, double val_fraction);
 
 // Tokenizes on options.threads threads. Throws InputError if a document's
-// genre has no control token in the tokenizer.
+// genre, or a derived label, has no control token in the tokenizer.
 CorpusData tokenize_corpus(const std::vector<std::pair<Document, Split>>& docs, const Tokenizer& tok,
                            const PrepareOptions& options);
 
-// The whole command: read, split, tokenize, write atomically.
+// The whole command: read, derive labels (when `labeler` is given), split,
+// tokenize, write atomically.
 void prepare_corpus(const std::vector<std::string>& inputs, const std::string& tokenizer_path, const std::string& out,
-                    const PrepareOptions& options);
+                    const PrepareOptions& options, const SceneLabeler& labeler = nullptr);
 
 }  // namespace plotforge

@@ -145,8 +145,10 @@ Tokenizer Tokenizer::load(const std::string& path) {
     const std::string& p = t.sp_->piece(id);
     if (p.rfind("<genre=", 0) == 0 && p.back() == '>') t.control_tokens_.emplace_back(p, id);
   }
+  const std::vector<std::string> optional = derived_label_tokens();
   for (const auto& needed : plotforge::control_tokens({})) {
     const int id = t.piece_id(needed);
+    if (id < 0 && std::find(optional.begin(), optional.end(), needed) != optional.end()) continue;
     if (id < 0 || t.sp_->type(id) != SentencePieceModel::Type::kUserDefined) {
       throw InputError(path + ": tokenizer lacks the control token " + needed +
                        "; retrain it with 'plotforge tokenizer train'");
@@ -187,8 +189,7 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
   return out;
 }
 
-std::string conditioning_prompt(const Tokenizer& tok, const std::string& genre, const std::string& beat,
-                                const std::string& emotion, const std::string& text) {
+std::string conditioning_prompt(const Tokenizer& tok, const ControlLabels& labels, const std::string& text) {
   auto control = [&](const std::string& kind, const std::string& value) -> std::string {
     if (value.empty()) return "";
     const std::string token = "<" + kind + "=" + normalize_label(value) + ">";
@@ -203,9 +204,10 @@ std::string conditioning_prompt(const Tokenizer& tok, const std::string& genre, 
     }
     return token;
   };
-  std::string prompt = control("genre", genre);
+  std::string prompt = control("genre", labels.genre);
   if (!prompt.empty()) prompt += "\n";
-  return prompt + scene_token() + control("beat", beat) + control("emotion", emotion) + "\n" + text;
+  return prompt + scene_token() + control("beat", labels.beat) + control("emotion", labels.emotion) +
+         control("valence", labels.valence) + "\n" + text;
 }
 
 int Tokenizer::vocab_size() const { return sp_->size(); }

@@ -74,10 +74,15 @@ class Tokenizer {
   std::string path_;
 };
 
-// The text a generator continues: "<genre=G>\n<scene><beat=B><emotion=E>\n"
-// then `text`; empty labels are left out. Throws InputError listing the
-// known values when a label has no control token in `tok`.
-std::string conditioning_prompt(const Tokenizer& tok, const std::string& genre, const std::string& beat,
-                                const std::string& emotion, const std::string& text);
+// The labels a generator is conditioned on; empty ones are left out.
+struct ControlLabels {
+  std::string genre, beat, emotion, valence;
+};
+
+// The text a generator continues:
+// "<genre=G>\n<scene><beat=B><emotion=E><valence=V>\n" then `text`.
+// Throws InputError listing the known values when a label has no control
+// token in `tok`.
+std::string conditioning_prompt(const Tokenizer& tok, const ControlLabels& labels, const std::string& text);
 
 }  // namespace plotforge

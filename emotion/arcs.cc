@@ -14,7 +14,11 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-int count_words(const std::string& s) {
+double t_of(int i) { return (i + 0.5) / kArcPoints; }
+
+}  // namespace
+
+int count_words(std::string_view s) {
   int n = 0;
   bool in = false;
   for (unsigned char c : s) {
@@ -25,9 +29,21 @@ int count_words(const std::string& s) {
   return n;
 }
 
-double t_of(int i) { return (i + 0.5) / kArcPoints; }
-
-}  // namespace
+std::string speech_text(const Script& script, std::size_t cue) {
+  std::string text;
+  for (std::size_t k = cue + 1; k < script.elements.size(); ++k) {
+    const Element& d = script.elements[k];
+    if (d.type == ElementType::kDialogue) {
+      text += (text.empty() ? "" : " ") + d.text;
+    } else if (d.type != ElementType::kParenthetical) {
+      break;
+    }
+  }
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  return text;
+}
 
 const std::vector<std::pair<std::string, std::array<double, kArcPoints>>>& reagan_shapes() {
   static const auto shapes = [] {
@@ -85,18 +101,7 @@ ScriptArc script_arc(const Script& script, const Vader& vader, const ArcOptions&
     sp.line = el.line;
     sp.character = el.text;
     sp.scene = scene_of[e];
-    std::string text;
-    for (std::size_t k = e + 1; k < script.elements.size(); ++k) {
-      const Element& d = script.elements[k];
-      if (d.type == ElementType::kDialogue) {
-        text += (text.empty() ? "" : " ") + d.text;
-      } else if (d.type != ElementType::kParenthetical) {
-        break;
-      }
-    }
-    for (char& c : text) {
-      if (c == '\n') c = ' ';
-    }
+    const std::string text = speech_text(script, e);
     sp.words = count_words(text);
     if (sp.words == 0) continue;
     sp.start = time;

@@ -66,6 +66,11 @@ struct ArcOptions {
   int low_pass = 5;  // DCT components kept
 };
 
+// The dialogue of the speech whose cue is script.elements[cue] (its lines,
+// parentheticals left out, joined with spaces); "" when none follows.
+std::string speech_text(const Script& script, std::size_t cue);
+int count_words(std::string_view text);
+
 // Throws InputError for a script without dialogue.
 ScriptArc script_arc(const Script& script, const Vader& vader, const ArcOptions& options = {});
 

@@ -146,10 +146,21 @@ double round_to(double x, int digits) {
 Vader Vader::load(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw InputError(path + ": cannot read the VADER lexicon");
+  std::ostringstream text;
+  text << f.rdbuf();
+  return parse(text.str(), path);
+}
+
+Vader Vader::parse(std::string_view text, const std::string& path) {
   Vader v;
   std::string line;
   int n = 0;
-  while (std::getline(f, line)) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t stop = text.find('\n', start);
+    if (stop == std::string_view::npos) stop = text.size();
+    line.assign(text.substr(start, stop - start));
+    start = stop + 1;
     ++n;
     // Surrounding whitespace goes, as the reference strips each line.
     const auto first = line.find_first_not_of(" \t\r\n");
@@ -187,8 +198,21 @@ void Vader::index() {
   for (const auto& [w, v] : valence_) words_[w].valence = &v;
 }
 
+// The shipped lexicon's bytes, assembled into the binary, so that no
+// program needs the source tree beside it at run time.
+asm(".section .rodata\n"
+    ".balign 8\n"
+    "plotforge_vader_lexicon_begin:\n"
+    ".incbin \"" PLOTFORGE_VADER_LEXICON
+    "\"\n"
+    "plotforge_vader_lexicon_end:\n"
+    ".previous\n");
+extern "C" const char plotforge_vader_lexicon_begin[], plotforge_vader_lexicon_end[];
+
 const Vader& Vader::builtin() {
-  static const Vader v = load(PLOTFORGE_VADER_LEXICON);
+  static const Vader v = parse(
+      std::string_view(plotforge_vader_lexicon_begin, plotforge_vader_lexicon_end - plotforge_vader_lexicon_begin),
+      "emotion/lexicons/vader/vader_lexicon.txt");
   return v;
 }
 

@@ -40,7 +40,10 @@ class Vader {
   // Reads a lexicon in VADER's format (token TAB mean [TAB ...]); throws
   // InputError naming the file and line for a malformed one.
   static Vader load(const std::string& path);
-  // The lexicon shipped with plotforge (emotion/lexicons/vader/).
+  // The same from the lexicon's text; `path` names it in errors.
+  static Vader parse(std::string_view text, const std::string& path);
+  // The lexicon shipped with plotforge (emotion/lexicons/vader/), compiled
+  // into the binary.
   static const Vader& builtin();
 
   Polarity score(std::string_view text) const;

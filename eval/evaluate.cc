@@ -20,6 +20,7 @@
 #include "datasets/documents.h"
 #include "datasets/loader.h"
 #include "datasets/tokenizer.h"
+#include "emotion/scene_labels.h"
 #include "eval/text_metrics.h"
 #include "models/generate.h"
 #include "training/batch_tensors.h"
@@ -40,10 +41,11 @@ namespace {
 struct Scene {
   std::vector<int> ids;
   int genre = -1, beat = -1;  // indices into the corpus' genres / beat_vocabulary()
+  int valence = -1;           // index into valence_vocabulary(): derived labels only
 };
 
 struct Condition {
-  std::string genre, beat;
+  std::string genre, beat, valence;
 };
 
 // A set of scenes (generated or real) with the labels they were asked for.
@@ -145,6 +147,8 @@ class Evaluation {
       s.ids = scene_rows(b)[0];
       s.genre = b.genre[0];
       s.beat = b.beat[0];
+      s.valence = b.valence[0];
+      has_valence_ = has_valence_ || s.valence >= 0;
       if (s.ids.size() >= 2) scenes_.push_back(std::move(s));
     }
     if (scenes_.size() < 4) {
@@ -161,7 +165,8 @@ class Evaluation {
     for (std::size_t i = n_ref; i < n_ref + n_real; ++i) {
       real_.ids.push_back(cut(scenes_[i].ids, length));
       const Scene& s = scenes_[i];
-      real_.asked.push_back({s.genre >= 0 ? genres_[s.genre] : "", s.beat >= 0 ? beat_vocabulary()[s.beat] : ""});
+      real_.asked.push_back({s.genre >= 0 ? genres_[s.genre] : "", s.beat >= 0 ? beat_vocabulary()[s.beat] : "",
+                             s.valence >= 0 ? valence_vocabulary()[s.valence] : ""});
     }
   }
 
@@ -192,8 +197,13 @@ class Evaluation {
     std::vector<std::string> beats(beat_vocabulary().begin(), beat_vocabulary().begin() + 5);  // Freytag's five
     std::vector<Condition> out;
     for (const auto& b : beats) {
-      if (genres_.empty()) out.push_back({"", b});
-      for (const auto& g : genres_) out.push_back({g, b});
+      if (genres_.empty()) out.push_back({"", b, ""});
+      for (const auto& g : genres_) out.push_back({g, b, ""});
+    }
+    // On a corpus with derived valence labels, the conditions take the
+    // valence classes in turn too (the Transformer reads them; docs/emotion.md).
+    if (has_valence_) {
+      for (std::size_t i = 0; i < out.size(); ++i) out[i].valence = valence_vocabulary()[i % 3];
     }
     return out;
   }
@@ -286,6 +296,7 @@ class Evaluation {
         all.insert(all.end(), g.begin(), g.end());
         set.ids.push_back(std::move(all));
         set.asked.push_back(conds[c]);
+        if (name != "transformer") set.asked.back().valence.clear();  // only the Transformer reads it
       }
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -297,7 +308,7 @@ class Evaluation {
 
   SampleSet sample_transformer(Transformer& m, float t) {
     return sample_each_condition("transformer", t, [&](const Condition& c, int count, std::uint64_t salt) {
-      const auto prompt = tok_->encode(conditioning_prompt(*tok_, c.genre, c.beat, "", ""));
+      const auto prompt = tok_->encode(conditioning_prompt(*tok_, {c.genre, c.beat, "", c.valence}, ""));
       return std::make_pair(prompt, sample_ids(m, prompt, sampling(t, count, salt)));
     });
   }
@@ -324,7 +335,7 @@ class Evaluation {
         const auto it = attributes_.find(c.genre);
         if (it != attributes_.end()) z = z + it->second;
       }
-      const auto prompt = tok_->encode(conditioning_prompt(*tok_, "", c.beat, "", ""));
+      const auto prompt = tok_->encode(conditioning_prompt(*tok_, {"", c.beat, "", ""}, ""));
       const Conditioning cond = v.model->condition(z);
       return std::make_pair(prompt, sample_ids(v.model->decoder, prompt, sampling(t, count, salt), &cond));
     });
@@ -338,7 +349,7 @@ class Evaluation {
     }
   }
 
-  // Predicted (genre, beat) names per row.
+  // Predicted (genre, beat, valence) names per row.
   std::vector<Condition> classify(const std::vector<std::vector<int>>& rows) {
     torch::NoGradGuard no_grad;
     ensure_classifier();
@@ -347,11 +358,11 @@ class Evaluation {
     for (std::size_t i = 0; i < rows.size(); i += 16) {
       const std::vector<std::vector<int>> chunk(rows.begin() + i, rows.begin() + std::min(rows.size(), i + 16));
       const ClassifierLogits l = classifier_.model->forward(padded_rows(chunk, control_ids_, ctx, torch::kCPU));
-      const auto g = l.genre.argmax(-1), b = l.beat.argmax(-1);
+      const auto g = l.genre.argmax(-1), b = l.beat.argmax(-1), v = l.valence.argmax(-1);
       for (std::size_t r = 0; r < chunk.size(); ++r) {
-        const int64_t gi = g[r].item<int64_t>(), bi = b[r].item<int64_t>();
+        const int64_t gi = g[r].item<int64_t>(), bi = b[r].item<int64_t>(), vi = v[r].item<int64_t>();
         out.push_back({gi < static_cast<int64_t>(classifier_.genres.size()) ? classifier_.genres[gi] : "",
-                       beat_vocabulary()[bi]});
+                       beat_vocabulary()[bi], valence_vocabulary()[vi]});
       }
     }
     return out;
@@ -381,8 +392,11 @@ class Evaluation {
         genres_, [](const Scene& s) { return s.genre; }, [](const Condition& c) { return c.genre; });
     j["beat"] = confusion(
         beat_vocabulary(), [](const Scene& s) { return s.beat; }, [](const Condition& c) { return c.beat; });
+    j["valence"] = confusion(
+        valence_vocabulary(), [](const Scene& s) { return s.valence; }, [](const Condition& c) { return c.valence; });
     progress("classifier on real validation scenes: genre accuracy " + j["genre"]["accuracy"].dump() +
-             ", beat accuracy " + j["beat"]["accuracy"].dump());
+             ", beat accuracy " + j["beat"]["accuracy"].dump() + ", valence accuracy " +
+             j["valence"]["accuracy"].dump());
     return j;
   }
 
@@ -402,9 +416,19 @@ class Evaluation {
               {"repetition4", repetition_rate(w, 4)},
               {"words_per_sample", static_cast<double>(total_words) / std::max<std::size_t>(1, w.size())}};
     if (generator != "real") j["temperature"] = temperature;
+    // Valence adherence read directly too: VADER's class of the generated text.
+    long vv_ok = 0, vv_n = 0;
+    for (std::size_t i = 0; i < set.ids.size(); ++i) {
+      if (set.asked[i].valence.empty()) continue;
+      const auto reading = emotion::read_passage(text_of(set.ids[i]), emotion::Vader::builtin());
+      if (reading.words == 0) continue;
+      ++vv_n;
+      vv_ok += emotion::valence_class(reading.valence) == set.asked[i].valence;
+    }
+    if (vv_n) j["valence_adherence_vader"] = static_cast<double>(vv_ok) / vv_n;
     if (!o_.classifier.empty()) {
       const auto predicted = classify(set.ids);
-      long g_ok = 0, g_n = 0, b_ok = 0, b_n = 0;
+      long g_ok = 0, g_n = 0, b_ok = 0, b_n = 0, v_ok = 0, v_n = 0;
       for (std::size_t i = 0; i < predicted.size(); ++i) {
         if (!set.asked[i].genre.empty()) {
           ++g_n;
@@ -414,7 +438,12 @@ class Evaluation {
           ++b_n;
           b_ok += predicted[i].beat == set.asked[i].beat;
         }
+        if (!set.asked[i].valence.empty()) {
+          ++v_n;
+          v_ok += predicted[i].valence == set.asked[i].valence;
+        }
       }
+      if (v_n) j["valence_adherence"] = static_cast<double>(v_ok) / v_n;
       j["genre_adherence"] = g_n ? static_cast<double>(g_ok) / g_n : -1.0;
       j["beat_adherence"] = b_n ? static_cast<double>(b_ok) / b_n : -1.0;
     }
@@ -446,19 +475,25 @@ class Evaluation {
       s << "\n";
     }
     if (r.contains("classifier")) {
-      std::snprintf(
-          buf, sizeof buf, "classifier on real validation scenes: genre accuracy %.3f, beat accuracy %.3f\n\n",
-          r["classifier"]["genre"]["accuracy"].get<double>(), r["classifier"]["beat"]["accuracy"].get<double>());
+      std::snprintf(buf, sizeof buf,
+                    "classifier on real validation scenes: genre accuracy %.3f, beat accuracy %.3f, valence accuracy "
+                    "%.3f\n\n",
+                    r["classifier"]["genre"]["accuracy"].get<double>(),
+                    r["classifier"]["beat"]["accuracy"].get<double>(),
+                    r["classifier"]["valence"]["accuracy"].get<double>());
       s << buf;
     }
-    s << "generator    temp  BLEU-4  Self-BLEU-4  dist-1  dist-2  dist-3  rep-4  genre-adh  beat-adh  words\n";
+    s << "generator    temp  BLEU-4  Self-BLEU-4  dist-1  dist-2  dist-3  rep-4  genre-adh  beat-adh  val-adh  "
+         "val-vader  words\n";
     auto line = [&](const json& p) {
       const double t = p.contains("temperature") ? p["temperature"].get<double>() : 0;
-      std::snprintf(buf, sizeof buf, "%-11s  %4.2f  %6.3f  %11.3f  %6.3f  %6.3f  %6.3f  %5.3f  %9.3f  %8.3f  %5.0f\n",
+      std::snprintf(buf, sizeof buf,
+                    "%-11s  %4.2f  %6.3f  %11.3f  %6.3f  %6.3f  %6.3f  %5.3f  %9.3f  %8.3f  %7.3f  %9.3f  %5.0f\n",
                     p["generator"].get<std::string>().c_str(), t, p["bleu4"].get<double>(),
                     p["self_bleu4"].get<double>(), p["distinct1"].get<double>(), p["distinct2"].get<double>(),
                     p["distinct3"].get<double>(), p["repetition4"].get<double>(), p.value("genre_adherence", -1.0),
-                    p.value("beat_adherence", -1.0), p["words_per_sample"].get<double>());
+                    p.value("beat_adherence", -1.0), p.value("valence_adherence", -1.0),
+                    p.value("valence_adherence_vader", -1.0), p["words_per_sample"].get<double>());
       s << buf;
     };
     line(r["real"]);
@@ -477,6 +512,7 @@ class Evaluation {
   SampleSet real_;
   std::map<std::string, torch::Tensor> attributes_;
   LoadedClassifier classifier_;
+  bool has_valence_ = false;  // the validation scenes carry derived valence labels
 };
 
 }  // namespace

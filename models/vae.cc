@@ -136,11 +136,12 @@ SceneClassifierImpl::SceneClassifierImpl(const ClassifierConfig& c) : config_(c)
   genre_head = register_module("genre_head", linear(c.encoder.dim, std::max(1, c.n_genres)));
   beat_head = register_module("beat_head", linear(c.encoder.dim, std::max(1, c.n_beats)));
   emotion_head = register_module("emotion_head", linear(c.encoder.dim, std::max(1, c.n_emotions)));
+  valence_head = register_module("valence_head", linear(c.encoder.dim, std::max(1, c.n_valences)));
 }
 
 ClassifierLogits SceneClassifierImpl::forward(const torch::Tensor& tokens) {
   const auto h = encoder(tokens);
-  return {genre_head(h), beat_head(h), emotion_head(h)};
+  return {genre_head(h), beat_head(h), emotion_head(h), valence_head(h)};
 }
 
 }  // namespace plotforge

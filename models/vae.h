@@ -97,15 +97,15 @@ TORCH_MODULE(VAE);
 torch::Tensor kl_per_dimension(const Posterior& q);
 
 // Scene classifier: the scene encoder with one linear head per label. Labels
-// are indices into the loader's genre list and the beat/emotion
+// are indices into the loader's genre list and the beat/emotion/valence
 // vocabularies; -1 means unlabeled and is ignored.
 struct ClassifierConfig {
   TransformerConfig encoder;
-  int n_genres = 0, n_beats = 0, n_emotions = 0;
+  int n_genres = 0, n_beats = 0, n_emotions = 0, n_valences = 0;
 };
 
 struct ClassifierLogits {
-  torch::Tensor genre, beat, emotion;
+  torch::Tensor genre, beat, emotion, valence;
 };
 
 class SceneClassifierImpl : public torch::nn::Module {
@@ -115,7 +115,7 @@ class SceneClassifierImpl : public torch::nn::Module {
   const ClassifierConfig& config() const { return config_; }
 
   SceneEncoder encoder{nullptr};
-  torch::nn::Linear genre_head{nullptr}, beat_head{nullptr}, emotion_head{nullptr};
+  torch::nn::Linear genre_head{nullptr}, beat_head{nullptr}, emotion_head{nullptr}, valence_head{nullptr};
 
  private:
   ClassifierConfig config_;

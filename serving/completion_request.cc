@@ -47,6 +47,7 @@ const std::set<std::string>& known_fields() {
                                           "genre",
                                           "beat",
                                           "emotion",
+                                          "valence",
                                           "best_of",
                                           "suffix",
                                           "logit_bias"};
@@ -182,14 +183,17 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
   }
 
   // Story controls, each checked on its own so the error names its field.
-  std::string label[3];
-  const char* control_field[3] = {"genre", "beat", "emotion"};
-  for (int i = 0; i < 3; ++i) label[i] = read_control_label(j, control_field[i], tok);
+  ControlLabels labels;
+  labels.genre = read_control_label(j, "genre", tok);
+  labels.beat = read_control_label(j, "beat", tok);
+  labels.emotion = read_control_label(j, "emotion", tok);
+  labels.valence = read_control_label(j, "valence", tok);
   // A text prompt opens as the CLI's --prompt does (conditioning_prompt:
   // "<scene>" and the labels given); token ids are taken as they are, after
   // the labels' tokens when there are labels.
-  const bool labelled = !label[0].empty() || !label[1].empty() || !label[2].empty();
-  const std::string controls = conditioning_prompt(tok, label[0], label[1], label[2], "");
+  const bool labelled =
+      !labels.genre.empty() || !labels.beat.empty() || !labels.emotion.empty() || !labels.valence.empty();
+  const std::string controls = conditioning_prompt(tok, labels, "");
 
   if (!j.contains("prompt")) bad_field("prompt", "required");
   const json& pr = j["prompt"];

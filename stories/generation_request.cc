@@ -23,8 +23,8 @@ std::int64_t node_field(const json& j, std::int64_t fallback) {
 }
 
 Generation read_generation(const json& body, const Story& st, const Tokenizer& tok) {
-  static const std::set<std::string> known = {"node",  "k",    "max_tokens", "temperature", "top_p", "top_k",
-                                              "min_p", "seed", "beat",       "emotion",     "stream"};
+  static const std::set<std::string> known = {"node",  "k",    "max_tokens", "temperature", "top_p",   "top_k",
+                                              "min_p", "seed", "beat",       "emotion",     "valence", "stream"};
   for (const auto& [key, value] : body.items()) {
     if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
   }
@@ -59,6 +59,7 @@ Generation read_generation(const json& body, const Story& st, const Tokenizer& t
     }
     if (has("beat")) g.beat = serving::read_control_label(j, "beat", tok);
     if (has("emotion")) g.emotion = serving::read_control_label(j, "emotion", tok);
+    if (has("valence")) g.valence = serving::read_control_label(j, "valence", tok);
   }
   if (body.contains("seed") && !body["seed"].is_null()) {
     p.seed = static_cast<std::uint64_t>(json_integer(body["seed"], "seed", 0, std::numeric_limits<long long>::max()));

@@ -15,9 +15,9 @@
 namespace plotforge::stories {
 
 struct Generation {
-  std::int64_t node = 0;  // the passage to continue; default the current one
-  SamplingParams params;  // n is k
-  std::string beat, emotion;
+  std::int64_t node = 0;               // the passage to continue; default the current one
+  SamplingParams params;               // n is k
+  std::string beat, emotion, valence;  // valence: asked for; an arc may set it instead
   bool stream = false;
 };
 

@@ -3,14 +3,18 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cmath>
+#include <optional>
 #include <random>
 
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
 #include "datasets/fountain.h"
+#include "emotion/scene_labels.h"
 #include "serving/completion_request.h"
 #include "serving/json_fields.h"
 #include "serving/text_stream.h"
+#include "stories/arc.h"
 #include "stories/export.h"
 #include "stories/generation_request.h"
 #include "stories/player_assets.h"
@@ -74,9 +78,9 @@ class StoryRoutes::Api {
 
   void create(const httplib::Request& req, httplib::Response& res) {
     const json body = serving::json_body(req.body);
-    static const std::set<std::string> known = {"title", "premise", "fountain", "scene",      "genre",
-                                                "beat",  "emotion", "k",        "max_tokens", "temperature",
-                                                "top_p", "top_k",   "min_p"};
+    static const std::set<std::string> known = {
+        "title", "premise",      "fountain", "scene",      "genre",       "beat",  "emotion", "valence",
+        "arc",   "arc_passages", "k",        "max_tokens", "temperature", "top_p", "top_k",   "min_p"};
     for (const auto& [key, value] : body.items()) {
       if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
     }
@@ -94,10 +98,17 @@ class StoryRoutes::Api {
     }
     const std::string genre = serving::read_control_label(body, "genre", tok),
                       beat = serving::read_control_label(body, "beat", tok),
-                      emotion = serving::read_control_label(body, "emotion", tok);
+                      emotion = serving::read_control_label(body, "emotion", tok),
+                      valence = serving::read_control_label(body, "valence", tok);
     if (!genre.empty()) controls["genre"] = genre;
     if (!beat.empty()) controls["beat"] = beat;
     if (!emotion.empty()) controls["emotion"] = emotion;
+    if (!valence.empty()) controls["valence"] = valence;
+    const std::vector<double> arc = read_arc(body);
+    if (!arc.empty()) {
+      controls["arc"] = arc;
+      if (body["arc"].is_string()) controls["arc_shape"] = body["arc"];
+    }
     Story draft;
     draft.controls = controls;
     read_generation(json::object(), draft, tok);  // the defaults must make a valid generation
@@ -122,10 +133,10 @@ class StoryRoutes::Api {
       opening.tokens = tok.encode(text);
       opening.text = strip_control_tokens(text);
     } else {
-      if (premise.empty() && genre.empty() && beat.empty() && emotion.empty()) {
-        serving::bad_field("premise", "give a premise, a Fountain text, or at least a genre, beat or emotion");
+      if (premise.empty() && genre.empty() && beat.empty() && emotion.empty() && valence.empty()) {
+        serving::bad_field("premise", "give a premise, a Fountain text, or at least a genre, beat, emotion or valence");
       }
-      opening.tokens = tok.encode(conditioning_prompt(tok, genre, beat, emotion, premise));
+      opening.tokens = tok.encode(conditioning_prompt(tok, {genre, beat, emotion, valence}, premise));
       opening.text = premise;
     }
     if (static_cast<int>(opening.tokens.size()) >= model().config().context) {
@@ -140,14 +151,22 @@ class StoryRoutes::Api {
   // Generates the node's candidates and stores them (one transaction, with
   // the event) before answering. `on_text` gets each candidate's text as it
   // is sampled; returning false cancels the generation (nothing is stored).
+  // With an arc, `steer` gets the target and the candidate closest to it.
   std::vector<Passage> generate(const Story& st, const Generation& g, bool replace, const std::string& event_kind,
-                                const std::function<bool(int, const std::string&)>& on_text) {
+                                const std::function<bool(int, const std::string&)>& on_text, json* steer) {
     const runtime::Model& m = model();
     const Tokenizer& tok = m.tokenizer();
     const int context = m.config().context;
     std::vector<int> prompt;
-    for (const Passage& p : store_.path(st.id, g.node)) prompt.insert(prompt.end(), p.tokens.begin(), p.tokens.end());
-    const std::vector<int> line = tok.encode(conditioning_prompt(tok, "", g.beat, g.emotion, ""));
+    const std::vector<Passage> path = store_.path(st.id, g.node);
+    for (const Passage& p : path) prompt.insert(prompt.end(), p.tokens.begin(), p.tokens.end());
+    std::optional<double> target;
+    if (st.controls.contains("arc")) target = arc_target(st.controls["arc"].get<std::vector<double>>(), path.size());
+    std::string valence = g.valence;
+    if (target && valence.empty() && tok.piece_id(valence_token(target_valence(*target))) >= 0) {
+      valence = target_valence(*target);
+    }
+    const std::vector<int> line = tok.encode(conditioning_prompt(tok, {"", g.beat, g.emotion, valence}, ""));
     prompt.insert(prompt.end(), line.begin(), line.end());
     SamplingParams p = g.params;
     p.max_new_tokens = std::min(p.max_new_tokens, context / 2);
@@ -176,6 +195,7 @@ class StoryRoutes::Api {
     }
     if (!done.error.empty()) throw ApiError(500, "generation failed: " + done.error);
     std::vector<Passage> out;
+    std::vector<double> measured;
     for (std::size_t i = 0; i < done.completions.size(); ++i) {
       const Completion& c = done.completions[i];
       if (c.finish_reason == "abort") throw ApiError(503, "the server is shutting down; nothing was stored");
@@ -193,10 +213,23 @@ class StoryRoutes::Api {
                      {"finish_reason", c.finish_reason}};
       if (!g.beat.empty()) ps.controls["beat"] = g.beat;
       if (!g.emotion.empty()) ps.controls["emotion"] = g.emotion;
+      if (!valence.empty()) ps.controls["valence"] = valence;
       if (st.controls.contains("genre")) ps.controls["genre"] = st.controls["genre"];
+      // Every passage's measured valence: what steering picks by, and what
+      // audience analytics read.
+      const double v = emotion::read_passage(ps.text, emotion::Vader::builtin()).valence;
+      ps.controls["measured_valence"] = std::round(v * 1e4) / 1e4;
+      if (target) ps.controls["arc_target"] = *target;
+      measured.push_back(v);
       out.push_back(std::move(ps));
     }
-    store_.add_passages(st.id, g.node, out, event_kind, {{"k", p.n}, {"seed", p.seed}}, replace);
+    json event = {{"k", p.n}, {"seed", p.seed}};
+    if (target) event["arc_target"] = *target;
+    store_.add_passages(st.id, g.node, out, event_kind, event, replace);
+    if (target && steer && !out.empty()) {
+      *steer = {{"passage", path.size()}, {"target", *target}, {"pick", out[closest_to(measured, *target)].id}};
+      if (!valence.empty()) (*steer)["valence"] = valence;
+    }
     return out;
   }
 
@@ -208,10 +241,14 @@ class StoryRoutes::Api {
     store_.passage(id, g.node);  // 404 before generating
     const std::string kind = replace ? "retry" : "branches";
     if (!g.stream) {
-      const auto out = generate(st, g, replace, kind, [](int, const std::string&) { return true; });
+      json steer;
+      const auto out = generate(
+          st, g, replace, kind, [](int, const std::string&) { return true; }, &steer);
       json ps = json::array();
       for (const auto& p : out) ps.push_back(passage_json(p));
-      send_json(res, {{"node", g.node}, {"passages", ps}}, 201);
+      json answer = {{"node", g.node}, {"passages", ps}};
+      if (!steer.is_null()) answer["arc"] = steer;
+      send_json(res, answer, 201);
       return;
     }
     auto self = this;
@@ -223,12 +260,18 @@ class StoryRoutes::Api {
             return sink.write(line.data(), line.size());
           };
           try {
-            const auto out = self->generate(st, g, replace, kind, [&](int candidate, const std::string& text) {
-              return send({{"candidate", candidate}, {"text", text}});
-            });
+            json steer;
+            const auto out = self->generate(
+                st, g, replace, kind,
+                [&](int candidate, const std::string& text) {
+                  return send({{"candidate", candidate}, {"text", text}});
+                },
+                &steer);
             json ps = json::array();
             for (const auto& p : out) ps.push_back(passage_json(p));
-            send({{"node", g.node}, {"passages", ps}});
+            json answer = {{"node", g.node}, {"passages", ps}};
+            if (!steer.is_null()) answer["arc"] = steer;
+            send(answer);
           } catch (const ApiError& e) {
             if (e.status() == 499) return false;
             const std::string line = "data: " + serving::error_body(e) + "\n\n";
@@ -317,13 +360,9 @@ class StoryRoutes::Api {
         const Passage p = store_.passage(id, node_field(body, 0));
         const Tokenizer& tok = model().tokenizer();
         // The passage keeps its control line; the writer's text replaces the rest.
-        const std::string beat = p.controls.value("beat", ""), emotion = p.controls.value("emotion", "");
-        std::vector<int> tokens;
-        if (p.parent == 0) {
-          tokens = tok.encode(conditioning_prompt(tok, p.controls.value("genre", ""), beat, emotion, text));
-        } else {
-          tokens = tok.encode(conditioning_prompt(tok, "", beat, emotion, text));
-        }
+        const ControlLabels labels = {p.parent == 0 ? p.controls.value("genre", "") : "", p.controls.value("beat", ""),
+                                      p.controls.value("emotion", ""), p.controls.value("valence", "")};
+        const std::vector<int> tokens = tok.encode(conditioning_prompt(tok, labels, text));
         store_.edit(id, p.id, text, tokens);
         send_json(r, tree(id));
       });

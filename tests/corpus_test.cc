@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "datasets/derived_labels.h"
 #include "datasets/digest.h"
 #include "datasets/prepare.h"
 #include "tests/test_util.h"
@@ -111,6 +112,59 @@ TEST(Corpus, FailedPrepareLeavesNoFile) {
   for (const auto& e : fs::directory_iterator(dir)) files += e.path().filename() != "odd.fountain";
   EXPECT_EQ(files, 0);
   EXPECT_THROW(prepare_corpus({dir + "/nothing-here"}, testing::sample_tokenizer(), dir + "/c.h5", o), InputError);
+}
+
+TEST(Corpus, DerivedLabelsAreWrittenAndReadBack) {
+  const std::string out = testing::temp_dir("derived") + "/labelled.h5";
+  PrepareOptions o;
+  o.quiet = true;
+  o.val_fraction = 0.25;
+  // A labeler that reads only the scene's length, so the test knows the answer.
+  const SceneLabeler by_length = [](std::string_view scene) {
+    DerivedLabels d;
+    d.valence = scene.size() % 2 ? "positive" : "negative";
+    d.emotion = "trust";
+    return d;
+  };
+  prepare_corpus({testing::sample_dir()}, testing::sample_tokenizer(), out, o, by_length);
+  const CorpusData c = read_corpus(out);
+  const Tokenizer tok = Tokenizer::load(testing::sample_tokenizer());
+  auto docs = read_documents(testing::sample_dir());
+  ASSERT_EQ(c.scenes.size(), [&] {
+    std::size_t n = 0;
+    for (const auto& d : docs) n += d.scenes.size();
+    return n;
+  }());
+  int derived = 0, noted = 0;
+  for (const auto& s : c.scenes) {
+    EXPECT_TRUE(s.valence == "positive" || s.valence == "negative") << s.valence;
+    // The scene's control line carries its labels as tokens.
+    std::vector<int> line;
+    for (auto t = s.token_begin; c.tokens[t] != static_cast<std::uint32_t>(c.newline_id); ++t)
+      line.push_back(c.tokens[t]);
+    const std::string text = tok.decode(line);
+    EXPECT_NE(text.find("<valence=" + s.valence + ">"), std::string::npos) << text;
+    if (s.emotion_derived) {
+      ++derived;
+      EXPECT_EQ(s.emotion, "trust");
+      EXPECT_NE(text.find("<derived_emotion=trust>"), std::string::npos) << text;
+    } else {
+      ++noted;
+      EXPECT_EQ(text.find("<derived_emotion="), std::string::npos) << text;
+    }
+  }
+  EXPECT_GT(derived, 0);
+  // Every sample scene whose note names an emotion kept it.
+  int with_notes = 0;
+  for (const auto& d : docs)
+    for (const auto& s : d.scenes) with_notes += s.emotion != "none";
+  EXPECT_EQ(noted, with_notes);
+  // Without a labeler nothing is derived.
+  const CorpusData plain = read_corpus(prepared_sample());
+  for (const auto& s : plain.scenes) {
+    EXPECT_EQ(s.valence, "none");
+    EXPECT_FALSE(s.emotion_derived);
+  }
 }
 
 TEST(Corpus, H5pyReadsTheDocumentedLayout) {

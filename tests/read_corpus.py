@@ -11,7 +11,7 @@ import numpy as np
 path, n_tokens, token_sum, n_scenes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 with h5py.File(path, "r") as f:
     assert f.attrs["format"] == "plotforge-corpus", f.attrs["format"]
-    assert f.attrs["schema_version"] == 1
+    assert f.attrs["schema_version"] == 2
     tokens = f["tokens"][:]
     assert tokens.dtype == np.dtype(f.attrs["token_dtype"]), (tokens.dtype, f.attrs["token_dtype"])
     assert len(tokens) == n_tokens == f.attrs["n_tokens"], (len(tokens), n_tokens)
@@ -26,7 +26,10 @@ with h5py.File(path, "r") as f:
     train = sum(int(offsets[i + 1] - offsets[i]) for i in range(len(split)) if split[i] == 0)
     assert train == f.attrs["n_train_tokens"]
     begin, end = f["scenes/token_begin"][:], f["scenes/token_end"][:]
-    assert len(begin) == n_scenes == len(f["scenes/beat"])
+    assert len(begin) == n_scenes == len(f["scenes/beat"]) == len(f["scenes/valence"])
+    assert len(f["scenes/emotion_derived"]) == n_scenes
+    valence = {v.decode() for v in f["scenes/valence"][:]}
+    assert valence <= {"none", "negative", "neutral", "positive"}, valence
     names = [n.decode() for n in f["control_tokens/name"][:]]
     ids = f["control_tokens/id"][:]
     scene_id = ids[names.index("<scene>")]

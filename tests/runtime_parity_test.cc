@@ -311,7 +311,7 @@ TEST(RuntimeParity, BothProgramsSayWhyAndWhenTheContextEndsAGeneration) {
   // The model's context is 256 tokens: 400 cannot fit.
   const auto model = runtime::Model::load(trained().bundle);
   const std::size_t prompt_length =
-      model->tokenizer().encode(conditioning_prompt(model->tokenizer(), "", "", "", "MACBETH")).size();
+      model->tokenizer().encode(conditioning_prompt(model->tokenizer(), {}, "MACBETH")).size();
   const std::string options = " --prompt 'MACBETH' --max-new-tokens 400 --temperature 0 --logprobs";
   for (const std::string& cmd : {plotforge_bin() + " generate --checkpoint " + trained().run_dir,
                                  runtime_bin + " generate --bundle " + trained().bundle}) {

@@ -31,6 +31,7 @@ class ClassifierObjective : public Objective {
     c.n_genres = static_cast<int>(train_.genres().size());
     c.n_beats = static_cast<int>(beat_vocabulary().size());
     c.n_emotions = static_cast<int>(emotion_vocabulary().size());
+    c.n_valences = static_cast<int>(valence_vocabulary().size());
     return c;
   }
   std::string kind() const override { return "classifier"; }
@@ -38,9 +39,10 @@ class ClassifierObjective : public Objective {
   nlohmann::json checkpoint_config() const override { return {{"genres", train_.genres()}}; }
   std::string describe() const override {
     char buf[200];
-    std::snprintf(
-        buf, sizeof buf, "scene classifier: encoder of %d layers, width %d; %zu genres, %zu beats, %zu emotions",
-        o_.model.n_layers, o_.model.dim, train_.genres().size(), beat_vocabulary().size(), emotion_vocabulary().size());
+    std::snprintf(buf, sizeof buf,
+                  "scene classifier: encoder of %d layers, width %d; %zu genres, %zu beats, %zu emotions, %zu valences",
+                  o_.model.n_layers, o_.model.dim, train_.genres().size(), beat_vocabulary().size(),
+                  emotion_vocabulary().size(), valence_vocabulary().size());
     return buf;
   }
   long units_per_micro_batch() const override { return static_cast<long>(o_.batch_size); }
@@ -56,6 +58,7 @@ class ClassifierObjective : public Objective {
     s["genre_accuracy"] = acc(c.ok[0], c.n[0]);
     s["beat_accuracy"] = acc(c.ok[1], c.n[1]);
     s["emotion_accuracy"] = acc(c.ok[2], c.n[2]);
+    s["valence_accuracy"] = acc(c.ok[3], c.n[3]);
     return s;
   }
   std::uint64_t data_position() const override { return train_.position(); }
@@ -63,7 +66,7 @@ class ClassifierObjective : public Objective {
 
  private:
   struct Counts {
-    long ok[3] = {0, 0, 0}, n[3] = {0, 0, 0};
+    long ok[4] = {0, 0, 0, 0}, n[4] = {0, 0, 0, 0};
   };
   torch::Tensor batch_loss(const SceneBatch& b, Counts* c) {
     const auto logits = model_->forward(padded_rows(scene_rows(b), control_ids_, o_.model.context, ctx_.device));
@@ -72,7 +75,9 @@ class ClassifierObjective : public Objective {
            labeled_cross_entropy(logits.beat, labels(b.beat, ctx_.device), c ? &c->ok[1] : nullptr,
                                  c ? &c->n[1] : nullptr) +
            labeled_cross_entropy(logits.emotion, labels(b.emotion, ctx_.device), c ? &c->ok[2] : nullptr,
-                                 c ? &c->n[2] : nullptr);
+                                 c ? &c->n[2] : nullptr) +
+           labeled_cross_entropy(logits.valence, labels(b.valence, ctx_.device), c ? &c->ok[3] : nullptr,
+                                 c ? &c->n[3] : nullptr);
   }
   TrainContext& ctx_;
   TrainOptions o_;
@@ -101,6 +106,7 @@ LoadedClassifier load_classifier(const std::string& path) {
   cc.n_genres = static_cast<int>(c.genres.size());
   cc.n_beats = static_cast<int>(beat_vocabulary().size());
   cc.n_emotions = static_cast<int>(emotion_vocabulary().size());
+  cc.n_valences = static_cast<int>(valence_vocabulary().size());
   c.model = SceneClassifier(cc);
   load_checkpoint(c.checkpoint, {c.model.get()});
   c.model->eval();

@@ -56,12 +56,16 @@ void add_prompt_options(po::options_description& o) {
   o.add_options()("prompt", po::value<std::string>()->default_value(""), "Fountain text to continue")(
       "genre", po::value<std::string>()->default_value(""), "condition on a genre (a control token)")(
       "beat", po::value<std::string>()->default_value(""), "condition the scene on a beat")(
-      "emotion", po::value<std::string>()->default_value(""), "condition the scene on an emotion");
+      "emotion", po::value<std::string>()->default_value(""), "condition the scene on an emotion")(
+      "valence", po::value<std::string>()->default_value(""),
+      "condition the scene on a valence class (negative, neutral, positive; models trained on "
+      "prepare --label-emotions corpora)");
 }
 
 std::vector<int> prompt_ids(const po::variables_map& vm, const Tokenizer& tok, const std::string& genre) {
-  return tok.encode(conditioning_prompt(tok, genre, vm["beat"].as<std::string>(), vm["emotion"].as<std::string>(),
-                                        vm["prompt"].as<std::string>()));
+  return tok.encode(conditioning_prompt(
+      tok, {genre, vm["beat"].as<std::string>(), vm["emotion"].as<std::string>(), vm["valence"].as<std::string>()},
+      vm["prompt"].as<std::string>()));
 }
 
 void add_sampling_options(po::options_description& o, const SamplingParams& defaults) {

@@ -15,6 +15,7 @@
 #include "emotion/emolex.h"
 #include "emotion/vader.h"
 #include "programs/plotforge/commands.h"
+#include "programs/plotforge/lexicons.h"
 
 namespace plotforge::programs {
 
@@ -32,11 +33,8 @@ int cmd_sentiment(const Args& args) {
       "json", po::bool_switch(), "print a JSON array of {file, line, text, compound, pos, neu, neg}")(
       "quiet", po::bool_switch(), "print only the count and speed (benchmarks)")(
       "threads", po::value<int>()->default_value(1), "scoring threads")(
-      "lines", po::bool_switch(), "read the files as plain text, one line to score per line (not Fountain)")(
-      "emotion-lexicon", po::value<std::string>()->default_value(""),
-      "your word-emotion lexicon in NRC EmoLex's format: adds each line's emotion (docs/emotion.md)")(
-      "lexicon", po::value<std::string>()->default_value(""),
-      "a VADER-format lexicon instead of the shipped one (emotion/lexicons/vader/)");
+      "lines", po::bool_switch(), "read the files as plain text, one line to score per line (not Fountain)");
+  add_lexicon_options(o);
   po::positional_options_description pos;
   pos.add("files", -1);
   po::variables_map vm;
@@ -46,12 +44,9 @@ int cmd_sentiment(const Args& args) {
   if (!vm.count("files")) throw InputError("give one or more Fountain files");
   const int threads = vm["threads"].as<int>();
   if (threads < 1 || threads > 256) throw InputError("--threads: must be in [1, 256]");
-  const std::string lexicon = vm["lexicon"].as<std::string>();
-  const emotion::Vader custom = lexicon.empty() ? emotion::Vader() : emotion::Vader::load(lexicon);
-  const emotion::Vader& vader = lexicon.empty() ? emotion::Vader::builtin() : custom;
-  const std::string emolex_path = vm["emotion-lexicon"].as<std::string>();
-  std::optional<emotion::EmotionLexicon> emolex;
-  if (!emolex_path.empty()) emolex = emotion::EmotionLexicon::load(emolex_path);
+  const Lexicons lexicons(vm);
+  const emotion::Vader& vader = lexicons.vader();
+  const emotion::EmotionLexicon* emolex = lexicons.emotions();
 
   std::vector<DialogueLine> lines;
   for (const auto& f : vm["files"].as<std::vector<std::string>>()) {

@@ -130,7 +130,7 @@ int cmd_vae(const Args& all_args) {
       if (it == vectors.end()) throw InputError("--steer " + steer + ": no training scene carries that label");
       z = z + vm["steer-scale"].as<float>() * it->second;
     }
-    prompt = tok.encode(conditioning_prompt(tok, "", vm["beat"].as<std::string>(), "", ""));
+    prompt = tok.encode(conditioning_prompt(tok, {"", vm["beat"].as<std::string>(), "", ""}, ""));
   } else {
     if (vm["script"].as<std::string>().empty()) throw InputError("--script: give the script whose scene to encode");
     const auto a = scene_ids(tok, vm["script"].as<std::string>(), vm["scene"].as<int>());

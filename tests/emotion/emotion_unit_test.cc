@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "datasets/derived_labels.h"
+#include "datasets/documents.h"
 #include "datasets/fountain.h"
 #include "emotion/arcs.h"
 #include "emotion/emolex.h"
+#include "emotion/scene_labels.h"
 #include "emotion/vader.h"
 #include "tests/test_util.h"
 
@@ -148,6 +151,58 @@ TEST(Arcs, ModesOfArcsThatShareOneShape) {
   EXPECT_NEAR(m.explained[0], 1.0, 1e-9);
   EXPECT_NEAR(std::fabs(correlation(m.modes[0], rise)), 1.0, 1e-9);
   EXPECT_NEAR(m.coordinates[2][0] / m.coordinates[0][0], -4.0, 1e-6);
+}
+
+TEST(SceneLabels, ValenceClassFromTheDialogue) {
+  const SceneLabeler label = scene_labeler(Vader::builtin(), nullptr);
+  EXPECT_EQ(label("INT. HALL - DAY\n\nHERO\nI love this wonderful, happy day!\n").valence, "positive");
+  EXPECT_EQ(label("INT. HALL - DAY\n\nHERO\nI hate this. Death and misery and grief.\n").valence, "negative");
+  EXPECT_EQ(label("INT. HALL - DAY\n\nHERO\nThe door is on the left.\n").valence, "neutral");
+  // Dialogue decides; without any, the whole text is read.
+  EXPECT_EQ(label("INT. HALL - DAY\n\nA terrible, cruel murder.\n\nHERO\nWhat a lovely, wonderful gift!\n").valence,
+            "positive");
+  EXPECT_EQ(label("INT. HALL - DAY\n\nA terrible, cruel murder.\n").valence, "negative");
+  EXPECT_EQ(label("").valence, "none");
+  EXPECT_EQ(label("INT. HALL - DAY\n\nHERO\nI love it.\n").emotion, "none");  // no lexicon, no emotion
+  // A generated passage need not be valid Fountain: read whole.
+  const PassageReading r = read_passage("HERO\n[[ an unclosed note and a horrible death", Vader::builtin());
+  EXPECT_GT(r.words, 0);
+  EXPECT_LT(r.valence, 0);
+  EXPECT_EQ(valence_class(0.05), "positive");
+  EXPECT_EQ(valence_class(0.0499), "neutral");
+  EXPECT_EQ(valence_class(-0.05), "negative");
+}
+
+TEST(SceneLabels, AnExplicitNoteWinsAndTheTokensSayWhatWasDerived) {
+  const auto lex = EmotionLexicon::load(lexicon_file("labels.txt", "ghost\tfear\t1\nlove\tjoy\t1\nsweet\tjoy\t1\n"));
+  // A note labels the scenes after it: the first scene has none, the second fear.
+  const Script script = parse_fountain(
+      "Title: Two Scenes\nGenre: comedy\n\n# ACT I\n\nINT. GARDEN - DAY\n\nHERO\nA ghost! A horrible ghost!\n\n"
+      "[[emotion: fear]]\n\nINT. HALL - NIGHT\n\nHERO\nSweet love, sweet love, what a lovely night.\n",
+      "two.fountain");
+  Document doc = document_from_script(script);
+  const std::string plain = strip_control_tokens(doc.text);
+  derive_scene_labels(doc, scene_labeler(Vader::builtin(), &lex));
+  ASSERT_EQ(doc.scenes.size(), 2u);
+  EXPECT_EQ(doc.scenes[0].emotion, "fear");  // derived: "ghost"
+  EXPECT_TRUE(doc.scenes[0].emotion_derived);
+  EXPECT_EQ(doc.scenes[0].valence, "negative");
+  EXPECT_EQ(doc.scenes[1].emotion, "fear");  // the note, although the words say joy
+  EXPECT_FALSE(doc.scenes[1].emotion_derived);
+  EXPECT_EQ(doc.scenes[1].valence, "positive");
+  const auto line_of = [&](const SceneSpan& s) {
+    return doc.text.substr(s.begin, doc.text.find('\n', s.begin) - s.begin);
+  };
+  EXPECT_EQ(line_of(doc.scenes[0]), "<scene><derived_emotion=fear><valence=negative>");
+  EXPECT_EQ(line_of(doc.scenes[1]), "<scene><emotion=fear><valence=positive>");
+  EXPECT_EQ(doc.text.back(), '\n');
+  EXPECT_EQ(doc.text.substr(doc.scenes[0].end, 7), "\n<scene");  // spans moved with the longer lines
+  EXPECT_EQ(doc.scenes[1].end, doc.text.size());
+  EXPECT_EQ(strip_control_tokens(doc.text), plain);  // only control tokens changed
+  // Labelling again changes nothing.
+  const std::string once = doc.text;
+  derive_scene_labels(doc, scene_labeler(Vader::builtin(), &lex));
+  EXPECT_EQ(doc.text, once);
 }
 
 }  // namespace

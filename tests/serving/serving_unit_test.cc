@@ -39,7 +39,7 @@ TEST(CompletionRequest, OpenAIDefaults) {
   EXPECT_FALSE(r.seeded);
   EXPECT_FALSE(r.params.logprobs);
   ASSERT_EQ(r.prompts.size(), 1u);
-  EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), "", "", "", "HAMLET")));
+  EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), {}, "HAMLET")));
   EXPECT_EQ(r.prompt_texts[0], "HAMLET");
 }
 
@@ -68,7 +68,7 @@ TEST(CompletionRequest, EveryFieldIsRead) {
   EXPECT_FLOAT_EQ(p.min_p, 0.05f);
   EXPECT_FLOAT_EQ(p.repetition_penalty, 1.1f);
   EXPECT_TRUE(p.ignore_eos);
-  EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), "tragedy", "climax", "fear", "x")));
+  EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), {"tragedy", "climax", "fear", ""}, "x")));
 }
 
 TEST(CompletionRequest, TokenPromptsAreTakenAsTheyAre) {

@@ -215,6 +215,53 @@ class StoryServer(unittest.TestCase):
         self.assertEqual(got, 409, data)
         self.assertEqual(self.server.get("/health")[0], 200)
 
+    def test_steering_along_an_arc(self):
+        st = self.new_story(arc="man_in_a_hole", arc_passages=3)
+        sid = st["id"]
+        arc = st["controls"]["arc"]
+        self.assertEqual(st["controls"]["arc_shape"], "man_in_a_hole")
+        self.assertEqual(len(arc), 3)
+        self.assertGreater(arc[0], 0.4)  # man in a hole: high, low, high
+        self.assertLess(arc[1], -0.9)
+        self.assertGreater(arc[2], 0.4)
+        expect = lambda t: "positive" if t > 1 / 3 else "negative" if t < -1 / 3 else "neutral"
+        for depth in (1, 2, 3):
+            out = self.call("POST", "/v1/stories/%s/branches" % sid, {"k": 4, "max_tokens": 24, "seed": depth}, 201)
+            steer = out["arc"]
+            self.assertEqual(steer["passage"], depth)
+            self.assertAlmostEqual(steer["target"], arc[depth - 1])
+            self.assertEqual(steer["valence"], expect(arc[depth - 1]))  # the bundle knows valence tokens
+            measured = {p["id"]: p["controls"]["measured_valence"] for p in out["passages"]}
+            self.assertIn(steer["pick"], measured)
+            gap = lambda i: abs(measured[i] - steer["target"])
+            self.assertLessEqual(gap(steer["pick"]), min(gap(i) for i in measured) + 1e-4)
+            for p in out["passages"]:
+                self.assertEqual(p["controls"]["valence"], steer["valence"])
+                self.assertEqual(p["controls"]["arc_target"], steer["target"])
+                self.assertTrue(-1 <= p["controls"]["measured_valence"] <= 1)
+            self.call("POST", "/v1/stories/%s/choose" % sid, {"node": steer["pick"]})
+        # Past the arc's end: no target, still a measured valence.
+        out = self.call("POST", "/v1/stories/%s/branches" % sid, {"k": 2, "max_tokens": 8}, 201)
+        self.assertNotIn("arc", out)
+        self.assertTrue(all("measured_valence" in p["controls"] for p in out["passages"]))
+        # A list of valences, one per passage; a valence in the request wins over the arc's.
+        st = self.new_story(arc=[0.9, -0.9])
+        out = self.call("POST", "/v1/stories/%s/branches" % st["id"], {"k": 2, "max_tokens": 8}, 201)
+        self.assertEqual((out["arc"]["target"], out["arc"]["valence"]), (0.9, "positive"))
+        out = self.call("POST", "/v1/stories/%s/branches" % st["id"],
+                        {"k": 2, "max_tokens": 8, "valence": "neutral"}, 201)
+        self.assertEqual(out["arc"]["valence"], "neutral")
+        for body, param in [({"arc": "spiral"}, "arc"), ({"arc": [2]}, "arc"), ({"arc": []}, "arc"),
+                            ({"arc": [0.1] * 65}, "arc"), ({"arc": {"a": 1}}, "arc"), ({"arc": ["x"]}, "arc"),
+                            ({"arc_passages": 4}, "arc_passages"),
+                            ({"arc": [0.5, 0.1], "arc_passages": 4}, "arc_passages"),
+                            ({"arc": "icarus", "arc_passages": 1}, "arc_passages"),
+                            ({"valence": "ecstatic"}, "valence")]:
+            with self.subTest(body=body):
+                got, data = self.server.request("POST", "/v1/stories", dict({"premise": "x"}, **body))
+                self.assertEqual(got, 400, data)
+                self.assertEqual(data["error"]["param"], param, data)
+
     def test_a_screenplay_or_one_of_its_scenes_seeds_a_story(self):
         screenplay = ("Title: The Garden\nAuthor: Test\n\nINT. ROOM - DAY\n\nBob sits by the window.\n\n"
                       "EXT. GARDEN - NIGHT\n\nAlice runs between the hedges.\n")
