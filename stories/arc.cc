@@ -1,5 +1,6 @@
 #include "stories/arc.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "emotion/arcs.h"
@@ -32,11 +33,13 @@ std::vector<double> read_arc(const json& body) {
     if (body.contains("arc_passages") && !body["arc_passages"].is_null()) {
       n = serving::json_integer(body["arc_passages"], "arc_passages", 2, kMaxArcPoints);
     }
-    // The shape at the middle of each passage's share of the story.
+    // The shape at the middle of each passage's share of the story, scaled
+    // to [-1, 1] (rags to riches climbs from -1 to 1, not from 0).
+    const auto [lo, hi] = std::minmax_element(shape->begin(), shape->end());
     for (long long i = 0; i < n; ++i) {
       const double t = (i + 0.5) / static_cast<double>(n);
       const int k = std::min(emotion::kArcPoints - 1, static_cast<int>(t * emotion::kArcPoints));
-      points.push_back((*shape)[k]);
+      points.push_back(2 * ((*shape)[k] - *lo) / (*hi - *lo) - 1);
     }
     return points;
   }

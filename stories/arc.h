@@ -1,7 +1,8 @@
 // Arc-steered stories (docs/stories.md, "Steering along an arc").
 //
 // A story may carry a target arc: one of Reagan's six shapes
-// (emotion/arcs.h) spread over `passages` passages, or the valence points
+// (emotion/arcs.h) spread over `passages` passages and scaled to [-1, 1],
+// or the valence points
 // themselves, one per passage, each in [-1, 1]. For the passage at depth d
 // after the opening, the target is point d-1. Steering does two things:
 //  - conditions the passage on the target's valence class where the model

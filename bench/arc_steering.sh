@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Arc steering, end to end (numbers go to docs/emotion.md, "Arc steering"):
+# a unigram tokenizer and a corpus of the 37 plays with derived labels
+# (prepare --label-emotions), the scenes-transformer configuration trained
+# on it for STEPS steps, exported, served on loopback, and
+# bench/arc_steering.py run against it for each K in KS.
+# usage: bench/arc_steering.sh   (PF, RUN, W, STEPS, KS, STORIES as environment overrides)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PF=${PF:-build/bin/plotforge}
+RUN=${RUN:-build/bin/plotforge-run}
+W=${W:-runs/bench-arc}
+STEPS=${STEPS:-800}
+KS=${KS:-4 8}
+STORIES=${STORIES:-20}
+plays=../shared/corpora/shakespeare
+mkdir -p $W
+if [ ! -d $W/bundle ]; then
+  $PF tokenizer train --input $plays --out $W/tok.model --vocab-size 2000 > /dev/null
+  $PF prepare --input $plays --tokenizer $W/tok.model --out $W/labelled.h5 --label-emotions --quiet
+  $PF train --config configs/scenes-transformer.ini --data $W/labelled.h5 --out $W/run --max-steps $STEPS --quiet
+  $PF export --checkpoint $W/run --out $W/bundle > /dev/null
+fi
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+for k in $KS; do
+  log=$(mktemp -d)
+  $RUN serve --bundle $W/bundle --port 0 --db $log/stories.db > $log/out 2> $log/err &
+  pid=$!
+  for _ in $(seq 600); do grep -q ' at http' $log/out 2>/dev/null && break; sleep 0.1; done
+  url=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' $log/out)
+  [ -n "$url" ] || { cat $log/err; exit 1; }
+  echo
+  echo "== k = $k, $STORIES stories per shape, 8 passages, 48 tokens each"
+  python3 bench/arc_steering.py --url $url --stories $STORIES --k $k --json $W/arc-k$k.json
+  kill -TERM $pid
+  wait $pid
+  rm -rf $log
+done
