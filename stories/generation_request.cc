@@ -1,5 +1,7 @@
 #include "stories/generation_request.h"
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 #include <random>
 #include <set>
@@ -23,8 +25,9 @@ std::int64_t node_field(const json& j, std::int64_t fallback) {
 }
 
 Generation read_generation(const json& body, const Story& st, const Tokenizer& tok) {
-  static const std::set<std::string> known = {"node",  "k",    "max_tokens", "temperature", "top_p",   "top_k",
-                                              "min_p", "seed", "beat",       "emotion",     "valence", "stream"};
+  static const std::set<std::string> known = {"node",    "k",      "max_tokens", "temperature", "top_p",
+                                              "top_k",   "min_p",  "seed",       "beat",        "emotion",
+                                              "valence", "stream", "viewer",     "personalise"};
   for (const auto& [key, value] : body.items()) {
     if (!known.count(key)) serving::bad_field(key, "unknown field (see docs/stories.md)");
   }
@@ -65,7 +68,21 @@ Generation read_generation(const json& body, const Story& st, const Tokenizer& t
     p.seed = static_cast<std::uint64_t>(json_integer(body["seed"], "seed", 0, std::numeric_limits<long long>::max()));
   }
   if (body.contains("stream") && !body["stream"].is_null()) g.stream = serving::json_bool(body["stream"], "stream");
+  g.viewer = viewer_field(body);
+  if (body.contains("personalise") && !body["personalise"].is_null()) {
+    g.personalise = serving::json_bool(body["personalise"], "personalise");
+  }
   return g;
+}
+
+std::string viewer_field(const json& body) {
+  if (!body.is_object() || !body.contains("viewer") || body["viewer"].is_null()) return "";
+  const std::string v = serving::json_string(body["viewer"], "viewer");
+  const bool ok = !v.empty() && v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '@' || c == '-';
+  });
+  if (!ok) serving::bad_field("viewer", "1 to 128 letters, digits or _.@-");
+  return v;
 }
 
 }  // namespace plotforge::stories

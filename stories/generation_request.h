@@ -19,7 +19,13 @@ struct Generation {
   SamplingParams params;               // n is k
   std::string beat, emotion, valence;  // valence: asked for; an arc may set it instead
   bool stream = false;
+  std::string viewer;       // who the candidates are for ("" : the story's own player)
+  bool personalise = true;  // with a viewer: rank 2k candidates by their profile, show k
 };
+
+// The body's "viewer" (or its query parameter): 1 to 128 characters of
+// letters, digits and "_.@-"; "" when absent. Throws ApiError(400).
+std::string viewer_field(const nlohmann::json& body);
 
 // Throws ApiError(400) naming the field at fault.
 Generation read_generation(const nlohmann::json& body, const Story& story, const Tokenizer& tok);

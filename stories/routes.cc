@@ -11,6 +11,8 @@
 #include "datasets/documents.h"
 #include "datasets/fountain.h"
 #include "emotion/scene_labels.h"
+#include "personalisation/features.h"
+#include "personalisation/profile.h"
 #include "serving/completion_request.h"
 #include "serving/json_fields.h"
 #include "serving/text_stream.h"
@@ -71,9 +73,20 @@ class StoryRoutes::Api {
     return *m;
   }
 
-  json tree(const std::string& id) {
-    const Story st = store_.story(id);
+  // The tree as `viewer` sees it: their current passage and path.
+  json tree(const std::string& id, const std::string& viewer = "") {
+    Story st = store_.story(id);
+    st.current = store_.current(st, viewer);
     return tree_json(st, store_.passages(id));
+  }
+
+  // The viewer's profile: stored, or a new one from the audience's.
+  personalisation::Profile viewer_profile(const std::string& viewer) {
+    const json mine = store_.profile(viewer);
+    if (!mine.is_null()) return personalisation::Profile::from_json(mine);
+    const json audience = store_.profile("");
+    return personalisation::Profile::from_audience(audience.is_null() ? personalisation::Profile::prior()
+                                                                      : personalisation::Profile::from_json(audience));
   }
 
   void create(const httplib::Request& req, httplib::Response& res) {
@@ -152,8 +165,13 @@ class StoryRoutes::Api {
   // the event) before answering. `on_text` gets each candidate's text as it
   // is sampled; returning false cancels the generation (nothing is stored).
   // With an arc, `steer` gets the target and the candidate closest to it.
+  // For a viewer (personalised), 2k candidates are generated and the k their
+  // profile ranks first are kept, in that order; `ranking` gets their scores.
+  // A personalised stream sends no per-token text: which candidates are
+  // shown is known only at the end.
   std::vector<Passage> generate(const Story& st, const Generation& g, bool replace, const std::string& event_kind,
-                                const std::function<bool(int, const std::string&)>& on_text, json* steer) {
+                                const std::function<bool(int, const std::string&)>& on_text, json* steer,
+                                json* ranking) {
     const runtime::Model& m = model();
     const Tokenizer& tok = m.tokenizer();
     const int context = m.config().context;
@@ -169,6 +187,9 @@ class StoryRoutes::Api {
     const std::vector<int> line = tok.encode(conditioning_prompt(tok, {"", g.beat, g.emotion, valence}, ""));
     prompt.insert(prompt.end(), line.begin(), line.end());
     SamplingParams p = g.params;
+    const bool personal = !g.viewer.empty() && g.personalise;
+    const int shown = p.n;
+    if (personal) p.n = 2 * shown;
     p.max_new_tokens = std::min(p.max_new_tokens, context / 2);
     // The story so far may outgrow the context: keep its end.
     const std::size_t keep = static_cast<std::size_t>(context - p.max_new_tokens);
@@ -183,7 +204,7 @@ class StoryRoutes::Api {
       serving::Progress pr = request->wait(std::chrono::milliseconds(200));
       for (const auto& ev : pr.tokens) {
         const std::string delta = texts[ev.branch].push(ev.token);
-        if (!delta.empty() && !on_text(ev.branch, delta)) {
+        if (!delta.empty() && !on_text(personal ? -1 : ev.branch, delta)) {
           request->cancel();
           throw ApiError(499, "the client went away");
         }
@@ -196,6 +217,10 @@ class StoryRoutes::Api {
     if (!done.error.empty()) throw ApiError(500, "generation failed: " + done.error);
     std::vector<Passage> out;
     std::vector<double> measured;
+    std::string so_far;  // the story's text, for novelty and new voices
+    for (const Passage& q : path) so_far += q.text + "\n";
+    const std::string batch = std::to_string(p.seed) + "." + std::to_string(g.node);
+    std::vector<personalisation::Features> features;
     for (std::size_t i = 0; i < done.completions.size(); ++i) {
       const Completion& c = done.completions[i];
       if (c.finish_reason == "abort") throw ApiError(503, "the server is shutting down; nothing was stored");
@@ -220,12 +245,44 @@ class StoryRoutes::Api {
       const double v = emotion::read_passage(ps.text, emotion::Vader::builtin()).valence;
       ps.controls["measured_valence"] = std::round(v * 1e4) / 1e4;
       if (target) ps.controls["arc_target"] = *target;
+      features.push_back(personalisation::passage_features(ps.text, so_far));
+      ps.controls["features"] = personalisation::features_json(features.back());
+      ps.controls["batch"] = batch;  // the candidates shown together, which a choice is learnt against
+      if (!g.viewer.empty()) ps.controls["viewer"] = g.viewer;
       measured.push_back(v);
       out.push_back(std::move(ps));
     }
-    json event = {{"k", p.n}, {"seed", p.seed}};
+    json event = {{"k", shown}, {"seed", p.seed}};
     if (target) event["arc_target"] = *target;
-    store_.add_passages(st.id, g.node, out, event_kind, event, replace);
+    std::vector<double> scores;
+    std::vector<std::size_t> order;
+    if (personal) {
+      // Rank by the viewer's profile (a new viewer starts from the audience's).
+      const personalisation::Profile viewer = viewer_profile(g.viewer);
+      order = personalisation::rank_candidates(viewer, features, static_cast<std::size_t>(shown), p.seed);
+      const std::vector<double> all = viewer.mean_scores(features);
+      std::vector<Passage> kept;
+      std::vector<double> kept_measured;
+      for (std::size_t r = 0; r < order.size(); ++r) {
+        out[order[r]].controls["rank"] = r + 1;
+        kept.push_back(std::move(out[order[r]]));
+        kept_measured.push_back(measured[order[r]]);
+        scores.push_back(all[order[r]]);
+      }
+      out = std::move(kept);
+      measured = std::move(kept_measured);
+      event["generated"] = p.n;
+    }
+    store_.add_passages(st.id, g.node, out, event_kind, event, replace, g.viewer);
+    if (personal && ranking) {
+      *ranking = json::array();
+      for (std::size_t r = 0; r < out.size(); ++r) {
+        (*ranking).push_back(
+            {{"id", out[r].id},
+             {"score", std::round(scores[r] * 1e4) / 1e4},
+             {"explore", shown >= 2 && r + 1 == out.size() && out.size() == static_cast<std::size_t>(shown)}});
+      }
+    }
     if (target && steer && !out.empty()) {
       *steer = {{"passage", path.size()}, {"target", *target}, {"pick", out[closest_to(measured, *target)].id}};
       if (!valence.empty()) (*steer)["valence"] = valence;
@@ -236,18 +293,20 @@ class StoryRoutes::Api {
   void branches(const httplib::Request& req, httplib::Response& res, bool replace) {
     const std::string id = req.matches[1];
     const json body = serving::json_body(req.body);
-    const Story st = store_.story(id);
+    Story st = store_.story(id);
+    st.current = store_.current(st, viewer_field(body));  // the default node: the viewer's current passage
     const Generation g = read_generation(body, st, model().tokenizer());
     store_.passage(id, g.node);  // 404 before generating
     const std::string kind = replace ? "retry" : "branches";
     if (!g.stream) {
-      json steer;
+      json steer, ranking;
       const auto out = generate(
-          st, g, replace, kind, [](int, const std::string&) { return true; }, &steer);
+          st, g, replace, kind, [](int, const std::string&) { return true; }, &steer, &ranking);
       json ps = json::array();
       for (const auto& p : out) ps.push_back(passage_json(p));
       json answer = {{"node", g.node}, {"passages", ps}};
       if (!steer.is_null()) answer["arc"] = steer;
+      if (!ranking.is_null()) answer["ranking"] = ranking;
       send_json(res, answer, 201);
       return;
     }
@@ -260,17 +319,19 @@ class StoryRoutes::Api {
             return sink.write(line.data(), line.size());
           };
           try {
-            json steer;
+            json steer, ranking;
             const auto out = self->generate(
                 st, g, replace, kind,
                 [&](int candidate, const std::string& text) {
-                  return send({{"candidate", candidate}, {"text", text}});
+                  // A personalised stream (candidate -1) only checks the client is there.
+                  return candidate < 0 ? sink.is_writable() : send({{"candidate", candidate}, {"text", text}});
                 },
-                &steer);
+                &steer, &ranking);
             json ps = json::array();
             for (const auto& p : out) ps.push_back(passage_json(p));
             json answer = {{"node", g.node}, {"passages", ps}};
             if (!steer.is_null()) answer["arc"] = steer;
+            if (!ranking.is_null()) answer["ranking"] = ranking;
             send(answer);
           } catch (const ApiError& e) {
             if (e.status() == 499) return false;
@@ -320,7 +381,10 @@ class StoryRoutes::Api {
       });
     });
     h.Get(sid, [this](const httplib::Request& q, httplib::Response& r) {
-      guarded(r, [&] { send_json(r, tree(q.matches[1])); });
+      guarded(r, [&] {
+        const std::string viewer = q.has_param("viewer") ? q.get_param_value("viewer") : "";
+        send_json(r, tree(q.matches[1], viewer_field(viewer.empty() ? json::object() : json{{"viewer", viewer}})));
+      });
     });
     h.Delete(sid, [this](const httplib::Request& q, httplib::Response& r) {
       guarded(r, [&] {
@@ -336,15 +400,37 @@ class StoryRoutes::Api {
       guarded(r, [&] {
         const json body = serving::json_body(q.body);
         if (!body.contains("node")) serving::bad_field("node", "required");
-        store_.choose(q.matches[1], node_field(body, 0));
-        send_json(r, tree(q.matches[1]));
+        const std::string viewer = viewer_field(body);
+        // What the choice teaches the audience's profile and the viewer's.
+        const Store::Learn learn = [&viewer](const std::vector<Passage>& shown, std::size_t chosen, json& audience,
+                                             json& mine) {
+          std::vector<personalisation::Features> xs;
+          for (const Passage& s : shown) {
+            if (!s.controls.contains("features")) return;  // a passage from before features, or a writer's
+            xs.push_back(personalisation::features_from_json(s.controls["features"]));
+          }
+          if (xs.size() < 2) return;
+          personalisation::Profile a =
+              audience.is_null() ? personalisation::Profile::prior() : personalisation::Profile::from_json(audience);
+          if (!viewer.empty()) {
+            personalisation::Profile v =
+                mine.is_null() ? personalisation::Profile::from_audience(a) : personalisation::Profile::from_json(mine);
+            v.observe(xs, chosen);
+            mine = v.to_json();
+          }
+          a.observe(xs, chosen);
+          audience = a.to_json();
+        };
+        store_.choose(q.matches[1], node_field(body, 0), viewer, learn);
+        send_json(r, tree(q.matches[1], viewer));
       });
     });
     h.Post(sid + "/undo", [this](const httplib::Request& q, httplib::Response& r) {
       guarded(r, [&] {
-        if (!q.body.empty()) serving::json_body(q.body);
-        store_.undo(q.matches[1]);
-        send_json(r, tree(q.matches[1]));
+        const json body = q.body.empty() ? json::object() : serving::json_body(q.body);
+        const std::string viewer = viewer_field(body);
+        store_.undo(q.matches[1], viewer);
+        send_json(r, tree(q.matches[1], viewer));
       });
     });
     h.Post(sid + "/edit", [this](const httplib::Request& q, httplib::Response& r) {
@@ -374,7 +460,7 @@ class StoryRoutes::Api {
         if (!body.contains("seconds")) serving::bad_field("seconds", "required");
         const double s = json_number(body["seconds"], "seconds");
         if (s < 0 || s > 86400) serving::bad_field("seconds", "must be in [0, 86400]");
-        store_.record(q.matches[1], node_field(body, 0), "dwell", {{"seconds", s}});
+        store_.record(q.matches[1], node_field(body, 0), "dwell", {{"seconds", s}}, viewer_field(body));
         send_json(r, {{"recorded", true}});
       });
     });

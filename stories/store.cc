@@ -201,7 +201,18 @@ Store::Store(const std::string& path) : path_(path) {
                 kind TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL))");
       exec("CREATE INDEX events_by_story ON events(story)");
     }
-    // Later versions migrate here: if (version < 2) { ALTER TABLE ... }
+    if (version < 2) {
+      exec("ALTER TABLE events ADD COLUMN viewer TEXT");
+      exec(R"(CREATE TABLE playthroughs (
+                story TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+                viewer TEXT NOT NULL,
+                current INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+                started REAL NOT NULL, updated REAL NOT NULL,
+                PRIMARY KEY (story, viewer)))");
+      exec(R"(CREATE TABLE profiles (
+                viewer TEXT PRIMARY KEY, model TEXT NOT NULL, updated REAL NOT NULL))");
+    }
+    // Later versions migrate here: if (version < 3) { ALTER TABLE ... }
     exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     t.commit();
   } catch (...) {
@@ -221,11 +232,65 @@ void Store::exec(const char* sql) {
   }
 }
 
-void Store::event(const std::string& story_id, std::int64_t passage, const std::string& kind, const json& data) {
-  Statement s(db_, "INSERT INTO events (story, passage, kind, data, at) VALUES (?, ?, ?, ?, ?)");
+void Store::event(const std::string& story_id, std::int64_t passage, const std::string& kind, const json& data,
+                  const std::string& viewer) {
+  Statement s(db_, "INSERT INTO events (story, passage, kind, data, at, viewer) VALUES (?, ?, ?, ?, ?, ?)");
   s.bind(1, story_id).bind(3, kind).bind(4, data.dump()).bind(5, now());
   if (passage) s.bind(2, passage);
+  if (!viewer.empty()) s.bind(6, viewer);
   s.step();
+}
+
+std::int64_t Store::current_locked(const Story& st, const std::string& viewer) {
+  if (viewer.empty()) return st.current;
+  Statement s(db_, "SELECT current FROM playthroughs WHERE story = ? AND viewer = ?");
+  s.bind(1, st.id).bind(2, viewer);
+  return s.step() ? s.integer(0) : st.root;
+}
+
+std::int64_t Store::current(const Story& st, const std::string& viewer) {
+  std::lock_guard<std::mutex> l(m_);
+  return current_locked(st, viewer);
+}
+
+void Store::set_current(const Story& st, const std::string& viewer, std::int64_t node) {
+  if (viewer.empty()) {
+    Statement(db_, "UPDATE stories SET current = ? WHERE id = ?").bind(1, node).bind(2, st.id).step();
+    return;
+  }
+  const double t = now();
+  Statement(db_,
+            "INSERT INTO playthroughs (story, viewer, current, started, updated) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (story, viewer) DO UPDATE SET current = excluded.current, updated = excluded.updated")
+      .bind(1, st.id)
+      .bind(2, viewer)
+      .bind(3, node)
+      .bind(4, t)
+      .bind(5, t)
+      .step();
+}
+
+json Store::profile_locked(const std::string& viewer) {
+  Statement s(db_, "SELECT model FROM profiles WHERE viewer = ?");
+  s.bind(1, viewer);
+  if (!s.step()) return nullptr;
+  json j = json::parse(s.text(0), nullptr, false);
+  return j.is_discarded() ? json(nullptr) : j;
+}
+
+json Store::profile(const std::string& viewer) {
+  std::lock_guard<std::mutex> l(m_);
+  return profile_locked(viewer);
+}
+
+void Store::save_profile(const std::string& viewer, const json& model) {
+  Statement(db_,
+            "INSERT INTO profiles (viewer, model, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT (viewer) DO UPDATE SET model = excluded.model, updated = excluded.updated")
+      .bind(1, viewer)
+      .bind(2, model.dump())
+      .bind(3, now())
+      .step();
 }
 
 void Store::touch(const std::string& story_id) {
@@ -366,7 +431,7 @@ void Store::remove(const std::string& id) {
 }
 
 void Store::add_passages(const std::string& story_id, std::int64_t parent, std::vector<Passage>& added,
-                         const std::string& event_kind, json event_data, bool replace) {
+                         const std::string& event_kind, json event_data, bool replace, const std::string& viewer) {
   std::lock_guard<std::mutex> l(m_);
   Transaction t(db_);
   const Story st = story_locked(story_id);
@@ -375,7 +440,9 @@ void Store::add_passages(const std::string& story_id, std::int64_t parent, std::
     // The candidates a retry replaces: children of `parent` off the current
     // path, with no passages below them.
     std::vector<std::int64_t> on_path;
-    for (std::int64_t n = st.current; n != 0; n = passage_locked(story_id, n).parent) on_path.push_back(n);
+    for (std::int64_t n = current_locked(st, viewer); n != 0; n = passage_locked(story_id, n).parent) {
+      on_path.push_back(n);
+    }
     json replaced = json::array();
     for (std::int64_t c : children_locked(parent)) {
       if (std::find(on_path.begin(), on_path.end(), c) != on_path.end() || !children_locked(c).empty()) continue;
@@ -396,36 +463,57 @@ void Store::add_passages(const std::string& story_id, std::int64_t parent, std::
     ids.push_back(p.id);
   }
   event_data["passages"] = ids;
-  event(story_id, parent, event_kind, event_data);
+  event(story_id, parent, event_kind, event_data, viewer);
   touch(story_id);
   t.commit();
 }
 
-void Store::choose(const std::string& story_id, std::int64_t node) {
+void Store::choose(const std::string& story_id, std::int64_t node, const std::string& viewer, const Learn& learn) {
   std::lock_guard<std::mutex> l(m_);
   Transaction t(db_);
   const Story st = story_locked(story_id);
   const Passage p = passage_locked(story_id, node);
-  if (p.parent != st.current) {
+  const std::int64_t from = current_locked(st, viewer);
+  if (p.parent != from) {
     throw ApiError(409,
                    "passage " + std::to_string(node) + " is not a candidate after the current passage " +
-                       std::to_string(st.current) + "; choose one of its children",
+                       std::to_string(from) + "; choose one of its children",
                    "node", "not_a_candidate");
   }
-  Statement(db_, "UPDATE stories SET current = ? WHERE id = ?").bind(1, node).bind(2, story_id).step();
-  event(story_id, node, "choose", {{"from", st.current}});
+  set_current(st, viewer, node);
+  json data = {{"from", from}};
+  if (learn) {
+    // The candidates shown with it: its siblings from the same generation.
+    std::vector<Passage> shown;
+    std::size_t chosen = 0;
+    for (std::int64_t c : children_locked(p.parent)) {
+      const Passage s = passage_locked(story_id, c);
+      if (s.controls.value("batch", json()) != p.controls.value("batch", json())) continue;
+      if (s.id == node) chosen = shown.size();
+      shown.push_back(s);
+    }
+    json audience = profile_locked(""), mine = viewer.empty() ? json(nullptr) : profile_locked(viewer);
+    learn(shown, chosen, audience, mine);
+    if (!audience.is_null()) save_profile("", audience);
+    if (!viewer.empty() && !mine.is_null()) save_profile(viewer, mine);
+    json ids = json::array();
+    for (const auto& s : shown) ids.push_back(s.id);
+    data["shown"] = ids;
+  }
+  event(story_id, node, "choose", data, viewer);
   touch(story_id);
   t.commit();
 }
 
-std::int64_t Store::undo(const std::string& story_id) {
+std::int64_t Store::undo(const std::string& story_id, const std::string& viewer) {
   std::lock_guard<std::mutex> l(m_);
   Transaction t(db_);
   const Story st = story_locked(story_id);
-  const Passage p = passage_locked(story_id, st.current);
+  const std::int64_t from = current_locked(st, viewer);
+  const Passage p = passage_locked(story_id, from);
   if (p.parent == 0) throw ApiError(409, "the story is at its opening; there is nothing to undo", "", "at_root");
-  Statement(db_, "UPDATE stories SET current = ? WHERE id = ?").bind(1, p.parent).bind(2, story_id).step();
-  event(story_id, p.parent, "undo", {{"from", st.current}});
+  set_current(st, viewer, p.parent);
+  event(story_id, p.parent, "undo", {{"from", from}}, viewer);
   touch(story_id);
   t.commit();
   return p.parent;
@@ -452,12 +540,13 @@ void Store::edit(const std::string& story_id, std::int64_t node, const std::stri
   t.commit();
 }
 
-void Store::record(const std::string& story_id, std::int64_t node, const std::string& kind, const json& data) {
+void Store::record(const std::string& story_id, std::int64_t node, const std::string& kind, const json& data,
+                   const std::string& viewer) {
   std::lock_guard<std::mutex> l(m_);
   Transaction t(db_);
   story_locked(story_id);
   passage_locked(story_id, node);
-  event(story_id, node, kind, data);
+  event(story_id, node, kind, data, viewer);
   t.commit();
 }
 

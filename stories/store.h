@@ -5,6 +5,12 @@
 // event or not at all, so a crash never leaves a half-written passage or
 // an event without its passage.
 //
+// Viewers: many may play one story. A viewer's position is their own
+// playthrough (without a viewer, the story's own `current`, as for a
+// single player); their events carry their id, and their choices update
+// their taste profile and the audience's (personalisation/profile.h) in
+// the choice's transaction.
+//
 // One connection, used under a mutex: the server's handler threads take
 // turns. Every method throws ApiError (404 for an unknown story or
 // passage, 409 for an action the tree does not allow) or InputError for a
@@ -12,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,7 +53,8 @@ std::vector<Passage> path_in(const std::vector<Passage>& tree, std::int64_t node
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  // 2 added viewers: events.viewer, playthroughs, profiles.
+  static constexpr int kSchemaVersion = 2;
   // Opens (creating) the database and brings its schema up to date.
   explicit Store(const std::string& path);
   ~Store();
@@ -72,20 +80,40 @@ class Store {
   // not on the current path and without children of their own go first
   // (retry).
   void add_passages(const std::string& story_id, std::int64_t parent, std::vector<Passage>& added,
-                    const std::string& event_kind, nlohmann::json event_data, bool replace = false);
-  // The current passage becomes `node`, which must be a child of the current one.
-  void choose(const std::string& story_id, std::int64_t node);
+                    const std::string& event_kind, nlohmann::json event_data, bool replace = false,
+                    const std::string& viewer = "");
+  // What a choice teaches: `shown` are the candidates the chosen one was
+  // offered with (its siblings from the same generation), `audience` and
+  // `viewer` the stored profiles (null when there is none yet), to update
+  // in place. Runs inside choose()'s transaction.
+  using Learn = std::function<void(const std::vector<Passage>& shown, std::size_t chosen, nlohmann::json& audience,
+                                   nlohmann::json& viewer)>;
+  // The current passage (the viewer's, or the story's without one) becomes
+  // `node`, which must be a child of it.
+  void choose(const std::string& story_id, std::int64_t node, const std::string& viewer = "",
+              const Learn& learn = nullptr);
   // The current passage becomes its parent; returns it.
-  std::int64_t undo(const std::string& story_id);
+  std::int64_t undo(const std::string& story_id, const std::string& viewer = "");
+  // The viewer's current passage: the story's own without a viewer, the
+  // story's root for a viewer who has not chosen yet.
+  std::int64_t current(const Story& story, const std::string& viewer);
+  // A stored profile ("" is the audience's), or null.
+  nlohmann::json profile(const std::string& viewer);
   // A writer's text for a passage without children.
   void edit(const std::string& story_id, std::int64_t node, const std::string& text, const std::vector<int>& tokens);
   // An event with no change to the tree (the player's "dwell").
-  void record(const std::string& story_id, std::int64_t node, const std::string& kind, const nlohmann::json& data);
+  void record(const std::string& story_id, std::int64_t node, const std::string& kind, const nlohmann::json& data,
+              const std::string& viewer = "");
   std::int64_t count_events(const std::string& story_id);
 
  private:
   void exec(const char* sql);
-  void event(const std::string& story_id, std::int64_t passage, const std::string& kind, const nlohmann::json& data);
+  void event(const std::string& story_id, std::int64_t passage, const std::string& kind, const nlohmann::json& data,
+             const std::string& viewer = "");
+  std::int64_t current_locked(const Story& story, const std::string& viewer);
+  void set_current(const Story& story, const std::string& viewer, std::int64_t node);
+  nlohmann::json profile_locked(const std::string& viewer);
+  void save_profile(const std::string& viewer, const nlohmann::json& model);
   void touch(const std::string& story_id);
   Story story_locked(const std::string& id);
   Passage passage_locked(const std::string& story_id, std::int64_t id);

@@ -329,6 +329,79 @@ class StoryServer(unittest.TestCase):
         self.assertEqual(json.loads(out.stdout)["scenes"], len(tree["path"]))
 
 
+class Viewers(unittest.TestCase):
+    """Many viewers on one story, personalised branches, and profiles that
+    persist across a restart."""
+
+    def test_playthroughs_profiles_and_personalised_branches(self):
+        with tempfile.TemporaryDirectory() as d:
+            db = os.path.join(d, "stories.db")
+            server = ServerProcess(BIN, BUNDLE, "--db", db)
+            try:
+                def call(method, path, body=None, status=200):
+                    got, data = server.request(method, path, body)
+                    self.assertEqual(got, status, data)
+                    return data
+                st = call("POST", "/v1/stories", {"title": "Shared", "premise": PREMISE}, 201)
+                sid, root = st["id"], st["root"]
+                out = call("POST", "/v1/stories/%s/branches" % sid,
+                           {"k": 3, "max_tokens": 16, "seed": 5, "viewer": "ann"}, 201)
+                self.assertEqual(len(out["passages"]), 3)
+                self.assertEqual([r["id"] for r in out["ranking"]], [p["id"] for p in out["passages"]])
+                self.assertEqual([r["explore"] for r in out["ranking"]], [False, False, True])
+                for rank, p in enumerate(out["passages"], 1):
+                    self.assertEqual(p["controls"]["rank"], rank)
+                    self.assertEqual(p["controls"]["viewer"], "ann")
+                    self.assertEqual(set(p["controls"]["features"]),
+                                     {"valence", "intensity", "length", "novelty", "dialogue", "new_voice",
+                                      "exclamation"})
+                # Ann's choice moves Ann alone; the story's own player and Bob stay at the opening.
+                pick = out["passages"][1]["id"]
+                tree = call("POST", "/v1/stories/%s/choose" % sid, {"node": pick, "viewer": "ann"})
+                self.assertEqual(tree["path"], [root, pick])
+                self.assertEqual(call("GET", "/v1/stories/%s" % sid)["current"], root)
+                self.assertEqual(call("GET", "/v1/stories/%s?viewer=bob" % sid)["current"], root)
+                self.assertEqual(call("GET", "/v1/stories/%s?viewer=ann" % sid)["current"], pick)
+                # Without personalisation: k generated, no ranking.
+                plain = call("POST", "/v1/stories/%s/branches" % sid,
+                             {"k": 2, "max_tokens": 8, "viewer": "bob", "personalise": False, "node": root}, 201)
+                self.assertNotIn("ranking", plain)
+                self.assertEqual(len(plain["passages"]), 2)
+                call("POST", "/v1/stories/%s/dwell" % sid, {"node": pick, "seconds": 3, "viewer": "ann"})
+                call("POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
+                self.assertEqual(call("GET", "/v1/stories/%s?viewer=ann" % sid)["current"], root)
+                with sqlite3.connect(db) as c:
+                    rows = c.execute("SELECT kind, viewer, data FROM events WHERE story = ? ORDER BY id", (sid,)).fetchall()
+                    profiles = dict(c.execute("SELECT viewer, model FROM profiles").fetchall())
+                kinds = [(k, v) for k, v, _ in rows]
+                self.assertEqual(kinds, [("create", None), ("branches", "ann"), ("choose", "ann"),
+                                         ("branches", "bob"), ("dwell", "ann"), ("undo", "ann")])
+                branches = json.loads(rows[1][2])
+                self.assertEqual((branches["k"], branches["generated"]), (3, 6))
+                self.assertEqual(len(json.loads(rows[2][2])["shown"]), 3)
+                self.assertEqual(set(profiles), {"", "ann"})  # the audience's and Ann's
+                self.assertEqual(json.loads(profiles["ann"])["choices"], 1)
+                # Ann's ranking of the same offer (same node, same seed) before a restart...
+                body = {"k": 3, "max_tokens": 16, "seed": 11, "viewer": "ann", "node": root}
+                before = call("POST", "/v1/stories/%s/branches" % sid, body, 201)
+                bad = [({"viewer": ""}, "viewer"), ({"viewer": "a b"}, "viewer"), ({"viewer": "x" * 129}, "viewer"),
+                       ({"viewer": 7}, "viewer"), ({"personalise": "yes"}, "personalise")]
+                for extra, param in bad:
+                    got, data = server.request("POST", "/v1/stories/%s/branches" % sid, dict({"k": 1}, **extra))
+                    self.assertEqual((got, data["error"]["param"]), (400, param), data)
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr())
+            # ... and after: the profile persisted, so the ranking is the same.
+            server = ServerProcess(BIN, BUNDLE, "--db", db)
+            try:
+                got, after = server.request("POST", "/v1/stories/%s/branches" % sid, body)
+                self.assertEqual(got, 201, after)
+                self.assertEqual([p["text"] for p in after["passages"]], [p["text"] for p in before["passages"]])
+                self.assertEqual([r["score"] for r in after["ranking"]], [r["score"] for r in before["ranking"]])
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr())
+
+
 class CrashAndRestart(unittest.TestCase):
     def test_kill_9_during_branches_then_restart(self):
         with tempfile.TemporaryDirectory() as d:

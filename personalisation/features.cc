@@ -1,0 +1,107 @@
+#include "personalisation/features.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+#include <unordered_set>
+
+#include "base/error.h"
+#include "datasets/fountain.h"
+#include "emotion/arcs.h"
+#include "emotion/scene_labels.h"
+
+namespace plotforge::personalisation {
+
+namespace {
+
+std::vector<std::string> lower_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '\'') {
+      w.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!w.empty()) {
+      out.push_back(std::move(w));
+      w.clear();
+    }
+  }
+  if (!w.empty()) out.push_back(std::move(w));
+  return out;
+}
+
+std::unordered_set<std::string> bigrams(const std::vector<std::string>& w) {
+  std::unordered_set<std::string> out;
+  for (std::size_t i = 0; i + 1 < w.size(); ++i) out.insert(w[i] + ' ' + w[i + 1]);
+  return out;
+}
+
+// Character names that speak in `text` (cues), upper-cased as written.
+std::set<std::string> voices(std::string_view text) {
+  std::set<std::string> out;
+  try {
+    for (const Element& e : parse_fountain(text, "passage").elements) {
+      if (e.type == ElementType::kCharacter) out.insert(e.text);
+    }
+  } catch (const InputError&) {
+    // Not Fountain (a generated passage may not be): no voices found.
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::array<const char*, kFeatures>& feature_names() {
+  static const std::array<const char*, kFeatures> names = {"valence",  "intensity", "length",     "novelty",
+                                                           "dialogue", "new_voice", "exclamation"};
+  return names;
+}
+
+Features passage_features(std::string_view passage, std::string_view story) {
+  Features f{};
+  const emotion::PassageReading r = emotion::read_passage(passage, emotion::Vader::builtin());
+  f[0] = r.valence;
+  f[1] = std::fabs(r.valence);
+  const int words = emotion::count_words(passage);
+  f[2] = std::min(2.0, words / 100.0);
+  const auto mine = bigrams(lower_words(passage));
+  if (!mine.empty()) {
+    const auto seen = bigrams(lower_words(story));
+    std::size_t fresh = 0;
+    for (const auto& b : mine) fresh += !seen.count(b);
+    f[3] = static_cast<double>(fresh) / mine.size();
+  }
+  // r.words counts dialogue words when there is dialogue, else all words.
+  const std::set<std::string> speakers = voices(passage);
+  f[4] = words > 0 && !speakers.empty() ? std::min(1.0, static_cast<double>(r.words) / words) : 0.0;
+  const std::set<std::string> before = voices(story);
+  f[5] = std::any_of(speakers.begin(), speakers.end(), [&](const std::string& s) { return !before.count(s); });
+  int marks = 0, sentences = 0;
+  for (char c : passage) {
+    marks += c == '!' || c == '?';
+    sentences += c == '!' || c == '?' || c == '.';
+  }
+  f[6] = sentences > 0 ? std::min(1.0, static_cast<double>(marks) / sentences) : 0.0;
+  return f;
+}
+
+nlohmann::json features_json(const Features& f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < kFeatures; ++i) j[feature_names()[i]] = std::round(f[i] * 1e4) / 1e4;
+  return j;
+}
+
+Features features_from_json(const nlohmann::json& j) {
+  Features f{};
+  for (int i = 0; i < kFeatures; ++i) {
+    const char* n = feature_names()[i];
+    if (!j.is_object() || !j.contains(n) || !j[n].is_number()) {
+      throw InputError(std::string("passage features: '") + n + "' is missing or not a number");
+    }
+    f[i] = j[n].get<double>();
+  }
+  return f;
+}
+
+}  // namespace plotforge::personalisation
