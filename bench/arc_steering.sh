@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Arc steering, end to end (numbers go to docs/emotion.md, "Arc steering"):
-# a unigram tokenizer and a corpus of the 37 plays with derived labels
-# (prepare --label-emotions), the scenes-transformer configuration trained
-# on it for STEPS steps, exported, served on loopback, and
+# the labelled bundle (bench/labelled_bundle.sh) served on loopback, and
 # bench/arc_steering.py run against it for each K in KS.
 # usage: bench/arc_steering.sh   (PF, RUN, W, STEPS, KS, STORIES as environment overrides)
 set -euo pipefail
@@ -13,14 +11,7 @@ W=${W:-runs/bench-arc}
 STEPS=${STEPS:-800}
 KS=${KS:-4 8}
 STORIES=${STORIES:-20}
-plays=../shared/corpora/shakespeare
-mkdir -p $W
-if [ ! -d $W/bundle ]; then
-  $PF tokenizer train --input $plays --out $W/tok.model --vocab-size 2000 > /dev/null
-  $PF prepare --input $plays --tokenizer $W/tok.model --out $W/labelled.h5 --label-emotions --quiet
-  $PF train --config configs/scenes-transformer.ini --data $W/labelled.h5 --out $W/run --max-steps $STEPS --quiet
-  $PF export --checkpoint $W/run --out $W/bundle > /dev/null
-fi
+PF=$PF W=$W STEPS=$STEPS bench/labelled_bundle.sh
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
 for k in $KS; do

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <random>
 
@@ -423,6 +424,51 @@ class StoryRoutes::Api {
         };
         store_.choose(q.matches[1], node_field(body, 0), viewer, learn);
         send_json(r, tree(q.matches[1], viewer));
+      });
+    });
+    // Ranks a node's existing candidates for a viewer (an authored story's
+    // fixed choices, or candidates generated earlier), without generating.
+    h.Post(sid + "/rank", [this](const httplib::Request& q, httplib::Response& r) {
+      guarded(r, [&] {
+        const json body = serving::json_body(q.body);
+        for (const auto& [key, value] : body.items()) {
+          if (key != "node" && key != "viewer" && key != "k" && key != "seed") {
+            serving::bad_field(key, "unknown field (see docs/personalisation.md)");
+          }
+        }
+        const std::string id = q.matches[1];
+        const std::string viewer = viewer_field(body);
+        if (viewer.empty()) serving::bad_field("viewer", "required: whose taste to rank by");
+        Story st = store_.story(id);
+        const std::int64_t node = node_field(body, store_.current(st, viewer));
+        store_.passage(id, node);
+        std::vector<Passage> cands;
+        std::vector<personalisation::Features> xs;
+        for (const std::int64_t c : store_.children(node)) {
+          Passage p = store_.passage(id, c);
+          if (!p.controls.contains("features")) continue;  // a writer's passage: not rankable
+          xs.push_back(personalisation::features_from_json(p.controls["features"]));
+          cands.push_back(std::move(p));
+        }
+        const std::size_t k = body.contains("k") && !body["k"].is_null()
+                                  ? static_cast<std::size_t>(json_integer(body["k"], "k", 1, 64))
+                                  : cands.size();
+        const std::uint64_t seed = body.contains("seed") && !body["seed"].is_null()
+                                       ? static_cast<std::uint64_t>(json_integer(body["seed"], "seed", 0,
+                                                                                 std::numeric_limits<long long>::max()))
+                                       : std::random_device{}();
+        const personalisation::Profile profile = viewer_profile(viewer);
+        const auto order = personalisation::rank_candidates(profile, xs, k, seed);
+        const std::vector<double> scores = profile.mean_scores(xs);
+        json ranking = json::array(), ids = json::array();
+        for (std::size_t i = 0; i < order.size(); ++i) {
+          ranking.push_back({{"id", cands[order[i]].id},
+                             {"score", std::round(scores[order[i]] * 1e4) / 1e4},
+                             {"explore", k >= 2 && i + 1 == k && k < cands.size()}});
+          ids.push_back(cands[order[i]].id);
+        }
+        store_.record(id, node, "rank", {{"passages", ids}, {"seed", seed}, {"of", cands.size()}}, viewer);
+        send_json(r, {{"node", node}, {"ranking", ranking}});
       });
     });
     h.Post(sid + "/undo", [this](const httplib::Request& q, httplib::Response& r) {

@@ -155,8 +155,9 @@ constexpr const char* kStoryColumns = "id, title, premise, ifid, controls, root,
 
 }  // namespace
 
-Store::Store(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+Store::Store(const std::string& path, bool create) : path_(path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -483,12 +484,32 @@ void Store::choose(const std::string& story_id, std::int64_t node, const std::st
   set_current(st, viewer, node);
   json data = {{"from", from}};
   if (learn) {
-    // The candidates shown with it: its siblings from the same generation.
+    // The candidates shown with it: those of the viewer's latest offer at
+    // the parent (a branches, retry or rank event) that hold it, else its
+    // siblings from the same generation.
+    std::vector<std::int64_t> offer;
+    {
+      Statement s(db_,
+                  "SELECT data FROM events WHERE story = ? AND passage = ? AND viewer IS ? AND kind IN "
+                  "('branches', 'retry', 'rank') ORDER BY id DESC LIMIT 1");
+      s.bind(1, story_id).bind(2, p.parent);
+      if (!viewer.empty()) s.bind(3, viewer);
+      if (s.step()) {
+        const json d = json_column(s, 0);
+        if (d.contains("passages") && d["passages"].is_array()) {
+          for (const auto& x : d["passages"])
+            if (x.is_number_integer()) offer.push_back(x.get<std::int64_t>());
+        }
+      }
+    }
+    if (std::find(offer.begin(), offer.end(), node) == offer.end()) offer.clear();
     std::vector<Passage> shown;
     std::size_t chosen = 0;
     for (std::int64_t c : children_locked(p.parent)) {
       const Passage s = passage_locked(story_id, c);
-      if (s.controls.value("batch", json()) != p.controls.value("batch", json())) continue;
+      const bool in_offer = offer.empty() ? s.controls.value("batch", json()) == p.controls.value("batch", json())
+                                          : std::find(offer.begin(), offer.end(), c) != offer.end();
+      if (!in_offer) continue;
       if (s.id == node) chosen = shown.size();
       shown.push_back(s);
     }
@@ -548,6 +569,36 @@ void Store::record(const std::string& story_id, std::int64_t node, const std::st
   passage_locked(story_id, node);
   event(story_id, node, kind, data, viewer);
   t.commit();
+}
+
+std::vector<Event> Store::events(const std::string& story_id) {
+  std::lock_guard<std::mutex> l(m_);
+  const std::string sql = std::string("SELECT id, story, passage, kind, data, at, viewer FROM events") +
+                          (story_id.empty() ? "" : " WHERE story = ?") + " ORDER BY id";
+  Statement s(db_, sql.c_str());
+  if (!story_id.empty()) s.bind(1, story_id);
+  std::vector<Event> out;
+  while (s.step()) {
+    Event e;
+    e.id = s.integer(0);
+    e.story = s.text(1);
+    e.passage = s.integer(2);
+    e.kind = s.text(3);
+    e.data = json::parse(s.text(4), nullptr, false);
+    if (e.data.is_discarded()) e.data = nullptr;
+    e.at = s.real(5);
+    e.viewer = s.text(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::string> Store::story_ids() {
+  std::lock_guard<std::mutex> l(m_);
+  Statement s(db_, "SELECT id FROM stories ORDER BY created, id");
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
 }
 
 std::int64_t Store::count_events(const std::string& story_id) {

@@ -39,6 +39,17 @@ struct Passage {
   double created = 0;                                  // unix seconds
 };
 
+// One row of the event log, as stored (analytics reads these).
+struct Event {
+  std::int64_t id = 0;
+  std::string story;
+  std::int64_t passage = 0;  // 0 when none
+  std::string kind;          // create, branches, retry, rank, choose, undo, edit, dwell
+  nlohmann::json data;       // null when the stored text is not JSON
+  double at = 0;             // unix seconds
+  std::string viewer;        // "" for the story's own player
+};
+
 struct Story {
   std::string id;
   std::string title, premise, ifid;                    // ifid: Twine's story id (a UUID)
@@ -55,8 +66,9 @@ class Store {
  public:
   // 2 added viewers: events.viewer, playthroughs, profiles.
   static constexpr int kSchemaVersion = 2;
-  // Opens (creating) the database and brings its schema up to date.
-  explicit Store(const std::string& path);
+  // Opens (creating, unless `create` is false) the database and brings its
+  // schema up to date. A missing file with `create` false is an InputError.
+  explicit Store(const std::string& path, bool create = true);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -83,7 +95,9 @@ class Store {
                     const std::string& event_kind, nlohmann::json event_data, bool replace = false,
                     const std::string& viewer = "");
   // What a choice teaches: `shown` are the candidates the chosen one was
-  // offered with (its siblings from the same generation), `audience` and
+  // offered with (the viewer's latest offer at its parent: a branches,
+  // retry or rank event listing it; else its siblings from the same
+  // generation), `audience` and
   // `viewer` the stored profiles (null when there is none yet), to update
   // in place. Runs inside choose()'s transaction.
   using Learn = std::function<void(const std::vector<Passage>& shown, std::size_t chosen, nlohmann::json& audience,
@@ -105,6 +119,10 @@ class Store {
   void record(const std::string& story_id, std::int64_t node, const std::string& kind, const nlohmann::json& data,
               const std::string& viewer = "");
   std::int64_t count_events(const std::string& story_id);
+  // The story's events by id (every story's when `story_id` is ""),
+  // including rows that name passages or stories that no longer exist.
+  std::vector<Event> events(const std::string& story_id);
+  std::vector<std::string> story_ids();
 
  private:
   void exec(const char* sql);

@@ -8,5 +8,6 @@ namespace plotforge::programs {
 int cmd_generate(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_serve(const Args& args);
+int cmd_analytics(const Args& args);
 
 }  // namespace plotforge::programs

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
       {"serve",
        "an OpenAI-compatible HTTP server (completions, streaming, metrics) batching every request on one engine",
        cmd_serve},
+      {"analytics",
+       "the audience report of a stories database: visits, choice shares, drop-off, paths, preferences (JSON)",
+       cmd_analytics},
   };
   return dispatch("plotforge-run", "the lean runtime for exported plotforge bundles (no libtorch)", commands, argc,
                   argv);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "analytics/routes.h"
 #include "base/error.h"
 #include "inference/engine.h"
 #include "programs/common/options.h"
@@ -68,6 +69,7 @@ int cmd_serve(const Args& args) {
   stories::Store store(sto.db);  // opened (and migrated) before the port, so a bad --db fails at once
   serving::Server server(so);
   stories::StoryRoutes story_routes(server, store);
+  analytics::add_analytics_routes(server, store);
   const int port = server.bind();
   const std::string url =
       "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" + std::to_string(port);
