@@ -17,7 +17,8 @@ their own order) and k of its candidates are shown by each ranker:
                 one exploration slot); their choice is sent to /choose;
   popularity    POST /rank as the shared viewer "everyone": one audience-wide
                 model learnt from every viewer's choices;
-  random        a seeded shuffle.
+  random        a seeded shuffle;
+  oracle        the k truly best, best first: the ceiling no ranker can pass.
 The viewer chooses by a logit model: argmax of utility + Gumbel noise, the
 same noise draws for every ranker. Reported per step, averaged over
 viewers: the share of choices that went to the ranker's first candidate,
@@ -45,7 +46,7 @@ CLUSTERS = {
     "talkers": {"dialogue": 3.0, "new_voice": 2.0},
     "novelty seekers": {"novelty": 4.0, "length": 1.5},
 }
-ARMS = ["personalised", "popularity", "random"]
+ARMS = ["personalised", "popularity", "random", "oracle"]
 
 
 class Api:
@@ -84,6 +85,8 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=40)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--taste-scale", type=float, default=1.0,
+                    help="multiplies every hidden preference vector: how sharp tastes are against the choice noise")
     args = ap.parse_args()
     api = Api(args.url)
     os.makedirs(args.out, exist_ok=True)
@@ -105,7 +108,7 @@ def main():
     viewers = []
     for i in range(args.viewers):
         cluster = names[i % len(names)]
-        w = [CLUSTERS[cluster].get(f, 0.0) + rng.gauss(0, 0.5) for f in FEATURES]
+        w = [args.taste_scale * (CLUSTERS[cluster].get(f, 0.0) + rng.gauss(0, 0.5)) for f in FEATURES]
         order = list(range(args.offers))
         rng.shuffle(order)
         viewers.append({"id": "viewer-%d" % i, "cluster": cluster, "w": w, "offers": order[:args.choices]})
@@ -137,6 +140,7 @@ def main():
             shuffled = ids[:]
             random.Random(seed).shuffle(shuffled)
             shown["random"] = shuffled[:args.k]
+            shown["oracle"] = best
             row = {"step": t + 1}
             for arm in ARMS:
                 pick = max(shown[arm], key=lambda i: u[i] + noise[i])
@@ -206,7 +210,8 @@ def main():
     for a in ax:
         a.legend()
         a.grid(alpha=0.3)
-    fig.suptitle("Simulated audience: %d viewers, k = %d of %d candidates" % (len(viewers), args.k, 2 * args.k))
+    fig.suptitle("Simulated audience: %d viewers, k = %d of %d candidates, taste scale %g"
+                 % (len(viewers), args.k, 2 * args.k, args.taste_scale))
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "audience_sim.png"), dpi=110)
 
