@@ -1,6 +1,9 @@
 // libFuzzer target: what a client sends the story API and what it gets
 // back. The input is read as the body of POST /v1/stories/{id}/branches
-// (stories/generation_request.h), which must parse or throw ApiError, and
+// (stories/generation_request.h) and of a story's creation (its "arc",
+// stories/arc.h), which must parse or throw ApiError; as a stored profile
+// and passage features (personalisation/), which must load or throw
+// InputError; as a passage whose features are measured; and
 // as a passage's text, which must export to Twee and Fountain without
 // failing (stories/export.h). The tokenizer is trained on data/sample at
 // the first run when PLOTFORGE_FUZZ_TOKENIZER names a missing file.
@@ -8,9 +11,13 @@
 #include <cstdint>
 #include <string>
 
+#include "base/error.h"
 #include "fuzz/fuzz_tokenizer.h"
+#include "personalisation/features.h"
+#include "personalisation/profile.h"
 #include "serving/api_error.h"
 #include "serving/json_fields.h"
+#include "stories/arc.h"
 #include "stories/export.h"
 #include "stories/generation_request.h"
 
@@ -25,6 +32,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const plotforge::serving::ApiError& e) {
     (void)plotforge::serving::error_body(e);
   }
+  try {
+    const nlohmann::json body = plotforge::serving::json_body(input);
+    (void)plotforge::stories::read_arc(body);
+    (void)plotforge::stories::viewer_field(body);
+  } catch (const plotforge::serving::ApiError& e) {
+    (void)plotforge::serving::error_body(e);
+  }
+  const nlohmann::json stored = nlohmann::json::parse(input, nullptr, false);
+  try {
+    (void)plotforge::personalisation::Profile::from_json(stored);
+  } catch (const plotforge::InputError&) {
+  }
+  try {
+    (void)plotforge::personalisation::features_from_json(stored);
+  } catch (const plotforge::InputError&) {
+  }
+  (void)plotforge::personalisation::passage_features(input, input);
   plotforge::stories::Passage root, child;
   root.id = 1;
   root.text = input;
