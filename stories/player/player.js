@@ -38,6 +38,7 @@ function setBusy(busy) {
 }
 
 function renderStory() {
+  $("audience").href = "/analytics.html#" + story.id;
   $("library").hidden = true;
   $("story").hidden = false;
   $("story-title").textContent = story.title || "Untitled";

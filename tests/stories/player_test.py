@@ -117,6 +117,31 @@ class Player(unittest.TestCase):
         self.assertLessEqual(b.execute_script("return document.documentElement.scrollWidth"),
                              b.execute_script("return window.innerWidth"))
 
+    def test_audience_page(self):
+        # Two viewers play through the API; the page shows what they did.
+        def call(method, path, body=None):
+            got, data = self.server.request(method, path, body, headers={"Authorization": "Bearer k3y"})
+            self.assertIn(got, (200, 201), data)
+            return data
+        st = call("POST", "/v1/stories", {"title": "Watched", "premise": "INT. HALL - DAY\n\n"})
+        kids = call("POST", "/v1/stories/%s/branches" % st["id"], {"k": 2, "max_tokens": 8})["passages"]
+        for viewer, pick in (("ann", 0), ("bob", 0), ("cy", 1)):
+            call("POST", "/v1/stories/%s/choose" % st["id"], {"node": kids[pick]["id"], "viewer": viewer})
+        b = self.browser
+        b.get(self.server.url + "/analytics.html")
+        key = b.find_element(By.ID, "api-key")
+        key.send_keys("k3y")
+        key.send_keys(Keys.TAB)
+        self.wait.until(lambda _: "Watched" in " ".join(self.texts("#stories-table tbody td")))
+        row = self.texts("#stories-table tbody tr")[0]
+        self.assertIn("4", row)  # ann, bob, cy and the story's own player
+        b.get(self.server.url + "/analytics.html#" + st["id"])
+        self.wait.until(lambda _: len(self.find("#passages tbody tr")) == 3)
+        self.assertIn("4 viewers", b.find_element(By.ID, "one-summary").text)
+        shares = self.texts("#passages tbody tr:first-child .bar")
+        self.assertEqual(sorted(shares), sorted(["%d: 67%%" % kids[0]["id"], "%d: 33%%" % kids[1]["id"]]))
+        self.assertIn("passage %d: 4 viewers" % st["root"], self.texts("#funnel .bar")[0])
+
     def test_without_the_key_the_player_says_what_is_wrong(self):
         self.browser.get(self.server.url + "/")
         self.wait.until(lambda _: "Error" in self.browser.find_element(By.ID, "status").text)
