@@ -83,8 +83,9 @@ std::size_t code_points(std::string_view s) {
 }
 
 // Whitespace as Python's str.split() sees it, in ASCII and U+00A0/U+0085.
-std::size_t space_at(std::string_view s, std::size_t i) {
+inline std::size_t space_at(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
+  if (c > ' ' && c != 0xC2) return 0;  // the common case: no space can start here
   if (c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f)) return 1;
   if (c == 0xC2 && i + 1 < s.size()) {
     const auto d = static_cast<unsigned char>(s[i + 1]);
@@ -186,16 +187,62 @@ Vader Vader::parse(std::string_view text, const std::string& path) {
   return v;
 }
 
+// The words the rules name, as bits of Word::is, so that the rules test a
+// bit of the one lookup per word instead of comparing strings.
+enum : std::uint16_t {
+  kNo = 1 << 0,
+  kLeast = 1 << 1,
+  kKind = 1 << 2,
+  kOf = 1 << 3,
+  kNever = 1 << 4,
+  kSoOrThis = 1 << 5,
+  kWithout = 1 << 6,
+  kDoubt = 1 << 7,
+  kAtOrVery = 1 << 8,
+  kOrOrNor = 1 << 9,
+  kBut = 1 << 10,
+};
+
+static std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+const Vader::Word* Vader::find(std::string_view lower, std::uint64_t hash) const {
+  for (std::uint64_t k = hash & mask_;; k = (k + 1) & mask_) {
+    const Slot& s = table_[k];
+    if (s.key.empty()) return nullptr;
+    if (s.hash == hash && s.key == lower) return &s.word;
+  }
+}
+
 void Vader::index() {
   rated_ = valence_.size();
+  const std::pair<const char*, std::uint16_t> named[] = {
+      {"no", kNo},         {"least", kLeast},   {"kind", kKind},       {"of", kOf},       {"never", kNever},
+      {"so", kSoOrThis},   {"this", kSoOrThis}, {"without", kWithout}, {"doubt", kDoubt}, {"at", kAtOrVery},
+      {"very", kAtOrVery}, {"or", kOrOrNor},    {"nor", kOrOrNor},     {"but", kBut}};
+  std::unordered_map<std::string, Word> words;
+  for (const auto& [w, bit] : named) words[w].is |= bit;
   for (const auto& [w, r] : roles()) {
-    Word& e = words_[w];
+    Word& e = words[w];
     e.boost = r.boost;
     e.booster = r.booster;
     e.idiom = r.idiom;
     e.negation = r.negation;
   }
-  for (const auto& [w, v] : valence_) words_[w].valence = &v;
+  for (const auto& [w, v] : valence_) words[w].valence = &v;
+  std::uint64_t size = 16;
+  while (size < 2 * words.size()) size *= 2;
+  table_.assign(size, Slot{});
+  mask_ = size - 1;
+  for (auto& [w, e] : words) {
+    const std::uint64_t h = fnv1a(w);
+    std::uint64_t k = h & mask_;
+    while (!table_[k].key.empty()) k = (k + 1) & mask_;
+    table_[k] = Slot{h, w, e};
+  }
 }
 
 // The shipped lexicon's bytes, assembled into the binary, so that no
@@ -238,10 +285,18 @@ Polarity Vader::score(std::string_view raw) const {
   std::size_t caps = 0;
   bool any_idiom = false;
   for (std::size_t i = 0; i < n; ++i) {
-    low[i].assign(words[i]);
-    ascii_lower(low[i]);
-    const auto r = words_.find(low[i]);
-    if (r != words_.end()) info[i] = &r->second;
+    // Lower case and hash in one pass.
+    const std::string& w = words[i];
+    std::string& l = low[i];
+    l.resize(w.size());
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::size_t c = 0; c < w.size(); ++c) {
+      char ch = w[c];
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      l[c] = ch;
+      h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    }
+    if (const Word* found = find(l, h)) info[i] = found;
     negates[i] = info[i]->negation || low[i].find("n't") != std::string::npos;
     upper[i] = is_upper(words[i]);
     caps += upper[i];
@@ -256,20 +311,20 @@ Polarity Vader::score(std::string_view raw) const {
     return s;
   };
   auto negation = [&](double valence, std::size_t start, std::size_t i) {
-    auto is = [&](std::size_t back, const char* w) { return low[i - back] == w; };
+    auto is = [&](std::size_t back, std::uint16_t word) { return (info[i - back]->is & word) != 0; };
     if (start == 0) {
       if (negates[i - 1]) valence *= kNegation;
     } else if (start == 1) {
-      if (is(2, "never") && (is(1, "so") || is(1, "this"))) {
+      if (is(2, kNever) && is(1, kSoOrThis)) {
         valence *= 1.25;
-      } else if (is(2, "without") && is(1, "doubt")) {
+      } else if (is(2, kWithout) && is(1, kDoubt)) {
       } else if (negates[i - 2]) {
         valence *= kNegation;
       }
     } else {
-      if ((is(3, "never") && (is(2, "so") || is(2, "this"))) || (is(1, "so") || is(1, "this"))) {
+      if ((is(3, kNever) && is(2, kSoOrThis)) || is(1, kSoOrThis)) {
         valence *= 1.25;
-      } else if (is(3, "without") && (is(2, "doubt") || is(1, "doubt"))) {
+      } else if (is(3, kWithout) && (is(2, kDoubt) || is(1, kDoubt))) {
       } else if (negates[i - 3]) {
         valence *= kNegation;
       }
@@ -308,16 +363,17 @@ Polarity Vader::score(std::string_view raw) const {
   thread_local std::vector<double> sentiments;
   sentiments.clear();
   for (std::size_t i = 0; i < n; ++i) {
-    if (info[i]->booster || (i + 1 < n && low[i] == "kind" && low[i + 1] == "of")) {
+    if (info[i]->booster || (i + 1 < n && (info[i]->is & kKind) && (info[i + 1]->is & kOf))) {
       sentiments.push_back(0);
       continue;
     }
     double valence = 0;
     if (info[i]->valence) {
       valence = *info[i]->valence;
-      if (low[i] == "no" && i != n - 1 && in_lexicon(i + 1)) valence = 0.0;
-      if ((i > 0 && low[i - 1] == "no") || (i > 1 && low[i - 2] == "no") ||
-          (i > 2 && low[i - 3] == "no" && (low[i - 1] == "or" || low[i - 1] == "nor"))) {
+      auto word_is = [&](std::size_t j, std::uint16_t w) { return (info[j]->is & w) != 0; };
+      if (word_is(i, kNo) && i != n - 1 && in_lexicon(i + 1)) valence = 0.0;
+      if ((i > 0 && word_is(i - 1, kNo)) || (i > 1 && word_is(i - 2, kNo)) ||
+          (i > 2 && word_is(i - 3, kNo) && word_is(i - 1, kOrOrNor))) {
         valence = *info[i]->valence * kNegation;
       }
       if (upper[i] && cap_diff) valence += valence > 0 ? kCapsBoost : -kCapsBoost;
@@ -332,9 +388,9 @@ Polarity Vader::score(std::string_view raw) const {
         }
       }
       // "least" negates, unless "at least" or "very least".
-      if (i > 1 && !in_lexicon(i - 1) && low[i - 1] == "least") {
-        if (low[i - 2] != "at" && low[i - 2] != "very") valence *= kNegation;
-      } else if (i > 0 && !in_lexicon(i - 1) && low[i - 1] == "least") {
+      if (i > 1 && !in_lexicon(i - 1) && word_is(i - 1, kLeast)) {
+        if (!word_is(i - 2, kAtOrVery)) valence *= kNegation;
+      } else if (i > 0 && !in_lexicon(i - 1) && word_is(i - 1, kLeast)) {
         valence *= kNegation;
       }
     }
@@ -345,9 +401,9 @@ Polarity Vader::score(std::string_view raw) const {
   // reference finds each value's position with list.index(), i.e. its first
   // occurrence, and so may scale one position twice and skip another; that
   // is kept, for parity.
-  const auto but = std::find(low.begin(), low.begin() + n, "but");
-  if (but != low.begin() + n) {
-    const std::size_t bi = static_cast<std::size_t>(but - low.begin());
+  const auto but = std::find_if(info.begin(), info.begin() + n, [](const Word* w) { return (w->is & kBut) != 0; });
+  if (but != info.begin() + n) {
+    const std::size_t bi = static_cast<std::size_t>(but - info.begin());
     for (std::size_t k = 0; k < sentiments.size(); ++k) {
       const double value = sentiments[k];
       const std::size_t si =

@@ -20,9 +20,11 @@
 // threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace plotforge::emotion {
 
@@ -34,7 +36,7 @@ struct Polarity {
 class Vader {
  public:
   Vader() = default;
-  Vader(Vader&&) = default;  // moves keep the table's nodes, so words_ stays valid
+  Vader(Vader&&) = default;  // moves keep valence_'s nodes, so the table's pointers stay valid
   Vader(const Vader&) = delete;
   Vader& operator=(const Vader&) = delete;
   // Reads a lexicon in VADER's format (token TAB mean [TAB ...]); throws
@@ -55,12 +57,23 @@ class Vader {
     const double* valence = nullptr;  // into `valence_`, or null
     double boost = 0;                 // booster (+0.293) or dampener (-0.293)
     bool booster = false, idiom = false, negation = false;
+    std::uint16_t is = 0;  // which of the words the rules name it is (kNo, kLeast, ...; vader.cc)
   };
 
  private:
   void index();
   std::unordered_map<std::string, double> valence_;
-  std::unordered_map<std::string, Word> words_;
+  // Every word the lexicon or the rules know, in one open-addressing table
+  // (FNV-1a of the lower-cased word, linear probing, at most half full):
+  // one probe per word, no division, no node to chase.
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::string key;  // "" for an empty slot
+    Word word;
+  };
+  const Word* find(std::string_view lower, std::uint64_t hash) const;
+  std::vector<Slot> table_;
+  std::uint64_t mask_ = 0;
   std::size_t rated_ = 0;
 };
 

@@ -73,6 +73,13 @@ mkdir -p build-fuzz/seeds/story_request
 printf '%s' '{"node": 3, "k": 4, "max_tokens": 64, "temperature": 0.7, "beat": "climax", "stream": true}' \
   > build-fuzz/seeds/story_request/body.json
 cp data/sample/hamlet.fountain build-fuzz/seeds/story_request/
+printf '%s' '{"premise": "x", "arc": "icarus", "arc_passages": 6, "viewer": "ann", "personalise": false}' \
+  > build-fuzz/seeds/story_request/create.json
+printf '%s' '{"arc": [0.5, -0.25, 1], "valence": "negative"}' > build-fuzz/seeds/story_request/arc.json
+printf '%s' '{"mean": [0.1, 0, 0, 0, 0, 0, 0], "precision": [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], "choices": 1}' \
+  > build-fuzz/seeds/story_request/profile.json
+printf '%s' '{"valence": 0.5, "intensity": 0.5, "length": 0.1, "novelty": 1, "dialogue": 0.8, "new_voice": 1, "exclamation": 0}' \
+  > build-fuzz/seeds/story_request/features.json
 PLOTFORGE_FUZZ_TOKENIZER=build-fuzz/seeds/completion_tok.model \
   build-fuzz/fuzz/story_request_fuzz -max_total_time="$secs" -max_len=8192 -timeout=10 \
   build-fuzz/seeds/story_request
