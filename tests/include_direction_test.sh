@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 rank() {
   case $1 in
     base) echo 0 ;; kernels) echo 0 ;; datasets) echo 1 ;; emotion) echo 1 ;; models) echo 2 ;; training) echo 3 ;;
-    eval) echo 4 ;; inference) echo 5 ;; serving) echo 6 ;; personalisation) echo 6 ;; stories) echo 7 ;; analytics) echo 8 ;; programs) echo 9 ;; *) echo "" ;;
+    eval) echo 4 ;; recommendation) echo 4 ;; inference) echo 5 ;; serving) echo 6 ;; personalisation) echo 6 ;; stories) echo 7 ;; analytics) echo 8 ;; programs) echo 9 ;; *) echo "" ;;
   esac
 }
 bad=0
 checked=0
-for room in base kernels datasets emotion models training eval inference serving personalisation stories analytics programs; do
+for room in base kernels datasets emotion models training eval recommendation inference serving personalisation stories analytics programs; do
   r=$(rank $room)
   while IFS= read -r line; do
     file=${line%%:*}

@@ -20,6 +20,7 @@ int cmd_vae(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_sentiment(const Args& args);
 int cmd_arcs(const Args& args);
+int cmd_recommend(const Args& args);
 
 inline int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 

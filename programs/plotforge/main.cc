@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
        cmd_arcs},
       {"sentiment", "VADER's sentiment of every dialogue line of scripts (text or --json)", cmd_sentiment},
       {"eval", "perplexity, BLEU, Self-BLEU, distinct-n, repetition, adherence of the generators", cmd_eval},
+      {"recommend", "'recommend eval': a recommender on an interaction log, NDCG/precision/recall/MAP@k",
+       cmd_recommend},
   };
   return dispatch("plotforge", "train and serve plot-generation models on annotated scripts", commands, argc, argv);
 }

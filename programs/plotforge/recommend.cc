@@ -1,0 +1,81 @@
+// plotforge recommend eval: a recommender on an interaction log under a
+// documented split, with top-k metrics (docs/recommendation.md).
+#include <cstdio>
+#include <iostream>
+
+#include "base/error.h"
+#include "programs/plotforge/commands.h"
+#include "recommendation/interactions.h"
+#include "recommendation/metrics.h"
+#include "recommendation/popularity.h"
+#include "recommendation/split.h"
+
+namespace plotforge::programs {
+
+namespace {
+
+int recommend_eval(const Args& args) {
+  po::options_description o("plotforge recommend eval");
+  o.add_options()("interactions", po::value<std::string>()->required(),
+                  "CSV or TSV: user, item[, value[, timestamp]] per line")(
+      "model", po::value<std::string>()->default_value("popularity"),
+      "popularity (the others: docs/recommendation.md)")("split", po::value<std::string>()->default_value("stratified"),
+                                                         "stratified | leave-last")(
+      "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(
+      "k", po::value<int>()->default_value(10), "list length the metrics read")(
+      "seed", po::value<std::uint64_t>()->default_value(1), "the split's seed")("json", po::bool_switch(),
+                                                                                "print the metrics as JSON");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity] [--split "
+                     "stratified|leave-last] [--k 10]",
+                     o, args, &vm)) {
+    return 0;
+  }
+  const int k = vm["k"].as<int>();
+  if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
+  const std::string model = vm["model"].as<std::string>(), split_name = vm["split"].as<std::string>();
+  if (model != "popularity") {
+    throw InputError("--model " + model + ": not built yet; this build has popularity (docs/recommendation.md)");
+  }
+  const auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
+  recommendation::Split split;
+  if (split_name == "stratified") {
+    split = recommendation::stratified_split(data, vm["train-share"].as<double>(), vm["seed"].as<std::uint64_t>());
+  } else if (split_name == "leave-last") {
+    split = recommendation::leave_last_out(data);
+  } else {
+    throw InputError("--split " + split_name + ": not stratified or leave-last");
+  }
+  const auto recs = recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
+  const auto m = recommendation::evaluate_top_k(recs, recommendation::items_by_user(split.test, data.users.size()), k,
+                                                data.items.size());
+  nlohmann::json j = m.to_json();
+  j["model"] = model;
+  j["split"] = split_name;
+  j["interactions"] = data.rows.size();
+  j["train"] = split.train.size();
+  j["test"] = split.test.size();
+  if (vm["json"].as<bool>()) {
+    std::cout << j.dump(1) << "\n";
+  } else {
+    std::printf("%s on %zu users, %zu items, %zu interactions (%s split: %zu train, %zu test)\n", model.c_str(),
+                data.users.size(), data.items.size(), data.rows.size(), split_name.c_str(), split.train.size(),
+                split.test.size());
+    std::printf("NDCG@%d %.4f  Precision@%d %.4f  Recall@%d %.4f  MAP@%d %.4f  coverage %.4f  (%ld users)\n", k, m.ndcg,
+                k, m.precision, k, m.recall, k, m.map, m.coverage, m.users);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_recommend(const Args& args) {
+  if (args.empty() || args[0] != "eval") {
+    throw InputError(
+        "usage: plotforge recommend eval --interactions FILE ... (training the other models: "
+        "docs/recommendation.md)");
+  }
+  return recommend_eval(Args(args.begin() + 1, args.end()));
+}
+
+}  // namespace plotforge::programs

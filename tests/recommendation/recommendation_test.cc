@@ -1,0 +1,132 @@
+// Interaction logs, splits, top-k metrics on tiny cases computed by hand,
+// and the popularity baseline (recommendation/).
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "recommendation/interactions.h"
+#include "recommendation/metrics.h"
+#include "recommendation/popularity.h"
+#include "recommendation/split.h"
+
+namespace plotforge::recommendation {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Interactions, CsvTsvHeadersAndDefaults) {
+  const Interactions a =
+      parse_interactions("user,item,rating,time\nann,m1,4,100\nann,m2,5,200\nbob,m1,3,150\n", "a.csv");
+  ASSERT_EQ(a.rows.size(), 3u);
+  EXPECT_EQ(a.users, (std::vector<std::string>{"ann", "bob"}));
+  EXPECT_EQ(a.items, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(a.rows[1].value, 5.0f);
+  EXPECT_EQ(a.rows[2].time, 150.0);
+  // RecBole's .inter header, tabs, and rows without value or time.
+  const Interactions b = parse_interactions(
+      "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n186\t302\t3\t891717742\n",
+      "ml.inter");
+  EXPECT_EQ(b.rows.size(), 2u);
+  EXPECT_EQ(b.items[0], "242");
+  const Interactions c = parse_interactions("u1,i1\n\nu2,i1\r\n", "c.csv");
+  EXPECT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0].value, 1.0f);
+  EXPECT_EQ(c.users[1], "u2");  // the CR is gone
+}
+
+TEST(Interactions, BadFilesNameFileAndLine) {
+  EXPECT_NE(error_of([] { parse_interactions("u,i,1\nu\n", "x.csv"); }).find("x.csv:2: expected user, item"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("u,i,1\nv,i,lots\n", "x.csv"); }).find("x.csv:2: the value 'lots'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("u,i,1,5\nv,i,1,soon\n", "x.csv"); }).find("x.csv:2: the timestamp"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([] { parse_interactions("u,i,1\nv,j,2\nu,i,3\n", "x.csv"); }).find("x.csv:3: user 'u' and item 'i'"),
+      std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("u,,1\n", "x.csv"); }).find("x.csv:1: empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("a,b,c,d,e\n", "x.csv"); }).find("x.csv:1: expected"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("\n\n", "x.csv"); }).find("x.csv: no interactions"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_interactions("u,i,nan\n", "x.csv"); }).find("no interactions"), std::string::npos)
+      << "a lone unreadable first line is a header";
+  EXPECT_NE(error_of([] { read_interactions("/nonexistent.csv"); }).find("/nonexistent.csv"), std::string::npos);
+}
+
+Interactions log(int users, int items_each) {
+  std::string text;
+  for (int u = 0; u < users; ++u)
+    for (int i = 0; i < items_each; ++i)
+      text += "u" + std::to_string(u) + ",i" + std::to_string((u + i) % 50) + ",1," + std::to_string(i) + "\n";
+  return parse_interactions(text, "log.csv");
+}
+
+TEST(Split, StratifiedPerUserAndSeeded) {
+  const Interactions d = log(30, 8);
+  const Split a = stratified_split(d, 0.75, 7), b = stratified_split(d, 0.75, 7), c = stratified_split(d, 0.75, 8);
+  EXPECT_EQ(a.train.size(), 30u * 6);
+  EXPECT_EQ(a.test.size(), 30u * 2);
+  const auto tr = items_by_user(a.train, 30), te = items_by_user(a.test, 30);
+  for (int u = 0; u < 30; ++u) {
+    EXPECT_EQ(tr[u].size(), 6u);
+    EXPECT_EQ(te[u].size(), 2u);
+    std::vector<std::int32_t> both;
+    std::set_intersection(tr[u].begin(), tr[u].end(), te[u].begin(), te[u].end(), std::back_inserter(both));
+    EXPECT_TRUE(both.empty());
+  }
+  EXPECT_EQ(items_by_user(b.test, 30), te);
+  EXPECT_NE(items_by_user(c.test, 30), te);
+  EXPECT_THROW(stratified_split(d, 1.0, 1), InputError);
+}
+
+TEST(Split, LeaveLastOutTakesTheLatest) {
+  const Interactions d = parse_interactions("a,x,1,5\na,y,1,9\na,z,1,7\nb,x,1,3\n", "l.csv");
+  const Split s = leave_last_out(d);
+  ASSERT_EQ(s.test.size(), 1u);  // b has one interaction: it stays in train
+  EXPECT_EQ(d.items[s.test[0].item], "y");
+  EXPECT_EQ(s.train.size(), 3u);
+}
+
+TEST(Metrics, HandComputedCases) {
+  // One user, relevant {1, 3}; recommended [1, 2, 3] at k = 3.
+  // DCG = 1/log2(2) + 1/log2(4) = 1.5; IDCG = 1 + 1/log2(3).
+  // Precision 2/3, recall 1, AP = (1/1 + 2/3) / 2.
+  TopK t = evaluate_top_k({{1, 2, 3}}, {{1, 3}}, 3, 10);
+  EXPECT_NEAR(t.ndcg, 1.5 / (1 + 1 / std::log2(3.0)), 1e-12);
+  EXPECT_NEAR(t.precision, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(t.recall, 1.0, 1e-12);
+  EXPECT_NEAR(t.map, (1 + 2.0 / 3) / 2, 1e-12);
+  EXPECT_NEAR(t.coverage, 0.3, 1e-12);
+  // Two users, one with no test items (skipped), one with no hit.
+  t = evaluate_top_k({{4, 5}, {0, 1}}, {{}, {2}}, 2, 6);
+  EXPECT_EQ(t.users, 1);
+  EXPECT_EQ(t.ndcg, 0.0);
+  EXPECT_EQ(t.map, 0.0);
+  EXPECT_NEAR(t.coverage, 2.0 / 6, 1e-12);  // only the evaluated user's list counts
+  // A perfect list: every metric 1 except precision (k exceeds the relevant).
+  t = evaluate_top_k({{7, 8, 0, 1}}, {{7, 8}}, 4, 10);
+  EXPECT_NEAR(t.ndcg, 1.0, 1e-12);
+  EXPECT_NEAR(t.map, 1.0, 1e-12);
+  EXPECT_NEAR(t.precision, 0.5, 1e-12);
+}
+
+TEST(Popularity, RanksByUsersAndSkipsWhatTheUserHas) {
+  const Interactions d = parse_interactions("a,x\nb,x\nc,x\na,y\nb,y\nc,z\nd,w\n", "p.csv");
+  const auto recs = recommend_popular(d.rows, d.users.size(), d.items.size(), 2);
+  const auto id = [&](const std::string& s) { return d.item_index.at(s); };
+  EXPECT_EQ(recs[d.user_index.at("c")], (std::vector<std::int32_t>{id("y"), id("w")}));  // has x and z
+  EXPECT_EQ(recs[d.user_index.at("d")], (std::vector<std::int32_t>{id("x"), id("y")}));
+  EXPECT_EQ(recs[d.user_index.at("a")], (std::vector<std::int32_t>{id("z"), id("w")}));
+}
+
+}  // namespace
+}  // namespace plotforge::recommendation
