@@ -79,6 +79,18 @@ json story_report(stories::Store& store, const std::string& id, Anomalies& bad, 
     by_id[p.id] = &p;
     if (p.parent) children[p.parent].push_back(p.id);
   }
+  if (!by_id.count(st.root)) {  // a story without its opening (a hand-edited database): nothing to replay
+    bad.unknown_passage += static_cast<long>(store.events(id).size());
+    return {{"id", st.id},
+            {"title", st.title},
+            {"viewers", 0},
+            {"completion_rate", 0.0},
+            {"distinct_paths", 0},
+            {"path_entropy_bits", 0.0},
+            {"most_travelled_path", json::array()},
+            {"funnel", json::array()},
+            {"passages", json::array()}};
+  }
   struct Viewer {
     std::int64_t at = 0;    // current passage
     double last = -1e300;   // time of the previous event
@@ -95,7 +107,9 @@ json story_report(stories::Store& store, const std::string& id, Anomalies& bad, 
       ++bad.bad_data;
       continue;
     }
-    if (e.passage && !by_id.count(e.passage)) {
+    // A choice, an undo or a dwell must name a passage of this story.
+    const bool needs_passage = e.kind == "choose" || e.kind == "undo" || e.kind == "dwell";
+    if ((e.passage || needs_passage) && !by_id.count(e.passage)) {
       ++bad.unknown_passage;
       continue;
     }
@@ -119,7 +133,7 @@ json story_report(stories::Store& store, const std::string& id, Anomalies& bad, 
     if (e.kind == "create" || e.kind == "edit") continue;
     v.audience = true;
     if (e.kind == "choose") {
-      const Passage& p = *by_id[e.passage];
+      const Passage& p = *by_id.at(e.passage);
       if (p.parent != v.at) {
         ++bad.not_a_candidate;
         continue;

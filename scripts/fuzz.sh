@@ -9,7 +9,7 @@ secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz \
-  completion_request_fuzz story_request_fuzz
+  completion_request_fuzz story_request_fuzz analytics_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
@@ -83,3 +83,9 @@ printf '%s' '{"valence": 0.5, "intensity": 0.5, "length": 0.1, "novelty": 1, "di
 PLOTFORGE_FUZZ_TOKENIZER=build-fuzz/seeds/completion_tok.model \
   build-fuzz/fuzz/story_request_fuzz -max_total_time="$secs" -max_len=8192 -timeout=10 \
   build-fuzz/seeds/story_request
+# Seeds: event rows (kind, passage, viewer, data, time), good and bad.
+mkdir -p build-fuzz/seeds/analytics
+printf 'choose\t2\tann\t{"from": 1, "shown": [2, 3]}\t100\nundo\t1\tann\t{"from": 2}\t101\ndwell\t1\tbob\t{"seconds": 3}\t50\n' \
+  > build-fuzz/seeds/analytics/rows.tsv
+printf 'choose\t99\t\tnot json\t-1\nchoose\t3\tx\t{}\t1e308\n' > build-fuzz/seeds/analytics/bad.tsv
+build-fuzz/fuzz/analytics_fuzz -max_total_time="$secs" -max_len=2048 -timeout=10 build-fuzz/seeds/analytics

@@ -64,7 +64,11 @@ class Statement {
   }
   Statement& bind(int i, const std::vector<int>& tokens) {
     std::vector<std::int32_t> le(tokens.begin(), tokens.end());
-    sqlite3_bind_blob(s_, i, le.data(), static_cast<int>(le.size() * 4), SQLITE_TRANSIENT);
+    if (le.empty()) {
+      sqlite3_bind_zeroblob(s_, i, 0);  // an empty blob; a null pointer would bind NULL
+    } else {
+      sqlite3_bind_blob(s_, i, le.data(), static_cast<int>(le.size() * 4), SQLITE_TRANSIENT);
+    }
     return *this;
   }
   // True while there is a row.
