@@ -141,11 +141,13 @@ class Analytics(unittest.TestCase):
                       "'not json', ?, 'v1')", (self.sid, self.root, last[4] + 2))
             c.execute("INSERT INTO events (story, passage, kind, data, at, viewer) VALUES (?, ?, 'dwell', "
                       "'{\"seconds\": 1}', ?, 'v2')", (self.sid, self.root, 1.0))  # long before v2's events
+            c.execute("INSERT INTO events (story, passage, kind, data, at, viewer) VALUES (?, NULL, 'choose', "
+                      "'{}', ?, 'v4')", (self.sid, last[4] + 4))  # a choice of no passage (found by fuzzing)
             c.execute("INSERT INTO events (story, passage, kind, data, at, viewer) VALUES ('st_gone', NULL, "
                       "'choose', '{}', ?, 'v3')", (last[4] + 3,))
         rep, _ = self.report(bad_db)
         self.assertEqual(rep["anomalies"]["duplicates"], 1)
-        self.assertEqual(rep["anomalies"]["unknown_passage"], 2)  # passage 999999 and story st_gone
+        self.assertEqual(rep["anomalies"]["unknown_passage"], 3)  # passage 999999, no passage, story st_gone
         self.assertEqual(rep["anomalies"]["bad_data"], 1)
         self.assertEqual(rep["anomalies"]["time_backwards"], 1)
         self.assertEqual(self.story(rep)["viewers"], 201)  # nothing else moved
