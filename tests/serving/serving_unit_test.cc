@@ -71,6 +71,14 @@ TEST(CompletionRequest, EveryFieldIsRead) {
   EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), {"tragedy", "climax", "fear", ""}, "x")));
 }
 
+TEST(CompletionRequest, ValenceIsALabelLikeTheOthers) {
+  const CompletionRequest r = parse(R"({"prompt": "x", "valence": "negative", "beat": "climax"})");
+  EXPECT_EQ(r.prompts[0], tok().encode(conditioning_prompt(tok(), {"", "climax", "", "negative"}, "x")));
+  EXPECT_NE(tok().encode(conditioning_prompt(tok(), {"", "", "", "negative"}, "")),
+            tok().encode(conditioning_prompt(tok(), {}, "")));  // one control token more
+  EXPECT_EQ(blame(R"({"prompt": "x", "valence": "ecstatic"})"), std::make_pair(400, std::string("valence")));
+}
+
 TEST(CompletionRequest, TokenPromptsAreTakenAsTheyAre) {
   CompletionRequest r = parse(R"({"prompt": [5, 6, 7]})");
   EXPECT_EQ(r.prompts, (std::vector<std::vector<int>>{{5, 6, 7}}));
