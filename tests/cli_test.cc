@@ -72,6 +72,37 @@ TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/c.h5"));
 }
 
+TEST(Cli, RecommendEvalOnAPlantedLog) {
+  // Two audiences, two kinds of item; item-kNN on the kind beats popularity.
+  const std::string dir = testing::temp_dir("recommend");
+  std::string log = "user,item,rating,time\n", items = "item,kind\n";
+  for (int u = 0; u < 60; ++u)
+    for (int i = 0; i < 8; ++i)
+      log += "u" + std::to_string(u) + ",i" + std::to_string((u % 2) * 20 + (u * 7 + i * 3) % 20) + ",1," +
+             std::to_string(i) + "\n";
+  for (int i = 0; i < 40; ++i) items += "i" + std::to_string(i) + "," + (i < 20 ? "A" : "B") + "\n";
+  testing::write_text(dir + "/log.csv", log);
+  testing::write_text(dir + "/items.csv", items);
+  auto metrics = [&](const std::string& extra) {
+    const auto r =
+        testing::run_stdout(plotforge_bin() + " recommend eval --json --interactions " + dir + "/log.csv " + extra);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  };
+  const auto knn = metrics("--model itemknn --item-features " + dir + "/items.csv");
+  const auto pop = metrics("--model popularity");
+  EXPECT_GT(knn["ndcg"].get<double>(), pop["ndcg"].get<double>());
+  EXPECT_EQ(knn["users"], 60);
+  EXPECT_EQ(metrics("--split leave-last")["test"], 60);
+  auto r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --model bpr");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--model bpr"), std::string::npos) << r.output;
+  testing::write_text(dir + "/bad.csv", "u,i,1\nu,i,2\n");
+  r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/bad.csv");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("bad.csv:2"), std::string::npos) << r.output;
+}
+
 TEST(Cli, TrainTokenizerThenPrepareFromAConfigFile) {
   const std::string dir = testing::temp_dir("cli-flow");
   testing::write_text(dir + "/prepare.ini", "val-fraction = 0.2\nthreads = 2\n");

@@ -6,6 +6,8 @@
 #include "base/error.h"
 #include "programs/plotforge/commands.h"
 #include "recommendation/interactions.h"
+#include "recommendation/item_features.h"
+#include "recommendation/itemknn.h"
 #include "recommendation/metrics.h"
 #include "recommendation/popularity.h"
 #include "recommendation/split.h"
@@ -19,25 +21,33 @@ int recommend_eval(const Args& args) {
   o.add_options()("interactions", po::value<std::string>()->required(),
                   "CSV or TSV: user, item[, value[, timestamp]] per line")(
       "model", po::value<std::string>()->default_value("popularity"),
-      "popularity (the others: docs/recommendation.md)")("split", po::value<std::string>()->default_value("stratified"),
-                                                         "stratified | leave-last")(
+      "popularity | itemknn (the others: docs/recommendation.md)")(
+      "item-features", po::value<std::string>()->default_value(""),
+      "CSV: item, then feature columns (numeric, or categories joined by |); itemknn needs it")(
+      "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
+      "split", po::value<std::string>()->default_value("stratified"), "stratified | leave-last")(
       "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(
       "k", po::value<int>()->default_value(10), "list length the metrics read")(
       "seed", po::value<std::uint64_t>()->default_value(1), "the split's seed")("json", po::bool_switch(),
                                                                                 "print the metrics as JSON");
   po::variables_map vm;
-  if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity] [--split "
-                     "stratified|leave-last] [--k 10]",
+  if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity|itemknn] "
+                     "[--item-features FILE] [--split stratified|leave-last] [--k 10]",
                      o, args, &vm)) {
     return 0;
   }
   const int k = vm["k"].as<int>();
   if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
   const std::string model = vm["model"].as<std::string>(), split_name = vm["split"].as<std::string>();
-  if (model != "popularity") {
-    throw InputError("--model " + model + ": not built yet; this build has popularity (docs/recommendation.md)");
+  if (model != "popularity" && model != "itemknn") {
+    throw InputError("--model " + model +
+                     ": not built yet; this build has popularity and itemknn (docs/recommendation.md)");
   }
-  const auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
+  auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
+  const std::string features_path = vm["item-features"].as<std::string>();
+  if (model == "itemknn" && features_path.empty()) throw InputError("--model itemknn: give --item-features FILE");
+  recommendation::ItemFeatures features;
+  if (!features_path.empty()) features = recommendation::read_item_features(features_path, data);
   recommendation::Split split;
   if (split_name == "stratified") {
     split = recommendation::stratified_split(data, vm["train-share"].as<double>(), vm["seed"].as<std::uint64_t>());
@@ -46,7 +56,10 @@ int recommend_eval(const Args& args) {
   } else {
     throw InputError("--split " + split_name + ": not stratified or leave-last");
   }
-  const auto recs = recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
+  const auto recs =
+      model == "itemknn"
+          ? recommendation::recommend_itemknn(split.train, data.users.size(), features, k, vm["neighbours"].as<int>())
+          : recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
   const auto m = recommendation::evaluate_top_k(recs, recommendation::items_by_user(split.test, data.users.size()), k,
                                                 data.items.size());
   nlohmann::json j = m.to_json();

@@ -1,13 +1,18 @@
 // Interaction logs, splits, top-k metrics on tiny cases computed by hand,
 // and the popularity baseline (recommendation/).
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "base/error.h"
 #include "recommendation/interactions.h"
+#include "recommendation/item_features.h"
+#include "recommendation/itemknn.h"
 #include "recommendation/metrics.h"
 #include "recommendation/popularity.h"
 #include "recommendation/split.h"
@@ -126,6 +131,109 @@ TEST(Popularity, RanksByUsersAndSkipsWhatTheUserHas) {
   EXPECT_EQ(recs[d.user_index.at("c")], (std::vector<std::int32_t>{id("y"), id("w")}));  // has x and z
   EXPECT_EQ(recs[d.user_index.at("d")], (std::vector<std::int32_t>{id("x"), id("y")}));
   EXPECT_EQ(recs[d.user_index.at("a")], (std::vector<std::int32_t>{id("z"), id("w")}));
+}
+
+TEST(ItemFeatures, NumericCategoricalAndErrors) {
+  Interactions d = parse_interactions("u,a\nu,b\n", "i.csv");
+  const ItemFeatures f =
+      parse_item_features("item,genre,year\na,Comedy|Romance,1990\nb,Drama,2000\nc,Comedy,1995\n", "f.csv", d);
+  EXPECT_EQ(f.names, (std::vector<std::string>{"genre=Comedy", "genre=Drama", "genre=Romance", "year"}));
+  ASSERT_EQ(d.items.size(), 3u);  // c joined the catalogue: no interactions yet
+  EXPECT_EQ(f.vectors[d.item_index.at("a")],
+            (std::vector<float>{1, 0, 1, static_cast<float>(-5 / std::sqrt(50.0 / 3))}));
+  EXPECT_EQ(f.vectors[d.item_index.at("c")][0], 1.f);
+  EXPECT_NEAR(f.vectors[d.item_index.at("c")][3], 0.0, 1e-6);
+  Interactions e = parse_interactions("u,a\n", "i.csv");
+  auto err = [&](const char* text) {
+    try {
+      parse_item_features(text, "f.csv", e);
+    } catch (const InputError& x) {
+      return std::string(x.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(err("item,g\na,x,y\n").find("f.csv:2: expected 2 columns"), std::string::npos);
+  EXPECT_NE(err("item,g\na,x\na,y\n").find("f.csv:3: item 'a' is listed twice"), std::string::npos);
+  EXPECT_NE(err("item,g\n,x\n").find("f.csv:2: empty item"), std::string::npos);
+  EXPECT_NE(err("item,g\n").find("f.csv: no item rows"), std::string::npos);
+  EXPECT_NE(err("item\na\n").find("f.csv:1: the header"), std::string::npos);
+}
+
+// Two audiences, two kinds of item: every user of group g has 8 items of
+// kind g. Content (the kind) should find the rest of their kind.
+struct Planted {
+  Interactions data;
+  ItemFeatures features;
+};
+
+Planted planted(int cold_items) {
+  std::mt19937 rng(3);
+  std::string log;
+  for (int u = 0; u < 40; ++u) {
+    std::vector<int> items(20);
+    std::iota(items.begin(), items.end(), (u % 2) * 20);
+    std::shuffle(items.begin(), items.end(), rng);
+    for (int i = 0; i < 8; ++i) log += "u" + std::to_string(u) + ",i" + std::to_string(items[i]) + "\n";
+  }
+  Planted p{parse_interactions(log, "planted.csv"), {}};
+  std::string feats = "item,kind,noise\n";
+  for (int i = 0; i < 40 + cold_items; ++i) {
+    feats += "i" + std::to_string(i) + "," + (i < 20 || i >= 40 ? "A" : "B") + "," + std::to_string(rng() % 7) + "\n";
+  }
+  p.features = parse_item_features(feats, "planted-items.csv", p.data);
+  return p;
+}
+
+TEST(ItemKnn, RecoversPlantedStructureFarAboveRandom) {
+  Planted p = planted(0);
+  const Split s = stratified_split(p.data, 0.75, 1);
+  const auto relevant = items_by_user(s.test, p.data.users.size());
+  const auto knn = evaluate_top_k(recommend_itemknn(s.train, p.data.users.size(), p.features, 10), relevant, 10,
+                                  p.data.items.size());
+  // A seeded random order, excluding each user's training items, as the yardstick.
+  std::mt19937 rng(5);
+  const auto seen = items_by_user(s.train, p.data.users.size());
+  std::vector<std::vector<std::int32_t>> random_recs(p.data.users.size());
+  for (std::size_t u = 0; u < random_recs.size(); ++u) {
+    std::vector<std::int32_t> all(p.data.items.size());
+    std::iota(all.begin(), all.end(), 0);
+    std::shuffle(all.begin(), all.end(), rng);
+    for (auto i : all)
+      if (random_recs[u].size() < 10 && !std::binary_search(seen[u].begin(), seen[u].end(), i))
+        random_recs[u].push_back(i);
+  }
+  const auto rnd = evaluate_top_k(random_recs, relevant, 10, p.data.items.size());
+  EXPECT_GT(knn.ndcg, 2 * rnd.ndcg) << knn.ndcg << " vs random " << rnd.ndcg;
+  EXPECT_GT(knn.recall, 0.3);
+  // Nearly every recommendation is of the user's own kind.
+  const auto recs = recommend_itemknn(s.train, p.data.users.size(), p.features, 10);
+  const std::size_t kind_a =
+      std::find(p.features.names.begin(), p.features.names.end(), "kind=A") - p.features.names.begin();
+  int own = 0, total = 0;
+  for (std::size_t u = 0; u < recs.size(); ++u) {
+    for (auto i : recs[u]) {
+      own += (p.features.vectors[i][kind_a] == 1.f) == (u % 2 == 0);
+      ++total;
+    }
+  }
+  EXPECT_GT(own, total * 9 / 10);
+}
+
+TEST(ItemKnn, ColdItemsReachUsersThroughContentButNotThroughPopularity) {
+  Planted p = planted(5);  // i40..i44: kind A, never interacted with
+  const auto knn = recommend_itemknn(p.data.rows, p.data.users.size(), p.features, 10);
+  const auto pop = recommend_popular(p.data.rows, p.data.users.size(), p.data.items.size(), 10);
+  auto any_cold = [&](const std::vector<std::int32_t>& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](std::int32_t i) { return std::stoi(p.data.items[i].substr(1)) >= 40; });
+  };
+  int knn_has = 0, pop_has = 0;
+  for (std::size_t u = 0; u < knn.size(); u += 2) {  // group A's users
+    knn_has += any_cold(knn[u]);
+    pop_has += any_cold(pop[u]);
+  }
+  EXPECT_EQ(knn_has, 20);
+  EXPECT_EQ(pop_has, 0);
 }
 
 }  // namespace

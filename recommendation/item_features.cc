@@ -1,0 +1,142 @@
+#include "recommendation/item_features.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "base/error.h"
+#include "base/files.h"
+
+namespace plotforge::recommendation {
+
+namespace {
+
+std::vector<std::string> fields_of(std::string_view line, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t cut = line.find(sep, start);
+    std::string f(line.substr(start, cut == std::string_view::npos ? std::string_view::npos : cut - start));
+    const auto a = f.find_first_not_of(" \r");
+    f = a == std::string::npos ? "" : f.substr(a, f.find_last_not_of(" \r") - a + 1);
+    out.push_back(std::move(f));
+    if (cut == std::string_view::npos) break;
+    start = cut + 1;
+  }
+  return out;
+}
+
+bool numeric(const std::string& s, double* v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  *v = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(*v);
+}
+
+}  // namespace
+
+ItemFeatures parse_item_features(std::string_view text, const std::string& source, Interactions& data) {
+  const char sep = text.substr(0, text.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
+  std::vector<std::string> header;
+  std::vector<std::pair<long, std::vector<std::string>>> rows;
+  std::size_t start = 0;
+  long line_no = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(start, nl - start);
+    start = nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto f = fields_of(line, sep);
+    if (header.empty()) {
+      if (f.size() < 2) throw input_error_at(source, line_no, "the header needs an item column and a feature column");
+      header = std::move(f);
+      continue;
+    }
+    if (f.size() != header.size()) {
+      throw input_error_at(
+          source, line_no,
+          "expected " + std::to_string(header.size()) + " columns as the header has, got " + std::to_string(f.size()));
+    }
+    if (f[0].empty()) throw input_error_at(source, line_no, "empty item id");
+    rows.emplace_back(line_no, std::move(f));
+  }
+  if (rows.empty()) throw InputError(source + ": no item rows (expected a header line, then item, features...)");
+  std::set<std::string> seen;
+  for (const auto& [line, f] : rows) {
+    if (!seen.insert(f[0]).second) throw input_error_at(source, line, "item '" + f[0] + "' is listed twice");
+  }
+  // Column kinds, then the dimensions.
+  ItemFeatures out;
+  struct Column {
+    bool numeric = true;
+    double mean = 0, sd = 0;
+    std::map<std::string, std::size_t> categories;  // value -> dimension
+    std::size_t dim = 0;                            // numeric: its dimension
+  };
+  std::vector<Column> cols(header.size());
+  for (std::size_t c = 1; c < header.size(); ++c) {
+    double v;
+    for (const auto& [line, f] : rows) cols[c].numeric = cols[c].numeric && numeric(f[c], &v);
+    if (cols[c].numeric) {
+      double sum = 0, sq = 0;
+      for (const auto& [line, f] : rows) {
+        numeric(f[c], &v);
+        sum += v;
+        sq += v * v;
+      }
+      const double n = static_cast<double>(rows.size());
+      cols[c].mean = sum / n;
+      cols[c].sd = std::sqrt(std::max(0.0, sq / n - cols[c].mean * cols[c].mean));
+      cols[c].dim = out.names.size();
+      out.names.push_back(header[c]);
+    } else {
+      std::set<std::string> values;
+      for (const auto& [line, f] : rows) {
+        std::size_t s = 0;
+        while (s <= f[c].size()) {
+          std::size_t bar = f[c].find('|', s);
+          if (bar == std::string::npos) bar = f[c].size();
+          if (bar > s) values.insert(f[c].substr(s, bar - s));
+          s = bar + 1;
+        }
+      }
+      for (const auto& value : values) {
+        cols[c].categories[value] = out.names.size();
+        out.names.push_back(header[c] + "=" + value);
+      }
+    }
+  }
+  for (const auto& [line, f] : rows) {
+    const auto [it, added] = data.item_index.emplace(f[0], static_cast<std::int32_t>(data.items.size()));
+    if (added) data.items.push_back(f[0]);
+  }
+  out.vectors.assign(data.items.size(), std::vector<float>(out.names.size(), 0.f));
+  for (const auto& [line, f] : rows) {
+    std::vector<float>& x = out.vectors[data.item_index.at(f[0])];
+    for (std::size_t c = 1; c < header.size(); ++c) {
+      if (cols[c].numeric) {
+        double v;
+        numeric(f[c], &v);
+        x[cols[c].dim] = cols[c].sd > 0 ? static_cast<float>((v - cols[c].mean) / cols[c].sd) : 0.f;
+      } else {
+        std::size_t s = 0;
+        while (s <= f[c].size()) {
+          std::size_t bar = f[c].find('|', s);
+          if (bar == std::string::npos) bar = f[c].size();
+          if (bar > s) x[cols[c].categories.at(f[c].substr(s, bar - s))] = 1.f;
+          s = bar + 1;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+ItemFeatures read_item_features(const std::string& path, Interactions& data) {
+  return parse_item_features(read_file(path), path, data);
+}
+
+}  // namespace plotforge::recommendation
