@@ -92,6 +92,9 @@ TEST(Cli, RecommendEvalOnAPlantedLog) {
   const auto knn = metrics("--model itemknn --item-features " + dir + "/items.csv");
   const auto pop = metrics("--model popularity");
   EXPECT_GT(knn["ndcg"].get<double>(), pop["ndcg"].get<double>());
+  const auto als = metrics("--model als --factors 8 --iterations 5");
+  EXPECT_GT(als["ndcg"].get<double>(), pop["ndcg"].get<double>());
+  EXPECT_EQ(metrics("--model als --factors 8 --iterations 5")["ndcg"], als["ndcg"]);  // seeded
   EXPECT_EQ(knn["users"], 60);
   EXPECT_EQ(metrics("--split leave-last")["test"], 60);
   auto r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --model bpr");

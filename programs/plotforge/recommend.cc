@@ -1,10 +1,12 @@
 // plotforge recommend eval: a recommender on an interaction log under a
 // documented split, with top-k metrics (docs/recommendation.md).
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include "base/error.h"
 #include "programs/plotforge/commands.h"
+#include "recommendation/als.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 #include "recommendation/itemknn.h"
@@ -21,10 +23,15 @@ int recommend_eval(const Args& args) {
   o.add_options()("interactions", po::value<std::string>()->required(),
                   "CSV or TSV: user, item[, value[, timestamp]] per line")(
       "model", po::value<std::string>()->default_value("popularity"),
-      "popularity | itemknn (the others: docs/recommendation.md)")(
+      "popularity | itemknn | als (the others: docs/recommendation.md)")(
       "item-features", po::value<std::string>()->default_value(""),
       "CSV: item, then feature columns (numeric, or categories joined by |); itemknn needs it")(
       "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
+      "factors", po::value<int>()->default_value(32), "als: factors per user and item")(
+      "iterations", po::value<int>()->default_value(15), "als: alternating sweeps")(
+      "reg", po::value<double>()->default_value(0.05), "als: L2 regularisation")(
+      "alpha", po::value<double>()->default_value(20), "als: confidence per unit of value (c = 1 + alpha v)")(
+      "device", po::value<std::string>()->default_value("cpu"), "als: cpu or cuda")(
       "split", po::value<std::string>()->default_value("stratified"), "stratified | leave-last")(
       "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(
       "k", po::value<int>()->default_value(10), "list length the metrics read")(
@@ -39,9 +46,9 @@ int recommend_eval(const Args& args) {
   const int k = vm["k"].as<int>();
   if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
   const std::string model = vm["model"].as<std::string>(), split_name = vm["split"].as<std::string>();
-  if (model != "popularity" && model != "itemknn") {
+  if (model != "popularity" && model != "itemknn" && model != "als") {
     throw InputError("--model " + model +
-                     ": not built yet; this build has popularity and itemknn (docs/recommendation.md)");
+                     ": not built yet; this build has popularity, itemknn and als (docs/recommendation.md)");
   }
   auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
   const std::string features_path = vm["item-features"].as<std::string>();
@@ -56,10 +63,27 @@ int recommend_eval(const Args& args) {
   } else {
     throw InputError("--split " + split_name + ": not stratified or leave-last");
   }
-  const auto recs =
-      model == "itemknn"
-          ? recommendation::recommend_itemknn(split.train, data.users.size(), features, k, vm["neighbours"].as<int>())
-          : recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
+  std::vector<std::vector<std::int32_t>> recs;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (model == "itemknn") {
+    recs = recommendation::recommend_itemknn(split.train, data.users.size(), features, k, vm["neighbours"].as<int>());
+  } else if (model == "als") {
+    recommendation::AlsOptions ao;
+    ao.factors = vm["factors"].as<int>();
+    ao.iterations = vm["iterations"].as<int>();
+    ao.reg = vm["reg"].as<double>();
+    ao.alpha = vm["alpha"].as<double>();
+    ao.seed = vm["seed"].as<std::uint64_t>();
+    ao.device = vm["device"].as<std::string>();
+    const auto m =
+        recommendation::train_als(split.train, data.users.size(), data.items.size(), ao, [&](int it, double loss) {
+          std::fprintf(stderr, "als: iteration %d/%d, loss %.6g\n", it, ao.iterations, loss);
+        });
+    recs = recommendation::recommend_factors(m, split.train, k);
+  } else {
+    recs = recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto m = recommendation::evaluate_top_k(recs, recommendation::items_by_user(split.test, data.users.size()), k,
                                                 data.items.size());
   nlohmann::json j = m.to_json();
@@ -68,14 +92,17 @@ int recommend_eval(const Args& args) {
   j["interactions"] = data.rows.size();
   j["train"] = split.train.size();
   j["test"] = split.test.size();
+  j["seconds"] = seconds;  // training and ranking
   if (vm["json"].as<bool>()) {
     std::cout << j.dump(1) << "\n";
   } else {
     std::printf("%s on %zu users, %zu items, %zu interactions (%s split: %zu train, %zu test)\n", model.c_str(),
                 data.users.size(), data.items.size(), data.rows.size(), split_name.c_str(), split.train.size(),
                 split.test.size());
-    std::printf("NDCG@%d %.4f  Precision@%d %.4f  Recall@%d %.4f  MAP@%d %.4f  coverage %.4f  (%ld users)\n", k, m.ndcg,
-                k, m.precision, k, m.recall, k, m.map, m.coverage, m.users);
+    std::printf(
+        "NDCG@%d %.4f  Precision@%d %.4f  Recall@%d %.4f  MAP@%d %.4f  coverage %.4f  (%ld users, %.2f s to train "
+        "and rank)\n",
+        k, m.ndcg, k, m.precision, k, m.recall, k, m.map, m.coverage, m.users, seconds);
   }
   return 0;
 }

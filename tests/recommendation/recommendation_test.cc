@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "recommendation/als.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 #include "recommendation/itemknn.h"
@@ -234,6 +235,46 @@ TEST(ItemKnn, ColdItemsReachUsersThroughContentButNotThroughPopularity) {
   }
   EXPECT_EQ(knn_has, 20);
   EXPECT_EQ(pop_has, 0);
+}
+
+TEST(Als, LossNeverRisesAndASeedGivesTheSameModel) {
+  Planted p = planted(0);
+  AlsOptions o;
+  o.factors = 8;
+  o.iterations = 6;
+  std::vector<double> losses;
+  const FactorModel a = train_als(p.data.rows, p.data.users.size(), p.data.items.size(), o,
+                                  [&](int, double loss) { losses.push_back(loss); });
+  ASSERT_EQ(losses.size(), 6u);
+  for (std::size_t i = 1; i < losses.size(); ++i) EXPECT_LE(losses[i], losses[i - 1] * (1 + 1e-6)) << i;
+  EXPECT_LT(losses.back(), 0.8 * als_loss({a.users * 0, a.items * 0}, p.data.rows, o));  // far below all-zero factors
+  const FactorModel b = train_als(p.data.rows, p.data.users.size(), p.data.items.size(), o);
+  EXPECT_TRUE(torch::equal(a.users, b.users));
+  EXPECT_TRUE(torch::equal(a.items, b.items));
+  o.seed = 2;
+  const FactorModel c = train_als(p.data.rows, p.data.users.size(), p.data.items.size(), o);
+  EXPECT_FALSE(torch::equal(a.users, c.users));
+}
+
+TEST(Als, RecoversPlantedStructureAndLeavesColdItemsOut) {
+  Planted p = planted(5);  // i40..i44 have features but no interactions
+  const Split s = stratified_split(p.data, 0.75, 1);
+  AlsOptions o;
+  o.factors = 8;
+  o.iterations = 10;
+  const FactorModel m = train_als(s.train, p.data.users.size(), p.data.items.size(), o);
+  const auto recs = recommend_factors(m, s.train, 10);
+  const auto relevant = items_by_user(s.test, p.data.users.size());
+  const auto als = evaluate_top_k(recs, relevant, 10, p.data.items.size());
+  const auto pop = evaluate_top_k(recommend_popular(s.train, p.data.users.size(), p.data.items.size(), 10), relevant,
+                                  10, p.data.items.size());
+  EXPECT_GT(als.ndcg, pop.ndcg) << als.ndcg << " vs popularity " << pop.ndcg;
+  EXPECT_GT(als.recall, 0.3);
+  int cold = 0;
+  for (const auto& list : recs)
+    for (auto i : list) cold += std::stoi(p.data.items[i].substr(1)) >= 40;
+  EXPECT_EQ(cold, 0);  // pure MF has nothing to say about an item nobody chose
+  EXPECT_THROW(train_als(s.train, 2, 2, AlsOptions{0}), InputError);
 }
 
 }  // namespace

@@ -1,0 +1,116 @@
+#include "recommendation/als.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "base/error.h"
+#include "recommendation/split.h"
+
+namespace plotforge::recommendation {
+
+namespace {
+
+// Per row (user or item): the columns it interacted with and their confidences - 1.
+struct Rows {
+  std::vector<std::vector<std::int64_t>> cols;
+  std::vector<std::vector<float>> extra;  // c - 1 = alpha * value
+};
+
+Rows rows_of(const std::vector<Interaction>& train, std::size_t n, bool by_user, double alpha) {
+  Rows r;
+  r.cols.resize(n);
+  r.extra.resize(n);
+  for (const auto& x : train) {
+    const std::size_t row = by_user ? x.user : x.item;
+    r.cols[row].push_back(by_user ? x.item : x.user);
+    r.extra[row].push_back(static_cast<float>(alpha * x.value));
+  }
+  return r;
+}
+
+// One half-step: every row of `target` solved exactly against `fixed`.
+void solve_side(torch::Tensor& target, const torch::Tensor& fixed, const Rows& rows, double reg) {
+  torch::NoGradGuard no_grad;
+  const auto f = fixed.size(1);
+  const auto opts = fixed.options();
+  const auto gram = fixed.t().mm(fixed) + reg * torch::eye(f, opts);
+  for (std::size_t r = 0; r < rows.cols.size(); ++r) {
+    if (rows.cols[r].empty()) {
+      target[static_cast<std::int64_t>(r)].zero_();  // no evidence: the prior's mean, 0
+      continue;
+    }
+    const auto idx = torch::tensor(rows.cols[r], torch::TensorOptions().dtype(torch::kInt64)).to(fixed.device());
+    const auto extra = torch::tensor(rows.extra[r], torch::TensorOptions().dtype(torch::kFloat32)).to(fixed.device());
+    const auto yr = fixed.index_select(0, idx);                          // [n, f]
+    const auto a = gram + yr.t().mm(yr * extra.unsqueeze(1));            // Y^T Y + Y^T (C - I) Y + reg I
+    const auto b = (yr * (extra + 1).unsqueeze(1)).sum(0).unsqueeze(1);  // Y^T C p
+    target[static_cast<std::int64_t>(r)].copy_(at::linalg_solve(a, b).squeeze(1));
+  }
+}
+
+}  // namespace
+
+FactorModel train_als(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+                      const AlsOptions& o, const std::function<void(int, double)>& progress) {
+  if (o.factors < 1 || o.iterations < 1 || o.reg < 0 || o.alpha < 0) {
+    throw InputError("ALS: --factors and --iterations must be at least 1, --reg and --alpha not negative");
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Device device(o.device);
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  auto x = (at::randn({static_cast<std::int64_t>(n_users), o.factors}, gen) * 0.01).to(device);
+  auto y = (at::randn({static_cast<std::int64_t>(n_items), o.factors}, gen) * 0.01).to(device);
+  const Rows by_user = rows_of(train, n_users, true, o.alpha), by_item = rows_of(train, n_items, false, o.alpha);
+  FactorModel m;
+  for (int it = 1; it <= o.iterations; ++it) {
+    solve_side(x, y, by_user, o.reg);
+    solve_side(y, x, by_item, o.reg);
+    if (progress) {
+      m.users = x.cpu();
+      m.items = y.cpu();
+      progress(it, als_loss(m, train, o));
+    }
+  }
+  m.users = x.cpu();
+  m.items = y.cpu();
+  return m;
+}
+
+double als_loss(const FactorModel& m, const std::vector<Interaction>& train, const AlsOptions& o) {
+  torch::NoGradGuard no_grad;
+  const auto pred = m.users.mm(m.items.t()).to(torch::kFloat64);
+  auto pref = torch::zeros_like(pred), conf = torch::ones_like(pred);
+  auto p = pref.accessor<double, 2>();
+  auto c = conf.accessor<double, 2>();
+  for (const auto& r : train) {
+    p[r.user][r.item] = 1;
+    c[r.user][r.item] = 1 + o.alpha * r.value;
+  }
+  const auto err = (conf * (pref - pred).pow(2)).sum();
+  const auto penalty = o.reg * (m.users.to(torch::kFloat64).pow(2).sum() + m.items.to(torch::kFloat64).pow(2).sum());
+  return (err + penalty).item<double>();
+}
+
+std::vector<std::vector<std::int32_t>> recommend_factors(const FactorModel& m, const std::vector<Interaction>& train,
+                                                         int k) {
+  torch::NoGradGuard no_grad;
+  const auto n_users = static_cast<std::size_t>(m.users.size(0)), n_items = static_cast<std::size_t>(m.items.size(0));
+  const auto scores = m.users.mm(m.items.t()).contiguous();
+  auto s = scores.accessor<float, 2>();
+  const auto seen = items_by_user(train, n_users);
+  std::vector<std::vector<std::int32_t>> out(n_users);
+  std::vector<std::int32_t> order(n_items);
+  for (std::size_t u = 0; u < n_users; ++u) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return s[u][a] > s[u][b]; });
+    for (std::int32_t item : order) {
+      if (static_cast<int>(out[u].size()) == k) break;
+      if (!std::binary_search(seen[u].begin(), seen[u].end(), item)) out[u].push_back(item);
+    }
+  }
+  return out;
+}
+
+}  // namespace plotforge::recommendation
