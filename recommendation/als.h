@@ -27,8 +27,8 @@ namespace plotforge::recommendation {
 struct AlsOptions {
   int factors = 32;
   int iterations = 15;
-  double reg = 0.05;
-  double alpha = 20;  // confidence per unit of value
+  double reg = 10;
+  double alpha = 1;  // confidence per unit of value
   std::uint64_t seed = 1;
   std::string device = "cpu";
 };

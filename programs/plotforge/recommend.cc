@@ -29,8 +29,8 @@ int recommend_eval(const Args& args) {
       "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
       "factors", po::value<int>()->default_value(32), "als: factors per user and item")(
       "iterations", po::value<int>()->default_value(15), "als: alternating sweeps")(
-      "reg", po::value<double>()->default_value(0.05), "als: L2 regularisation")(
-      "alpha", po::value<double>()->default_value(20), "als: confidence per unit of value (c = 1 + alpha v)")(
+      "reg", po::value<double>()->default_value(10), "als: L2 regularisation")(
+      "alpha", po::value<double>()->default_value(1), "als: confidence per unit of value (c = 1 + alpha v)")(
       "device", po::value<std::string>()->default_value("cpu"), "als: cpu or cuda")(
       "split", po::value<std::string>()->default_value("stratified"), "stratified | leave-last")(
       "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(

@@ -239,9 +239,11 @@ TEST(ItemKnn, ColdItemsReachUsersThroughContentButNotThroughPopularity) {
 
 TEST(Als, LossNeverRisesAndASeedGivesTheSameModel) {
   Planted p = planted(0);
-  AlsOptions o;
+  AlsOptions o;  // for 40 users, lighter regularisation than MovieLens' default
   o.factors = 8;
   o.iterations = 6;
+  o.reg = 0.1;
+  o.alpha = 20;
   std::vector<double> losses;
   const FactorModel a = train_als(p.data.rows, p.data.users.size(), p.data.items.size(), o,
                                   [&](int, double loss) { losses.push_back(loss); });
@@ -262,6 +264,8 @@ TEST(Als, RecoversPlantedStructureAndLeavesColdItemsOut) {
   AlsOptions o;
   o.factors = 8;
   o.iterations = 10;
+  o.reg = 0.1;
+  o.alpha = 20;
   const FactorModel m = train_als(s.train, p.data.users.size(), p.data.items.size(), o);
   const auto recs = recommend_factors(m, s.train, 10);
   const auto relevant = items_by_user(s.test, p.data.users.size());
