@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "recommendation/split.h"
+#include "recommendation/top_k.h"
 
 namespace plotforge::recommendation {
 
@@ -96,21 +97,7 @@ double als_loss(const FactorModel& m, const std::vector<Interaction>& train, con
 std::vector<std::vector<std::int32_t>> recommend_factors(const FactorModel& m, const std::vector<Interaction>& train,
                                                          int k) {
   torch::NoGradGuard no_grad;
-  const auto n_users = static_cast<std::size_t>(m.users.size(0)), n_items = static_cast<std::size_t>(m.items.size(0));
-  const auto scores = m.users.mm(m.items.t()).contiguous();
-  auto s = scores.accessor<float, 2>();
-  const auto seen = items_by_user(train, n_users);
-  std::vector<std::vector<std::int32_t>> out(n_users);
-  std::vector<std::int32_t> order(n_items);
-  for (std::size_t u = 0; u < n_users; ++u) {
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return s[u][a] > s[u][b]; });
-    for (std::int32_t item : order) {
-      if (static_cast<int>(out[u].size()) == k) break;
-      if (!std::binary_search(seen[u].begin(), seen[u].end(), item)) out[u].push_back(item);
-    }
-  }
-  return out;
+  return top_k_unseen(m.users.mm(m.items.t()), train, k);
 }
 
 }  // namespace plotforge::recommendation

@@ -95,11 +95,19 @@ TEST(Cli, RecommendEvalOnAPlantedLog) {
   const auto als = metrics("--model als --factors 8 --iterations 5");
   EXPECT_GT(als["ndcg"].get<double>(), pop["ndcg"].get<double>());
   EXPECT_EQ(metrics("--model als --factors 8 --iterations 5")["ndcg"], als["ndcg"]);  // seeded
+  const auto bpr = metrics("--model bpr --factors 8 --epochs 10 --batch 64 --lr 0.05");
+  EXPECT_GT(bpr["ndcg"].get<double>(), pop["ndcg"].get<double>());
+  const auto hybrid =
+      metrics("--model hybrid --factors 8 --epochs 10 --batch 64 --lr 0.05 --item-features " + dir + "/items.csv");
+  EXPECT_GT(hybrid["ndcg"].get<double>(), pop["ndcg"].get<double>());
   EXPECT_EQ(knn["users"], 60);
   EXPECT_EQ(metrics("--split leave-last")["test"], 60);
-  auto r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --model bpr");
+  auto r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --model lightgcn");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("--model bpr"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--model lightgcn"), std::string::npos) << r.output;
+  r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --model hybrid");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--item-features"), std::string::npos) << r.output;
   testing::write_text(dir + "/bad.csv", "u,i,1\nu,i,2\n");
   r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/bad.csv");
   EXPECT_EQ(r.exit_code, 1);

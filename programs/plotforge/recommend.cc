@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "programs/plotforge/commands.h"
 #include "recommendation/als.h"
+#include "recommendation/bpr.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 #include "recommendation/itemknn.h"
@@ -23,15 +24,18 @@ int recommend_eval(const Args& args) {
   o.add_options()("interactions", po::value<std::string>()->required(),
                   "CSV or TSV: user, item[, value[, timestamp]] per line")(
       "model", po::value<std::string>()->default_value("popularity"),
-      "popularity | itemknn | als (the others: docs/recommendation.md)")(
+      "popularity | itemknn | als | bpr | hybrid (docs/recommendation.md)")(
       "item-features", po::value<std::string>()->default_value(""),
-      "CSV: item, then feature columns (numeric, or categories joined by |); itemknn needs it")(
+      "CSV: item, then feature columns (numeric, or categories joined by |); itemknn and hybrid need it")(
       "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
-      "factors", po::value<int>()->default_value(32), "als: factors per user and item")(
+      "factors", po::value<int>(), "als, bpr, hybrid: factors per user and item (default 32 for als, 64 for bpr)")(
       "iterations", po::value<int>()->default_value(15), "als: alternating sweeps")(
-      "reg", po::value<double>()->default_value(10), "als: L2 regularisation")(
+      "reg", po::value<double>(), "L2 regularisation (default 10 for als, 1e-4 for bpr)")(
       "alpha", po::value<double>()->default_value(1), "als: confidence per unit of value (c = 1 + alpha v)")(
-      "device", po::value<std::string>()->default_value("cpu"), "als: cpu or cuda")(
+      "epochs", po::value<int>()->default_value(30), "bpr, hybrid: epochs of sampled triples")(
+      "lr", po::value<double>()->default_value(0.01), "bpr, hybrid: Adam's learning rate")(
+      "batch", po::value<int>()->default_value(1024), "bpr, hybrid: triples per step")(
+      "device", po::value<std::string>()->default_value("cpu"), "als, bpr, hybrid: cpu or cuda")(
       "split", po::value<std::string>()->default_value("stratified"), "stratified | leave-last")(
       "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(
       "k", po::value<int>()->default_value(10), "list length the metrics read")(
@@ -46,13 +50,14 @@ int recommend_eval(const Args& args) {
   const int k = vm["k"].as<int>();
   if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
   const std::string model = vm["model"].as<std::string>(), split_name = vm["split"].as<std::string>();
-  if (model != "popularity" && model != "itemknn" && model != "als") {
-    throw InputError("--model " + model +
-                     ": not built yet; this build has popularity, itemknn and als (docs/recommendation.md)");
+  if (model != "popularity" && model != "itemknn" && model != "als" && model != "bpr" && model != "hybrid") {
+    throw InputError("--model " + model + ": not one of popularity, itemknn, als, bpr, hybrid");
   }
   auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
   const std::string features_path = vm["item-features"].as<std::string>();
-  if (model == "itemknn" && features_path.empty()) throw InputError("--model itemknn: give --item-features FILE");
+  if ((model == "itemknn" || model == "hybrid") && features_path.empty()) {
+    throw InputError("--model " + model + ": give --item-features FILE");
+  }
   recommendation::ItemFeatures features;
   if (!features_path.empty()) features = recommendation::read_item_features(features_path, data);
   recommendation::Split split;
@@ -69,9 +74,9 @@ int recommend_eval(const Args& args) {
     recs = recommendation::recommend_itemknn(split.train, data.users.size(), features, k, vm["neighbours"].as<int>());
   } else if (model == "als") {
     recommendation::AlsOptions ao;
-    ao.factors = vm["factors"].as<int>();
+    if (vm.count("factors")) ao.factors = vm["factors"].as<int>();
     ao.iterations = vm["iterations"].as<int>();
-    ao.reg = vm["reg"].as<double>();
+    if (vm.count("reg")) ao.reg = vm["reg"].as<double>();
     ao.alpha = vm["alpha"].as<double>();
     ao.seed = vm["seed"].as<std::uint64_t>();
     ao.device = vm["device"].as<std::string>();
@@ -80,6 +85,21 @@ int recommend_eval(const Args& args) {
           std::fprintf(stderr, "als: iteration %d/%d, loss %.6g\n", it, ao.iterations, loss);
         });
     recs = recommendation::recommend_factors(m, split.train, k);
+  } else if (model == "bpr" || model == "hybrid") {
+    recommendation::BprOptions bo;
+    if (vm.count("factors")) bo.factors = vm["factors"].as<int>();
+    if (vm.count("reg")) bo.reg = vm["reg"].as<double>();
+    bo.epochs = vm["epochs"].as<int>();
+    bo.lr = vm["lr"].as<double>();
+    bo.batch = vm["batch"].as<int>();
+    bo.seed = vm["seed"].as<std::uint64_t>();
+    bo.device = vm["device"].as<std::string>();
+    const auto m = recommendation::train_bpr(split.train, data.users.size(), data.items.size(),
+                                             model == "hybrid" ? &features : nullptr, bo, [&](int e, double loss) {
+                                               std::fprintf(stderr, "%s: epoch %d/%d, loss %.5f\n", model.c_str(), e,
+                                                            bo.epochs, loss);
+                                             });
+    recs = recommendation::recommend_bpr(m, split.train, k);
   } else {
     recs = recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
   }

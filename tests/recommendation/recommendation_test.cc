@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "recommendation/als.h"
+#include "recommendation/bpr.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 #include "recommendation/itemknn.h"
@@ -279,6 +280,63 @@ TEST(Als, RecoversPlantedStructureAndLeavesColdItemsOut) {
     for (auto i : list) cold += std::stoi(p.data.items[i].substr(1)) >= 40;
   EXPECT_EQ(cold, 0);  // pure MF has nothing to say about an item nobody chose
   EXPECT_THROW(train_als(s.train, 2, 2, AlsOptions{0}), InputError);
+}
+
+TEST(Bpr, LossFallsAndASeedGivesTheSameModel) {
+  Planted p = planted(0);
+  BprOptions o;
+  o.factors = 8;
+  o.epochs = 8;
+  o.batch = 64;
+  o.lr = 0.05;
+  std::vector<double> losses;
+  const BprModel a = train_bpr(p.data.rows, p.data.users.size(), p.data.items.size(), nullptr, o,
+                               [&](int, double loss) { losses.push_back(loss); });
+  ASSERT_EQ(losses.size(), 8u);
+  EXPECT_LT(losses.back(), 0.6 * losses.front());
+  EXPECT_NEAR(losses.front(), std::log(2.0), 0.15);  // sigmoid(0) at the start
+  const BprModel b = train_bpr(p.data.rows, p.data.users.size(), p.data.items.size(), nullptr, o);
+  EXPECT_TRUE(torch::equal(a.users, b.users));
+  EXPECT_TRUE(torch::equal(a.items, b.items));
+  o.seed = 9;
+  EXPECT_FALSE(
+      torch::equal(a.users, train_bpr(p.data.rows, p.data.users.size(), p.data.items.size(), nullptr, o).users));
+  o.factors = 0;
+  EXPECT_THROW(train_bpr(p.data.rows, 2, 2, nullptr, o), InputError);
+}
+
+TEST(Bpr, PlantedStructureAndTheHybridsColdStart) {
+  Planted p = planted(5);  // i40..i44: kind A, features only
+  const Split s = stratified_split(p.data, 0.75, 1);
+  BprOptions o;
+  o.factors = 8;
+  o.epochs = 20;
+  o.batch = 64;
+  o.lr = 0.05;
+  const auto relevant = items_by_user(s.test, p.data.users.size());
+  const BprModel mf = train_bpr(s.train, p.data.users.size(), p.data.items.size(), nullptr, o);
+  const BprModel hybrid = train_bpr(s.train, p.data.users.size(), p.data.items.size(), &p.features, o);
+  const auto pop = evaluate_top_k(recommend_popular(s.train, p.data.users.size(), p.data.items.size(), 10), relevant,
+                                  10, p.data.items.size());
+  const auto mf_recs = recommend_bpr(mf, s.train, 10), hybrid_recs = recommend_bpr(hybrid, s.train, 10);
+  EXPECT_GT(evaluate_top_k(mf_recs, relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
+  EXPECT_GT(evaluate_top_k(hybrid_recs, relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
+  // The cold items: the hybrid scores them from their kind, above the other
+  // kind's items, for group A's users; plain BPR leaves them at their start.
+  auto cold_rank = [&](const BprModel& m, std::size_t u) {
+    const auto scores = (m.users[u].unsqueeze(0).mm(m.items.t()) + m.item_bias).squeeze(0);
+    const float cold = scores[p.data.item_index.at("i40")].item<float>();
+    int above = 0;  // kind-B items scoring above the cold kind-A item
+    for (int i = 20; i < 40; ++i) above += scores[p.data.item_index.at("i" + std::to_string(i))].item<float>() > cold;
+    return above;
+  };
+  int hybrid_ok = 0, mf_ok = 0;
+  for (std::size_t u = 0; u < p.data.users.size(); u += 2) {
+    hybrid_ok += cold_rank(hybrid, u) <= 2;
+    mf_ok += cold_rank(mf, u) <= 2;
+  }
+  EXPECT_GE(hybrid_ok, 18);  // of 20 group-A users
+  EXPECT_LT(mf_ok, hybrid_ok);
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+// BPR matrix factorisation (Rendle et al. 2009) and its hybrid form
+// (LightFM, Kula 2015), on libtorch.
+//
+// A user's score for an item is x_u . y_i + b_i. BPR learns from sampled
+// triples (u, i, j), i among u's training items and j uniformly among the
+// others, minimising -log sigmoid(s_ui - s_uj) plus L2 on the vectors in
+// the batch, with Adam. In the hybrid, an item's vector and bias are sums
+// over its features as well: y_i = e_i + sum_f w_if e_f and b_i = c_i +
+// sum_f w_if c_f, with w_i its row of ItemFeatures; so an item nobody has
+// chosen still gets a vector from its features (cold start), which plain
+// BPR, whose e_i never moves from its small random start, cannot give.
+//
+// Deterministic under `seed` on the CPU: the factors' start and every
+// sampled triple come from it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "recommendation/interactions.h"
+#include "recommendation/item_features.h"
+
+namespace plotforge::recommendation {
+
+struct BprOptions {
+  int factors = 64;
+  int epochs = 30;   // each: as many triples as training interactions
+  int batch = 1024;  // triples per Adam step
+  double lr = 0.01;
+  double reg = 1e-4;  // L2 on the batch's vectors and biases
+  std::uint64_t seed = 1;
+  std::string device = "cpu";
+};
+
+// Trained scores: user vectors [U, f] and item vectors [I, f] and biases
+// [I] (for the hybrid, already summed over the features).
+struct BprModel {
+  torch::Tensor users, items, item_bias;
+};
+
+// `features` null: plain BPR; given: the hybrid. `progress(epoch, mean
+// loss)` after each epoch.
+BprModel train_bpr(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+                   const ItemFeatures* features, const BprOptions& options,
+                   const std::function<void(int, double)>& progress = nullptr);
+
+// Each user's top k by score, their training items excluded.
+std::vector<std::vector<std::int32_t>> recommend_bpr(const BprModel& m, const std::vector<Interaction>& train, int k);
+
+}  // namespace plotforge::recommendation
