@@ -31,7 +31,7 @@ struct BprOptions {
   int epochs = 30;   // each: as many triples as training interactions
   int batch = 1024;  // triples per Adam step
   double lr = 0.01;
-  double reg = 1e-4;  // L2 on the batch's vectors and biases
+  double reg = 0.01;  // L2 on the batch's vectors and biases
   std::uint64_t seed = 1;
   std::string device = "cpu";
 };

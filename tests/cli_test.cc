@@ -95,10 +95,10 @@ TEST(Cli, RecommendEvalOnAPlantedLog) {
   const auto als = metrics("--model als --factors 8 --iterations 5");
   EXPECT_GT(als["ndcg"].get<double>(), pop["ndcg"].get<double>());
   EXPECT_EQ(metrics("--model als --factors 8 --iterations 5")["ndcg"], als["ndcg"]);  // seeded
-  const auto bpr = metrics("--model bpr --factors 8 --epochs 10 --batch 64 --lr 0.05");
+  const auto bpr = metrics("--model bpr --factors 8 --epochs 10 --batch 64 --lr 0.05 --reg 1e-4");
   EXPECT_GT(bpr["ndcg"].get<double>(), pop["ndcg"].get<double>());
-  const auto hybrid =
-      metrics("--model hybrid --factors 8 --epochs 10 --batch 64 --lr 0.05 --item-features " + dir + "/items.csv");
+  const auto hybrid = metrics(
+      "--model hybrid --factors 8 --epochs 10 --batch 64 --lr 0.05 --reg 1e-4 --item-features " + dir + "/items.csv");
   EXPECT_GT(hybrid["ndcg"].get<double>(), pop["ndcg"].get<double>());
   EXPECT_EQ(knn["users"], 60);
   EXPECT_EQ(metrics("--split leave-last")["test"], 60);

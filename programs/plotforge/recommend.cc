@@ -30,7 +30,7 @@ int recommend_eval(const Args& args) {
       "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
       "factors", po::value<int>(), "als, bpr, hybrid: factors per user and item (default 32 for als, 64 for bpr)")(
       "iterations", po::value<int>()->default_value(15), "als: alternating sweeps")(
-      "reg", po::value<double>(), "L2 regularisation (default 10 for als, 1e-4 for bpr)")(
+      "reg", po::value<double>(), "L2 regularisation (default 10 for als, 0.01 for bpr and hybrid)")(
       "alpha", po::value<double>()->default_value(1), "als: confidence per unit of value (c = 1 + alpha v)")(
       "epochs", po::value<int>()->default_value(30), "bpr, hybrid: epochs of sampled triples")(
       "lr", po::value<double>()->default_value(0.01), "bpr, hybrid: Adam's learning rate")(

@@ -284,7 +284,8 @@ TEST(Als, RecoversPlantedStructureAndLeavesColdItemsOut) {
 
 TEST(Bpr, LossFallsAndASeedGivesTheSameModel) {
   Planted p = planted(0);
-  BprOptions o;
+  BprOptions o;  // for 40 users, lighter regularisation than MovieLens' default
+  o.reg = 1e-4;
   o.factors = 8;
   o.epochs = 8;
   o.batch = 64;
@@ -309,6 +310,7 @@ TEST(Bpr, PlantedStructureAndTheHybridsColdStart) {
   Planted p = planted(5);  // i40..i44: kind A, features only
   const Split s = stratified_split(p.data, 0.75, 1);
   BprOptions o;
+  o.reg = 1e-4;
   o.factors = 8;
   o.epochs = 20;
   o.batch = 64;
