@@ -30,6 +30,6 @@ with open(sys.argv[2], "w", newline="") as f:
 PY
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
-for m in "popularity" "itemknn --item-features $W/items.csv" "als"; do
+for m in "popularity" "itemknn --item-features $W/items.csv" "als" "bpr" "hybrid --item-features $W/items.csv"; do
   $PF recommend eval --interactions $W/ml-100k.inter --model $m --k 10 --seed $SEED 2> /dev/null
 done
