@@ -5,6 +5,7 @@
 # usage: bench/arc_steering.sh   (PF, RUN, W, STEPS, KS, STORIES as environment overrides)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/serve_lib.sh
 PF=${PF:-build/bin/plotforge}
 RUN=${RUN:-build/bin/plotforge-run}
 W=${W:-runs/bench-arc}
@@ -16,11 +17,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
 for k in $KS; do
   log=$(mktemp -d)
-  $RUN serve --bundle $W/bundle --port 0 --db $log/stories.db > $log/out 2> $log/err &
-  pid=$!
-  for _ in $(seq 600); do grep -q ' at http' $log/out 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' $log/out)
-  [ -n "$url" ] || { cat $log/err; exit 1; }
+  start_server $log --bundle $W/bundle --db $log/stories.db
   echo
   echo "== k = $k, $STORIES stories per shape, 8 passages, 48 tokens each"
   python3 bench/arc_steering.py --url $url --stories $STORIES --k $k --json $W/arc-k$k.json

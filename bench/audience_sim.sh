@@ -6,6 +6,7 @@
 # usage: bench/audience_sim.sh   (PF, RUN, W, OUT, VIEWERS, CHOICES, K, SCALES as environment overrides)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/serve_lib.sh
 PF=${PF:-build/bin/plotforge}
 RUN=${RUN:-build/bin/plotforge-run}
 W=${W:-runs/bench-arc}
@@ -15,11 +16,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
 for scale in ${SCALES:-1 2}; do
   log=$(mktemp -d)
-  $RUN serve --bundle $W/bundle --port 0 --db $log/stories.db > $log/out 2> $log/err &
-  pid=$!
-  for _ in $(seq 600); do grep -q ' at http' $log/out 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' $log/out)
-  [ -n "$url" ] || { cat $log/err; exit 1; }
+  start_server $log --bundle $W/bundle --db $log/stories.db
   echo
   echo "== taste scale $scale: ${VIEWERS:-200} viewers x ${CHOICES:-30} choices, k = ${K:-3} of $((2 * ${K:-3}))"
   python3 bench/audience_sim.py --url $url --out $OUT/scale-$scale --viewers ${VIEWERS:-200} \

@@ -8,6 +8,7 @@
 # usage: bench/stories_cpu.sh   (PF, RUN, W, S, K, M, STEPS as environment overrides)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/serve_lib.sh
 PF=${PF:-build/bin/plotforge}
 RUN=${RUN:-build/bin/plotforge-run}
 W=${W:-runs/bench-runtime}
@@ -38,11 +39,7 @@ echo "| prefix cache | passages | seconds | passages/s | choose to first token p
 echo "|---|---|---|---|---|---|"
 for cache in true false; do
   log=$(mktemp -d)
-  $RUN serve --bundle $B --port 0 --db $log/stories.db --prefix-cache $cache > $log/out 2> $log/err &
-  pid=$!
-  for _ in $(seq 600); do grep -q ' at http' $log/out 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' $log/out)
-  [ -n "$url" ] || { cat $log/err; exit 1; }
+  start_server $log --bundle $B --db $log/stories.db --prefix-cache $cache
   python3 bench/stories_load.py --url $url --premise-file $W/premise.txt --stories $S --k $K --steps $STEPS \
     --max-tokens $M --label "$([ $cache = true ] && echo on || echo off)"
   hits=$(curl -s $url/metrics | awk '/^plotforge:prefix_cache_hits_total /{h=$2} /^plotforge:prefix_cache_queries_total /{q=$2} END{if (q>0) printf "%.0f%% (%d of %d blocks)", 100*h/q, h, q; else print "-"}')

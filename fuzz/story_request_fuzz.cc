@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)plotforge::personalisation::features_from_json(stored);
   } catch (const plotforge::InputError&) {
   }
-  (void)plotforge::personalisation::passage_features(input, input);
+  (void)plotforge::personalisation::passage_features(input, plotforge::personalisation::StorySoFar(input));
   plotforge::stories::Passage root, child;
   root.id = 1;
   root.text = input;

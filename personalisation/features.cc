@@ -31,14 +31,14 @@ std::vector<std::string> lower_words(std::string_view text) {
   return out;
 }
 
-std::unordered_set<std::string> bigrams(const std::vector<std::string>& w) {
+std::unordered_set<std::string> bigrams_of(const std::vector<std::string>& w) {
   std::unordered_set<std::string> out;
   for (std::size_t i = 0; i + 1 < w.size(); ++i) out.insert(w[i] + ' ' + w[i + 1]);
   return out;
 }
 
 // Character names that speak in `text` (cues), upper-cased as written.
-std::set<std::string> voices(std::string_view text) {
+std::set<std::string> voices_of(std::string_view text) {
   std::set<std::string> out;
   try {
     for (const Element& e : parse_fountain(text, "passage").elements) {
@@ -58,25 +58,25 @@ const std::array<const char*, kFeatures>& feature_names() {
   return names;
 }
 
-Features passage_features(std::string_view passage, std::string_view story) {
+StorySoFar::StorySoFar(std::string_view story) : bigrams(bigrams_of(lower_words(story))), voices(voices_of(story)) {}
+
+Features passage_features(std::string_view passage, const StorySoFar& story) {
   Features f{};
   const emotion::PassageReading r = emotion::read_passage(passage, emotion::Vader::builtin());
   f[0] = r.valence;
   f[1] = std::fabs(r.valence);
   const int words = emotion::count_words(passage);
   f[2] = std::min(2.0, words / 100.0);
-  const auto mine = bigrams(lower_words(passage));
+  const auto mine = bigrams_of(lower_words(passage));
   if (!mine.empty()) {
-    const auto seen = bigrams(lower_words(story));
     std::size_t fresh = 0;
-    for (const auto& b : mine) fresh += !seen.count(b);
+    for (const auto& b : mine) fresh += !story.bigrams.count(b);
     f[3] = static_cast<double>(fresh) / mine.size();
   }
   // r.words counts dialogue words when there is dialogue, else all words.
-  const std::set<std::string> speakers = voices(passage);
+  const std::set<std::string> speakers = voices_of(passage);
   f[4] = words > 0 && !speakers.empty() ? std::min(1.0, static_cast<double>(r.words) / words) : 0.0;
-  const std::set<std::string> before = voices(story);
-  f[5] = std::any_of(speakers.begin(), speakers.end(), [&](const std::string& s) { return !before.count(s); });
+  f[5] = std::any_of(speakers.begin(), speakers.end(), [&](const std::string& s) { return !story.voices.count(s); });
   int marks = 0, sentences = 0;
   for (char c : passage) {
     marks += c == '!' || c == '?';

@@ -17,8 +17,10 @@
 #pragma once
 
 #include <array>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -29,9 +31,16 @@ using Features = std::array<double, kFeatures>;
 
 const std::array<const char*, kFeatures>& feature_names();
 
-// `passage`: the candidate's Fountain text; `story`: the text of the story
-// so far (its path), which novelty and new voices are measured against.
-Features passage_features(std::string_view passage, std::string_view story);
+// What novelty and new voices are measured against: the story so far (its
+// path), read once for all of a node's candidates.
+struct StorySoFar {
+  explicit StorySoFar(std::string_view story);
+  std::unordered_set<std::string> bigrams;  // its word bigrams, lower case
+  std::set<std::string> voices;             // the characters who have spoken
+};
+
+// `passage`: the candidate's Fountain text.
+Features passage_features(std::string_view passage, const StorySoFar& story);
 
 nlohmann::json features_json(const Features& f);  // {"valence": ..., ...}
 // Throws InputError naming the missing or non-numeric feature.

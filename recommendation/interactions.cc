@@ -7,49 +7,13 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "recommendation/delimited.h"
 
 namespace plotforge::recommendation {
 
-namespace {
-
-std::vector<std::string> split_line(std::string_view line, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t cut = line.find(sep, start);
-    std::string field(line.substr(start, cut == std::string_view::npos ? std::string_view::npos : cut - start));
-    // Surrounding spaces and a trailing CR go.
-    const auto a = field.find_first_not_of(" \r");
-    field = a == std::string::npos ? "" : field.substr(a, field.find_last_not_of(" \r") - a + 1);
-    out.push_back(std::move(field));
-    if (cut == std::string_view::npos) break;
-    start = cut + 1;
-  }
-  return out;
-}
-
-bool number(const std::string& s, double* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
-
-std::int32_t index_of(const std::string& id, std::vector<std::string>& ids,
-                      std::unordered_map<std::string, std::int32_t>& index) {
-  const auto [it, added] = index.emplace(id, static_cast<std::int32_t>(ids.size()));
-  if (added) ids.push_back(id);
-  return it->second;
-}
-
-}  // namespace
-
 Interactions parse_interactions(std::string_view text, const std::string& source) {
   Interactions out;
-  const std::size_t first_nl = text.find('\n');
-  const char sep = text.substr(0, first_nl).find('\t') != std::string_view::npos ? '\t' : ',';
+  const char sep = separator_of(text);
   std::set<std::pair<std::int32_t, std::int32_t>> seen;
   std::size_t start = 0;
   long line_no = 0;
@@ -60,7 +24,7 @@ Interactions parse_interactions(std::string_view text, const std::string& source
     start = nl + 1;
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::vector<std::string> f = split_line(line, sep);
+    const std::vector<std::string> f = split_fields(line, sep);
     if (f.size() < 2 || f.size() > 4) {
       throw input_error_at(source, line_no,
                            "expected user, item[, value[, timestamp]] separated by " +
@@ -68,15 +32,15 @@ Interactions parse_interactions(std::string_view text, const std::string& source
                                " column" + (f.size() == 1 ? "" : "s"));
     }
     double value = 1, time = 0;
-    const bool value_ok = f.size() < 3 || number(f[2], &value);
-    const bool time_ok = f.size() < 4 || number(f[3], &time);
+    const bool value_ok = f.size() < 3 || parse_number(f[2], &value);
+    const bool time_ok = f.size() < 4 || parse_number(f[3], &time);
     if (out.rows.empty() && seen.empty() && (!value_ok || !time_ok) && line_no == 1) continue;  // a header
     if (!value_ok) throw input_error_at(source, line_no, "the value '" + f[2] + "' is not a number");
     if (!time_ok) throw input_error_at(source, line_no, "the timestamp '" + f[3] + "' is not a number");
     if (f[0].empty() || f[1].empty()) throw input_error_at(source, line_no, "empty user or item id");
     Interaction r;
-    r.user = index_of(f[0], out.users, out.user_index);
-    r.item = index_of(f[1], out.items, out.item_index);
+    r.user = intern(f[0], out.users, out.user_index);
+    r.item = intern(f[1], out.items, out.item_index);
     r.value = static_cast<float>(value);
     r.time = time;
     if (!seen.emplace(r.user, r.item).second) {

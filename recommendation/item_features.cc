@@ -7,37 +7,12 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "recommendation/delimited.h"
 
 namespace plotforge::recommendation {
 
-namespace {
-
-std::vector<std::string> fields_of(std::string_view line, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t cut = line.find(sep, start);
-    std::string f(line.substr(start, cut == std::string_view::npos ? std::string_view::npos : cut - start));
-    const auto a = f.find_first_not_of(" \r");
-    f = a == std::string::npos ? "" : f.substr(a, f.find_last_not_of(" \r") - a + 1);
-    out.push_back(std::move(f));
-    if (cut == std::string_view::npos) break;
-    start = cut + 1;
-  }
-  return out;
-}
-
-bool numeric(const std::string& s, double* v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  *v = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size() && std::isfinite(*v);
-}
-
-}  // namespace
-
 ItemFeatures parse_item_features(std::string_view text, const std::string& source, Interactions& data) {
-  const char sep = text.substr(0, text.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
+  const char sep = separator_of(text);
   std::vector<std::string> header;
   std::vector<std::pair<long, std::vector<std::string>>> rows;
   std::size_t start = 0;
@@ -49,7 +24,7 @@ ItemFeatures parse_item_features(std::string_view text, const std::string& sourc
     start = nl + 1;
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    auto f = fields_of(line, sep);
+    auto f = split_fields(line, sep);
     if (header.empty()) {
       if (f.size() < 2) throw input_error_at(source, line_no, "the header needs an item column and a feature column");
       header = std::move(f);
@@ -79,11 +54,11 @@ ItemFeatures parse_item_features(std::string_view text, const std::string& sourc
   std::vector<Column> cols(header.size());
   for (std::size_t c = 1; c < header.size(); ++c) {
     double v;
-    for (const auto& [line, f] : rows) cols[c].numeric = cols[c].numeric && numeric(f[c], &v);
+    for (const auto& [line, f] : rows) cols[c].numeric = cols[c].numeric && parse_number(f[c], &v);
     if (cols[c].numeric) {
       double sum = 0, sq = 0;
       for (const auto& [line, f] : rows) {
-        numeric(f[c], &v);
+        parse_number(f[c], &v);
         sum += v;
         sq += v * v;
       }
@@ -110,8 +85,7 @@ ItemFeatures parse_item_features(std::string_view text, const std::string& sourc
     }
   }
   for (const auto& [line, f] : rows) {
-    const auto [it, added] = data.item_index.emplace(f[0], static_cast<std::int32_t>(data.items.size()));
-    if (added) data.items.push_back(f[0]);
+    intern(f[0], data.items, data.item_index);
   }
   out.vectors.assign(data.items.size(), std::vector<float>(out.names.size(), 0.f));
   for (const auto& [line, f] : rows) {
@@ -119,7 +93,7 @@ ItemFeatures parse_item_features(std::string_view text, const std::string& sourc
     for (std::size_t c = 1; c < header.size(); ++c) {
       if (cols[c].numeric) {
         double v;
-        numeric(f[c], &v);
+        parse_number(f[c], &v);
         x[cols[c].dim] = cols[c].sd > 0 ? static_cast<float>((v - cols[c].mean) / cols[c].sd) : 0.f;
       } else {
         std::size_t s = 0;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "recommendation/split.h"
+#include "recommendation/top_k.h"
 
 namespace plotforge::recommendation {
 
@@ -43,12 +44,8 @@ std::vector<std::vector<std::int32_t>> recommend_itemknn(const std::vector<Inter
     std::fill(score.begin(), score.end(), 0.0);
     for (std::int32_t i : seen[u])
       for (const auto& [j, s] : near[i]) score[j] += s;
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return score[a] > score[b]; });
-    for (std::int32_t item : order) {
-      if (static_cast<int>(out[u].size()) == k) break;
-      if (!std::binary_search(seen[u].begin(), seen[u].end(), item)) out[u].push_back(item);
-    }
+    out[u] = best_unseen(
+        n, [&](std::int32_t i) { return score[i]; }, seen[u], k);
   }
   return out;
 }

@@ -1,18 +1,15 @@
-// The one ranking step of the factor models: each user's k best items by
-// score, their training items left out.
+// The one ranking step of every recommender: a user's k best items by
+// score (ties to the lower index), the items they already have left out.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
-
-#include <torch/torch.h>
-
-#include "recommendation/interactions.h"
 
 namespace plotforge::recommendation {
 
-// scores: [users, items] float32 on the CPU.
-std::vector<std::vector<std::int32_t>> top_k_unseen(const torch::Tensor& scores, const std::vector<Interaction>& train,
-                                                    int k);
+// `seen`: the user's training items, sorted.
+std::vector<std::int32_t> best_unseen(std::size_t n_items, const std::function<double(std::int32_t)>& score,
+                                      const std::vector<std::int32_t>& seen, int k);
 
 }  // namespace plotforge::recommendation

@@ -11,7 +11,6 @@
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
 #include "datasets/fountain.h"
-#include "emotion/scene_labels.h"
 #include "personalisation/features.h"
 #include "personalisation/profile.h"
 #include "serving/completion_request.h"
@@ -218,8 +217,9 @@ class StoryRoutes::Api {
     if (!done.error.empty()) throw ApiError(500, "generation failed: " + done.error);
     std::vector<Passage> out;
     std::vector<double> measured;
-    std::string so_far;  // the story's text, for novelty and new voices
-    for (const Passage& q : path) so_far += q.text + "\n";
+    std::string text_so_far;  // for novelty and new voices, read once for every candidate
+    for (const Passage& q : path) text_so_far += q.text + "\n";
+    const personalisation::StorySoFar so_far(text_so_far);
     const std::string batch = std::to_string(p.seed) + "." + std::to_string(g.node);
     std::vector<personalisation::Features> features;
     for (std::size_t i = 0; i < done.completions.size(); ++i) {
@@ -241,12 +241,12 @@ class StoryRoutes::Api {
       if (!g.emotion.empty()) ps.controls["emotion"] = g.emotion;
       if (!valence.empty()) ps.controls["valence"] = valence;
       if (st.controls.contains("genre")) ps.controls["genre"] = st.controls["genre"];
-      // Every passage's measured valence: what steering picks by, and what
-      // audience analytics read.
-      const double v = emotion::read_passage(ps.text, emotion::Vader::builtin()).valence;
+      // Every passage's measured valence (its first feature): what steering
+      // picks by, and what audience analytics read.
+      features.push_back(personalisation::passage_features(ps.text, so_far));
+      const double v = features.back()[0];
       ps.controls["measured_valence"] = std::round(v * 1e4) / 1e4;
       if (target) ps.controls["arc_target"] = *target;
-      features.push_back(personalisation::passage_features(ps.text, so_far));
       ps.controls["features"] = personalisation::features_json(features.back());
       ps.controls["batch"] = batch;  // the candidates shown together, which a choice is learnt against
       if (!g.viewer.empty()) ps.controls["viewer"] = g.viewer;

@@ -109,7 +109,7 @@ TEST(Profile, JsonRoundTripAndBadStoredProfiles) {
 TEST(Features, CountedByHand) {
   const std::string story = "INT. HALL - DAY\n\nHAMLET\nTo be or not to be.\n";
   const std::string passage = "HORATIO\nWhat a wonderful day! Is it?\n";
-  const Features f = passage_features(passage, story);
+  const Features f = passage_features(passage, StorySoFar(story));
   EXPECT_GT(f[0], 0.3);  // valence: "wonderful"
   EXPECT_NEAR(f[1], std::fabs(f[0]), 1e-12);
   EXPECT_NEAR(f[2], 7 / 100.0, 1e-12);  // seven words, the cue included
@@ -117,7 +117,7 @@ TEST(Features, CountedByHand) {
   EXPECT_NEAR(f[4], 6 / 7.0, 1e-12);    // six of the seven words are spoken
   EXPECT_EQ(f[5], 1.0);                 // Horatio has not spoken before
   EXPECT_NEAR(f[6], 1.0, 1e-12);        // "!" and "?" end both sentences
-  const Features again = passage_features("HAMLET\nTo be or not to be.\n", story);
+  const Features again = passage_features("HAMLET\nTo be or not to be.\n", StorySoFar(story));
   EXPECT_NEAR(again[3], 0.0, 1e-12);  // all old
   EXPECT_EQ(again[5], 0.0);           // Hamlet has spoken
   EXPECT_EQ(features_from_json(features_json(f))[5], 1.0);
