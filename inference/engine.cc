@@ -1,11 +1,10 @@
 #include "inference/engine.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "base/error.h"
+#include "inference/cpu_ops.h"
 #include "inference/parallel.h"
 
 #if PLOTFORGE_HAVE_CUDA
@@ -13,41 +12,6 @@
 #endif
 
 namespace plotforge::runtime {
-
-namespace {
-
-// y[n, out] = x[n, in] * w[out, in]^T. A single row is a matrix-vector
-// product, which OpenBLAS streams through the weights faster than a GEMM.
-void matmul(const float* x, const float* w, float* y, int n, int in, int out) {
-  if (n == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w, in, x, 1, 0.0f, y, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
-  }
-}
-
-void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps) {
-  for (int i = 0; i < n; ++i) {
-    const float* xi = x + static_cast<std::size_t>(i) * d;
-    float ss = 0;
-    for (int k = 0; k < d; ++k) ss += xi[k] * xi[k];
-    const float r = 1.0f / std::sqrt(ss / d + eps);
-    float* yi = y + static_cast<std::size_t>(i) * d;
-    for (int k = 0; k < d; ++k) yi[k] = xi[k] * r * w[k];
-  }
-}
-
-// Rotate-half rotary embedding of one head vector at table row t.
-void rope(float* v, const float* cos, const float* sin, int hd) {
-  const int h = hd / 2;
-  for (int k = 0; k < h; ++k) {
-    const float a = v[k], b = v[k + h];
-    v[k] = a * cos[k] - b * sin[k];
-    v[k + h] = b * cos[k + h] + a * sin[k + h];
-  }
-}
-
-}  // namespace
 
 void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<float>& sin) {
   const int hd = c.head_dim();
@@ -117,15 +81,15 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
-    rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
-    matmul(h.data(), w.wqkv.data(), qkv.data(), N, D, qkv_out);
+    cpu::rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
+    cpu::matmul(h.data(), w.wqkv.data(), qkv.data(), N, D, qkv_out);
     // Rotary on q and k, then k and v into the cache.
     for (int n = 0; n < N; ++n) {
       float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
       const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
       const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
-      for (int head = 0; head < H; ++head) rope(r + head * hd, cs, sn, hd);
-      for (int g = 0; g < KV; ++g) rope(r + q_out + g * hd, cs, sn, hd);
+      for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
+      for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
       const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
       for (int g = 0; g < KV; ++g) {
         std::copy_n(r + q_out + g * hd, hd, pool_.k(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
@@ -179,18 +143,12 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
         }
       }
     });
-    matmul(att.data(), w.wo, proj.data(), N, q_out, D);
+    cpu::matmul(att.data(), w.wo, proj.data(), N, q_out, D);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-    rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
-    matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
-    parallel_for(N, 8, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t n = begin; n < end; ++n) {
-        const float* g = &gu[n * 2 * F];
-        float* a = &act[n * F];
-        for (int i = 0; i < F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * g[F + i];
-      }
-    });
-    matmul(act.data(), w.wdown, proj.data(), N, F, D);
+    cpu::rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
+    cpu::matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
+    cpu::swiglu(gu.data(), act.data(), N, F);
+    cpu::matmul(act.data(), w.wdown, proj.data(), N, F, D);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
   for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
@@ -198,8 +156,8 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const std::vector<int>& rows = br.logit_rows;
   std::vector<float> sel(rows.size() * D), normed(rows.size() * D), logits(rows.size() * c.vocab);
   for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(&x[static_cast<std::size_t>(rows[r]) * D], D, &sel[r * D]);
-  rms_norm(sel.data(), model_.final_norm(), normed.data(), static_cast<int>(rows.size()), D, c.norm_eps);
-  matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()), D, c.vocab);
+  cpu::rms_norm(sel.data(), model_.final_norm(), normed.data(), static_cast<int>(rows.size()), D, c.norm_eps);
+  cpu::matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()), D, c.vocab);
   return logits;
 }
 

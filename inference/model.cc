@@ -28,33 +28,13 @@ int int_field(const nlohmann::json& j, const char* key, const std::string& file)
 
 }  // namespace
 
-const float* Model::weight(const std::string& name, std::vector<std::int64_t> shape) {
-  const TensorView& t = file_->at(name);
-  if (t.shape != shape) {
-    std::string want, got;
-    for (auto s : shape) want += std::to_string(s) + " ";
-    for (auto s : t.shape) got += std::to_string(s) + " ";
-    throw InputError(dir_ + "/model.safetensors: tensor '" + name + "' has shape [ " + got +
-                     "], config.json implies [ " + want + "]");
-  }
-  if (t.dtype == DType::kF32 && reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) == 0) {
-    return reinterpret_cast<const float*>(t.data);  // used straight from the mapping
-  }
-  widened_.push_back(to_float32(t, dir_ + "/model.safetensors", name));
-  return widened_.back().data();
-}
-
-std::unique_ptr<Model> Model::load(const std::string& dir) {
-  std::unique_ptr<Model> m(new Model());
-  m->dir_ = dir;
-  const std::string cfg_path = dir + "/config.json";
-  const nlohmann::json j = read_json_object(cfg_path);
+ModelConfig model_config(const nlohmann::json& j, const std::string& cfg_path, bool decoder) {
   // The model's fields under their Hugging Face names (models/config.h).
   const TransformerConfig t = from_hf_llama_json(j, cfg_path);
-  ModelConfig& c = m->config_;
   for (const int v : {t.dim, t.n_layers, t.n_heads, t.n_kv_heads, t.ffn_hidden, t.vocab_size, t.context}) {
     if (v < 0 || v > (1 << 30)) throw InputError(cfg_path + ": a size field is negative or not sensible");
   }
+  ModelConfig c;
   c.dim = t.dim;
   c.n_layers = t.n_layers;
   c.n_heads = t.n_heads;
@@ -65,7 +45,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   c.norm_eps = t.norm_eps;
   c.rope_theta = t.rope_theta;
   c.tie_embeddings = t.tie_embeddings;
-  c.eos_id = int_field(j, "eos_token_id", cfg_path);
+  if (decoder) c.eos_id = int_field(j, "eos_token_id", cfg_path);
   if (c.dim < 1 || c.n_layers < 1 || c.n_heads < 1 || c.n_kv_heads < 1 || c.dim % c.n_heads != 0 ||
       c.n_heads % c.n_kv_heads != 0 || c.head_dim() % 2 != 0 || c.vocab < 1 || c.context < 1 || c.hidden < 1 ||
       c.eos_id >= c.vocab) {
@@ -73,7 +53,17 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
                      ": inconsistent sizes (heads must divide hidden_size, kv heads must divide heads, "
                      "head_dim must be even)");
   }
-  m->file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(dir + "/model.safetensors"));
+  return c;
+}
+
+std::unique_ptr<Model> Model::load(const std::string& dir) {
+  std::unique_ptr<Model> m(new Model());
+  m->dir_ = dir;
+  const std::string cfg_path = dir + "/config.json";
+  const nlohmann::json j = read_json_object(cfg_path);
+  m->config_ = model_config(j, cfg_path, /*decoder=*/true);
+  ModelConfig& c = m->config_;
+  m->file_ = std::make_unique<WeightFile>(dir + "/model.safetensors", "config.json");
   m->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.model"));
   if (m->tokenizer_->vocab_size() != c.vocab) {
     throw InputError(dir + "/tokenizer.model: " + std::to_string(m->tokenizer_->vocab_size()) +
@@ -81,27 +71,11 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   }
   const std::int64_t D = c.dim, V = c.vocab, hd = c.head_dim(), q_out = c.n_heads * hd, kv_out = c.n_kv_heads * hd,
                      H = c.hidden;
-  m->embed_ = m->weight("model.embed_tokens.weight", {V, D});
-  m->lm_head_ = c.tie_embeddings ? m->embed_ : m->weight("lm_head.weight", {V, D});
-  m->final_norm_ = m->weight("model.norm.weight", {D});
+  m->embed_ = m->file_->get("model.embed_tokens.weight", {V, D});
+  m->lm_head_ = c.tie_embeddings ? m->embed_ : m->file_->get("lm_head.weight", {V, D});
+  m->final_norm_ = m->file_->get("model.norm.weight", {D});
   for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LayerWeights w;
-    w.input_norm = m->weight(p + "input_layernorm.weight", {D});
-    w.post_norm = m->weight(p + "post_attention_layernorm.weight", {D});
-    const float* q = m->weight(p + "self_attn.q_proj.weight", {q_out, D});
-    const float* k = m->weight(p + "self_attn.k_proj.weight", {kv_out, D});
-    const float* v = m->weight(p + "self_attn.v_proj.weight", {kv_out, D});
-    w.wqkv.assign(q, q + q_out * D);
-    w.wqkv.insert(w.wqkv.end(), k, k + kv_out * D);
-    w.wqkv.insert(w.wqkv.end(), v, v + kv_out * D);
-    w.wo = m->weight(p + "self_attn.o_proj.weight", {D, q_out});
-    const float* g = m->weight(p + "mlp.gate_proj.weight", {H, D});
-    const float* u = m->weight(p + "mlp.up_proj.weight", {H, D});
-    w.wgate_up.assign(g, g + H * D);
-    w.wgate_up.insert(w.wgate_up.end(), u, u + H * D);
-    w.wdown = m->weight(p + "mlp.down_proj.weight", {D, H});
-    m->layers_.push_back(std::move(w));
+    m->layers_.push_back(m->file_->layer("model.layers." + std::to_string(l) + ".", c.dim, q_out, kv_out, H));
   }
   const auto& pf = j.contains("plotforge") && j["plotforge"].is_object() ? j["plotforge"] : nlohmann::json::object();
   const std::string kind = pf.value("model_kind", std::string("transformer"));
@@ -115,8 +89,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     from_json(pf, &vae, cfg_path + " plotforge");
     c.latent = vae.latent;
     if (c.latent < 1) throw InputError(cfg_path + ": plotforge.latent must be positive");
-    m->latent_to_memory_ = m->weight("plotforge.latent_to_memory.weight", {c.n_layers * 2 * kv_out, c.latent});
-    m->latent_to_embedding_ = m->weight("plotforge.latent_to_embedding.weight", {D, c.latent});
+    m->latent_to_memory_ = m->file_->get("plotforge.latent_to_memory.weight", {c.n_layers * 2 * kv_out, c.latent});
+    m->latent_to_embedding_ = m->file_->get("plotforge.latent_to_embedding.weight", {D, c.latent});
   } else if (kind != "transformer") {
     throw InputError(cfg_path + ": plotforge.model_kind '" + kind +
                      "' is not a decoder the runtime runs "

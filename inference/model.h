@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "base/safetensors.h"
+#include <nlohmann/json_fwd.hpp>
+
 #include "datasets/tokenizer.h"
+#include "inference/weights.h"
 
 namespace plotforge::runtime {
 
@@ -21,13 +23,10 @@ struct ModelConfig {
   int head_dim() const { return dim / n_heads; }
 };
 
-struct LayerWeights {
-  const float *input_norm, *post_norm;
-  std::vector<float> wqkv;      // [q_out + 2 kv_out, dim]: q, k, v stacked, one GEMM
-  const float* wo;              // [dim, n_heads * head_dim]
-  std::vector<float> wgate_up;  // [2 hidden, dim]
-  const float* wdown;           // [dim, hidden]
-};
+// The Llama fields of a bundle's config.json (models/config.h's list under
+// Hugging Face names), checked for consistency; `decoder` also reads
+// eos_token_id. Throws InputError naming the file.
+ModelConfig model_config(const nlohmann::json& j, const std::string& cfg_path, bool decoder);
 
 // A VAE decoder's conditioning on one latent code z (models/vae.h): a key
 // and value per layer that every position attends to ahead of the causal
@@ -58,12 +57,9 @@ class Model {
 
  private:
   Model() = default;
-  const float* weight(const std::string& name, std::vector<std::int64_t> shape);
-
   ModelConfig config_;
-  std::unique_ptr<SafetensorsFile> file_;
+  std::unique_ptr<WeightFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  std::vector<std::vector<float>> widened_;  // bf16 weights as float32
   const float *embed_ = nullptr, *lm_head_ = nullptr, *final_norm_ = nullptr;
   const float *latent_to_memory_ = nullptr, *latent_to_embedding_ = nullptr;
   std::vector<LayerWeights> layers_;

@@ -1,9 +1,12 @@
-// VAE and latent-GAN bundles: the torch-free runtime against libtorch on
-// the same checkpoints. The VAE decoder's logits under a latent code match
-// within 1e-4 (prefill in chunks, then decode steps), greedy decoding under
-// a code is identical, and the runtime's GAN gives the generator's codes.
+// VAE, latent-GAN and scene-classifier bundles: the torch-free runtime
+// against libtorch on the same checkpoints. The VAE decoder's logits under a
+// latent code match within 1e-4 (prefill in chunks, then decode steps),
+// greedy decoding under a code is identical, the runtime's GAN gives the
+// generator's codes, and the runtime's classifier the libtorch classifier's
+// probabilities.
 // Through the real executables: plotforge export, then plotforge-run
 // generate --prior / --gan / --latent, and its errors.
+#include <algorithm>
 #include <filesystem>
 #include <type_traits>
 
@@ -15,6 +18,7 @@
 #include "inference/generate.h"
 #include "inference/latent_gan.h"
 #include "inference/model.h"
+#include "inference/scene_classifier.h"
 #include "models/generate.h"
 #include "tests/test_util.h"
 #include "training/batch_tensors.h"
@@ -219,6 +223,72 @@ TEST(LatentRuntime, EveryVaeSettingReachesOptionsCheckpointBundleAndRuntime) {
   for (const auto& [key, value] : expect.items()) EXPECT_EQ(config["plotforge"][key], value) << key;
   const auto model = runtime::Model::load(dir + "/bundle");
   EXPECT_EQ(model->config().latent, 4);
+}
+
+// The scene classifier: exported, run by the runtime over scenes of several
+// lengths at once (one stacked GEMM per projection, attention within each
+// scene), against libtorch's forward on the same rows one at a time.
+TEST(LatentRuntime, ClassifierProbabilitiesMatchLibtorch) {
+  const std::string dir = testing::temp_dir("classifier-runtime");
+  const std::string corpus = testing::prepared_sample_corpus(700);
+  auto r = run(plotforge_bin() + " train --kind classifier --data " + corpus + " --out " + dir +
+               "/run --max-steps 12 --batch-size 4 --model.dim 32 --model.n_layers 2 --model.n_heads 4"
+               " --model.n_kv_heads 2 --model.context 96 --eval-every 12 --eval-batches 1 --lr 3e-3 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run(plotforge_bin() + " export --checkpoint " + dir + "/run --out " + dir + "/bundle");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  LoadedClassifier cls = load_classifier(dir + "/run");
+  const auto rt = runtime::SceneClassifier::load(dir + "/bundle");
+  ASSERT_EQ(rt->heads().size(), 4u);
+  EXPECT_EQ(rt->heads()[0].labels, cls.genres);
+  ASSERT_FALSE(rt->heads()[1].labels.empty());  // the sample plays carry beats
+  const std::vector<std::string> texts = {"INT. CASTLE - NIGHT\n\nHAMLET\nTo be, or not to be, that is the question.\n",
+                                          "<scene><beat=climax>\nOPHELIA\nO, what a noble mind is here o'erthrown!\n",
+                                          std::string(400, 'a') + " long enough to be cut at the context",
+                                          "LEAR\nNothing will come of nothing.\n"};
+  const auto got = rt->classify(texts);
+  ASSERT_EQ(got.size(), texts.size());
+  torch::NoGradGuard g;
+  std::vector<int> controls;
+  for (const auto& [name, id] : rt->tokenizer().control_tokens()) controls.push_back(id);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto ids = rt->scene_ids(texts[i]);
+    ASSERT_LE(static_cast<int>(ids.size()), 96);
+    if (i == 1) {
+      for (const int c : controls) EXPECT_EQ(std::count(ids.begin(), ids.end(), c), 0) << "control token kept";
+    }
+    const auto l = cls.model->forward(padded_rows({rt->tokenizer().encode(texts[i])}, controls, 96, torch::kCPU));
+    const torch::Tensor heads[] = {l.genre, l.beat, l.emotion, l.valence};
+    for (std::size_t h = 0; h < 4; ++h) {
+      const auto& p = got[i][h];
+      if (rt->heads()[h].labels.empty()) {
+        EXPECT_TRUE(p.empty());
+        continue;
+      }
+      const auto want = torch::softmax(heads[h].squeeze(0), -1).contiguous();
+      ASSERT_EQ(static_cast<std::int64_t>(p.size()), want.numel());
+      double sum = 0;
+      for (std::size_t c = 0; c < p.size(); ++c) {
+        EXPECT_NEAR(p[c], want[c].item<float>(), 1e-5) << "scene " << i << " head " << rt->heads()[h].name;
+        sum += p[c];
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+  }
+  // A decoder bundle is not a classifier, and says what to export instead.
+  try {
+    runtime::SceneClassifier::load(trained().vae_bundle);
+    ADD_FAILURE() << "a VAE bundle loaded as a classifier";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("export a classifier run"), std::string::npos) << e.what();
+  }
+  // And a classifier bundle is not a decoder.
+  try {
+    runtime::Model::load(dir + "/bundle");
+    ADD_FAILURE() << "a classifier bundle loaded as a decoder";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("classifier"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

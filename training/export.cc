@@ -12,9 +12,11 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/safetensors.h"
+#include "datasets/annotations.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
 #include "training/checkpoint.h"
+#include "training/classifier_objective.h"
 #include "training/gan_objective.h"
 #include "training/run.h"
 #include "training/vae_objective.h"
@@ -110,6 +112,35 @@ void export_gan(const OpenedRun& run, const std::string& out, bool bf16) {
   });
 }
 
+// The scene classifier for the runtime (inference/scene_classifier.h): its
+// tensors under their module names, the encoder's Llama fields and the
+// heads' class names in config.json.
+void export_classifier(const OpenedRun& run, const std::string& out, bool bf16) {
+  const LoadedClassifier cls = load_classifier(run.checkpoint);
+  std::vector<TensorToWrite> tensors;
+  for (const auto& p : cls.model->named_parameters()) tensors.push_back(to_write(p.key(), p.value(), bf16));
+  nlohmann::json config = hf_llama_json(cls.model->config().encoder);
+  config.update({{"architectures", {"PlotforgeSceneClassifier"}},
+                 {"head_dim", cls.model->config().encoder.head_dim()},
+                 {"torch_dtype", bf16 ? "bfloat16" : "float32"}});
+  config["plotforge"] = {{"format_version", 1},
+                         {"model_kind", "classifier"},
+                         {"labels",
+                          {{"genre", cls.genres},
+                           {"beat", beat_vocabulary()},
+                           {"emotion", emotion_vocabulary()},
+                           {"valence", valence_vocabulary()}}},
+                         {"tokenizer_sha256", run.state.tokenizer_sha256},
+                         {"checkpoint_step", run.state.step}};
+  write_bundle_dir(out, [&](const fs::path& dir) {
+    write_safetensors(
+        (dir / "model.safetensors").string(), tensors,
+        {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(run.state.step)}});
+    write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
+    write_file_atomic((dir / "tokenizer.model").string(), read_file(run.tokenizer_path));
+  });
+}
+
 }  // namespace
 
 std::string export_bundle(const std::string& checkpoint_arg, const std::string& out, const std::string& dtype) {
@@ -122,8 +153,13 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
     export_gan(run, out, bf16);
     return "gan";
   }
+  if (state.kind == "classifier") {
+    export_classifier(run, out, bf16);
+    return "classifier";
+  }
   if (state.kind != "transformer" && state.kind != "vae") {
-    throw InputError(ckpt + ": a " + state.kind + " model has no bundle; export a transformer, vae or gan run");
+    throw InputError(ckpt + ": a " + state.kind +
+                     " model has no bundle; export a transformer, vae, gan or classifier run");
   }
   const std::string& tok_path = run.tokenizer_path;
   const Tokenizer tok = Tokenizer::load(tok_path);
