@@ -11,7 +11,8 @@ once (personalise off), the same for every viewer and every ranker. Each of
 --viewers synthetic viewers has a hidden preference vector over the
 candidate features (personalisation/features.h): one of four taste
 clusters (dark turns, light and loud, talkers, novelty seekers) plus
-Gaussian noise. At each of --choices steps the viewer meets one offer (in
+Gaussian noise; with --class-tastes (a server run with --classifier) the
+clusters also weigh the scene classifier's genre probabilities. At each of --choices steps the viewer meets one offer (in
 their own order) and k of its candidates are shown by each ranker:
   personalised  POST /rank as the viewer: their profile (Thompson sampling,
                 one exploration slot); their choice is sent to /choose;
@@ -26,7 +27,7 @@ and the cumulative regret: the expected utility of the choice when an
 oracle shows the k truly best, minus that under the ranker's k. Loopback
 only; a fixed number of requests, each with a timeout.
 
-usage: audience_sim.py --url http://127.0.0.1:PORT --out DIR [--viewers 200] [--choices 30] [--k 3]
+usage: audience_sim.py --url http://127.0.0.1:PORT --out DIR [--viewers 200] [--choices 30] [--k 3] [--class-tastes]
 """
 import argparse
 import concurrent.futures
@@ -39,12 +40,20 @@ import sys
 import threading
 import urllib.parse
 
-FEATURES = ["valence", "intensity", "length", "novelty", "dialogue", "new_voice", "exclamation"]
+TEXT_FEATURES = ["valence", "intensity", "length", "novelty", "dialogue", "new_voice", "exclamation"]
 CLUSTERS = {
     "dark turns": {"valence": -4.0, "intensity": 1.5},
     "light and loud": {"valence": 3.0, "exclamation": 2.5},
     "talkers": {"dialogue": 3.0, "new_voice": 2.0},
     "novelty seekers": {"novelty": 4.0, "length": 1.5},
+}
+# With --class-tastes (a server run with --classifier): tastes in the scene
+# classifier's genres too.
+CLASS_TASTES = {
+    "dark turns": {"genre=tragedy": 3.0},
+    "light and loud": {"genre=comedy": 3.0},
+    "talkers": {"genre=history": 2.0},
+    "novelty seekers": {},
 }
 ARMS = ["personalised", "popularity", "random", "oracle"]
 
@@ -87,19 +96,25 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--taste-scale", type=float, default=1.0,
                     help="multiplies every hidden preference vector: how sharp tastes are against the choice noise")
+    ap.add_argument("--class-tastes", action="store_true",
+                    help="tastes also weigh the classifier's genre probabilities (the server needs --classifier)")
     args = ap.parse_args()
     api = Api(args.url)
     os.makedirs(args.out, exist_ok=True)
 
     # The offers: 2k candidates each, generated once.
     offers = []
+    features = None  # every feature the server's candidates carry: the text's, then a classifier's
     for o in range(args.offers):
         st = api.post("/v1/stories", {"title": "offer %d" % o,
                                       "premise": "INT. A GREAT HALL - NIGHT\n\nThe court is gathered.\n\n"})
         out = api.post("/v1/stories/%s/branches" % st["id"],
                        {"k": 2 * args.k, "max_tokens": args.max_tokens, "seed": 1000 + o, "temperature": 1.0,
                         "personalise": False})
-        cands = {p["id"]: [p["controls"]["features"][f] for f in FEATURES] for p in out["passages"]}
+        if features is None:
+            names = out["passages"][0]["controls"]["features"]
+            features = TEXT_FEATURES + sorted(set(names) - set(TEXT_FEATURES))
+        cands = {p["id"]: [p["controls"]["features"][f] for f in features] for p in out["passages"]}
         offers.append({"story": st["id"], "node": st["root"], "candidates": cands})
         print("audience_sim: offer %d/%d" % (o + 1, args.offers), file=sys.stderr, flush=True)
 
@@ -108,7 +123,14 @@ def main():
     viewers = []
     for i in range(args.viewers):
         cluster = names[i % len(names)]
-        w = [args.taste_scale * (CLUSTERS[cluster].get(f, 0.0) + rng.gauss(0, 0.5)) for f in FEATURES]
+        taste = dict(CLUSTERS[cluster])
+        if args.class_tastes:
+            taste.update(CLASS_TASTES[cluster])
+        # Noise on the features tastes are over: the text's, and the genres'
+        # with --class-tastes; the rest weigh nothing.
+        tasted = TEXT_FEATURES + ([f for f in features if f.startswith("genre=")] if args.class_tastes else [])
+        w = [args.taste_scale * (taste.get(f, 0.0) + rng.gauss(0, 0.5)) if f in tasted else 0.0
+             for f in features]
         order = list(range(args.offers))
         rng.shuffle(order)
         viewers.append({"id": "viewer-%d" % i, "cluster": cluster, "w": w, "offers": order[:args.choices]})
@@ -181,7 +203,8 @@ def main():
                         "cumulative_regret": curve[arm]["regret"][-1]}
     ratio = summary["personalised"]["first_share_after_10"] / summary["random"]["first_share_after_10"]
     with open(os.path.join(args.out, "audience_sim.json"), "w") as f:
-        json.dump({"args": vars(args), "clusters": CLUSTERS, "curves": curve, "summary": summary,
+        json.dump({"args": vars(args), "features": features, "clusters": CLUSTERS,
+                   "class_tastes": CLASS_TASTES if args.class_tastes else None, "curves": curve, "summary": summary,
                    "ratio_personalised_to_random_after_10": ratio}, f, indent=1)
 
     print("| ranker | first candidate chosen, choices 1-10 | after 10 choices (11-%d) | cumulative regret at %d |"
@@ -210,8 +233,9 @@ def main():
     for a in ax:
         a.legend()
         a.grid(alpha=0.3)
-    fig.suptitle("Simulated audience: %d viewers, k = %d of %d candidates, taste scale %g"
-                 % (len(viewers), args.k, 2 * args.k, args.taste_scale))
+    fig.suptitle("Simulated audience: %d viewers, k = %d of %d candidates, taste scale %g, %d features%s"
+                 % (len(viewers), args.k, 2 * args.k, args.taste_scale, len(features),
+                    ", genre tastes" if args.class_tastes else ""))
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "audience_sim.png"), dpi=110)
 

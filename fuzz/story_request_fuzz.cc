@@ -41,11 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const nlohmann::json stored = nlohmann::json::parse(input, nullptr, false);
   try {
-    (void)plotforge::personalisation::Profile::from_json(stored);
+    (void)plotforge::personalisation::Profile::from_json(
+        stored, plotforge::personalisation::FeatureSpace({{"genre", {"comedy", "tragedy"}}}));
   } catch (const plotforge::InputError&) {
   }
   try {
-    (void)plotforge::personalisation::features_from_json(stored);
+    (void)plotforge::personalisation::FeatureSpace().read(stored);
   } catch (const plotforge::InputError&) {
   }
   (void)plotforge::personalisation::passage_features(input, plotforge::personalisation::StorySoFar(input));

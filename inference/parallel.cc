@@ -27,7 +27,15 @@ class Pool {
   }
   std::size_t threads() const { return workers_.size() + 1; }
 
+  // One parallel region at a time: a caller that finds the pool busy (the
+  // engine's loop while a request thread classifies scenes) runs its
+  // chunks itself rather than wait.
   void run(std::size_t chunks, const std::function<void(std::size_t)>& body) {
+    std::unique_lock<std::mutex> region(region_mu_, std::try_to_lock);
+    if (!region.owns_lock()) {
+      for (std::size_t c = 0; c < chunks; ++c) body(c);
+      return;
+    }
     std::unique_lock<std::mutex> l(mu_);
     body_ = &body;
     chunks_ = chunks;
@@ -64,7 +72,7 @@ class Pool {
   }
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex region_mu_, mu_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(std::size_t)>* body_ = nullptr;
   std::size_t chunks_ = 0, pending_ = 0, generation_ = 0;

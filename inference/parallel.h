@@ -9,7 +9,8 @@
 namespace plotforge::runtime {
 
 // Runs fn(begin, end) over chunks covering [0, n); returns when all are
-// done. Runs inline when n is below min_parallel or there is one core.
+// done. Runs inline when n is below min_parallel, there is one core, or
+// another thread's parallel_for holds the pool (safe from any thread).
 void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn);
 
 }  // namespace plotforge::runtime

@@ -41,6 +41,13 @@ std::unique_ptr<SceneClassifier> SceneClassifier::load(const std::string& dir) {
     }
     m->heads_.push_back(std::move(h));
   }
+  if (pf.contains("labelled_heads")) {
+    if (!pf["labelled_heads"].is_array()) throw InputError(cfg_path + ": plotforge.labelled_heads is not a list");
+    for (SceneHead& h : m->heads_) h.labelled = false;
+    for (const auto& name : pf["labelled_heads"]) {
+      for (SceneHead& h : m->heads_) h.labelled = h.labelled || (name.is_string() && name.get<std::string>() == h.name);
+    }
+  }
   if (pf.contains("tokenizer_sha256") && pf["tokenizer_sha256"].is_string()) {
     m->tokenizer_sha256_ = pf["tokenizer_sha256"].get<std::string>();
   }

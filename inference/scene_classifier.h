@@ -7,7 +7,9 @@
 // The bundle (`plotforge export` of a classifier run; docs/bundle-format.md):
 //   BUNDLE/config.json        the encoder's Llama fields, plus "plotforge":
 //                             model_kind "classifier", labels {genre, beat,
-//                             emotion, valence: [names]}, tokenizer_sha256
+//                             emotion, valence: [names]}, labelled_heads
+//                             (those trained on labelled scenes; absent:
+//                             all), tokenizer_sha256
 //   BUNDLE/model.safetensors  encoder.embed_tokens, encoder.layers.N.* (Llama
 //                             block names), encoder.norm, {genre,beat,
 //                             emotion,valence}_head.{weight,bias}
@@ -32,6 +34,7 @@ namespace plotforge::runtime {
 struct SceneHead {
   std::string name;                 // "genre", "beat", "emotion", "valence"
   std::vector<std::string> labels;  // class names, in the head's order
+  bool labelled = true;             // trained on labelled scenes (plotforge.labelled_heads)
 };
 
 class SceneClassifier {

@@ -52,16 +52,40 @@ std::set<std::string> voices_of(std::string_view text) {
 
 }  // namespace
 
-const std::array<const char*, kFeatures>& feature_names() {
-  static const std::array<const char*, kFeatures> names = {"valence",  "intensity", "length",     "novelty",
-                                                           "dialogue", "new_voice", "exclamation"};
-  return names;
+FeatureSpace::FeatureSpace()
+    : names_({"valence", "intensity", "length", "novelty", "dialogue", "new_voice", "exclamation"}) {}
+
+FeatureSpace::FeatureSpace(const std::vector<std::pair<std::string, std::vector<std::string>>>& heads)
+    : FeatureSpace() {
+  for (const auto& [head, classes] : heads) {
+    for (const auto& c : classes) names_.push_back(head + "=" + c);
+  }
+}
+
+nlohmann::json FeatureSpace::to_json(const Features& f) const {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t i = 0; i < names_.size() && i < f.size(); ++i) j[names_[i]] = std::round(f[i] * 1e4) / 1e4;
+  return j;
+}
+
+std::optional<Features> FeatureSpace::read(const nlohmann::json& j) const {
+  if (!j.is_object()) throw InputError("passage features: not an object of name -> number");
+  Features f(names_.size());
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    const auto it = j.find(names_[i]);
+    if (it == j.end()) return std::nullopt;
+    if (!it->is_number() || !std::isfinite(it->get<double>())) {
+      throw InputError("passage features: '" + names_[i] + "' is not a finite number");
+    }
+    f[i] = it->get<double>();
+  }
+  return f;
 }
 
 StorySoFar::StorySoFar(std::string_view story) : bigrams(bigrams_of(lower_words(story))), voices(voices_of(story)) {}
 
 Features passage_features(std::string_view passage, const StorySoFar& story) {
-  Features f{};
+  Features f(FeatureSpace::kTextFeatures, 0.0);
   const emotion::PassageReading r = emotion::read_passage(passage, emotion::Vader::builtin());
   f[0] = r.valence;
   f[1] = std::fabs(r.valence);
@@ -83,24 +107,6 @@ Features passage_features(std::string_view passage, const StorySoFar& story) {
     sentences += c == '!' || c == '?' || c == '.';
   }
   f[6] = sentences > 0 ? std::min(1.0, static_cast<double>(marks) / sentences) : 0.0;
-  return f;
-}
-
-nlohmann::json features_json(const Features& f) {
-  nlohmann::json j = nlohmann::json::object();
-  for (int i = 0; i < kFeatures; ++i) j[feature_names()[i]] = std::round(f[i] * 1e4) / 1e4;
-  return j;
-}
-
-Features features_from_json(const nlohmann::json& j) {
-  Features f{};
-  for (int i = 0; i < kFeatures; ++i) {
-    const char* n = feature_names()[i];
-    if (!j.is_object() || !j.contains(n) || !j[n].is_number()) {
-      throw InputError(std::string("passage features: '") + n + "' is missing or not a number");
-    }
-    f[i] = j[n].get<double>();
-  }
   return f;
 }
 

@@ -10,20 +10,20 @@ namespace plotforge::personalisation {
 
 namespace {
 
-constexpr int D = kFeatures;
-using Matrix = std::array<double, D * D>;
+using Vector = std::vector<double>;
+using Matrix = std::vector<double>;  // n x n, row-major
 
 // Cholesky factor L (lower) of a symmetric positive definite A = L L^T.
-Matrix cholesky(const Matrix& a) {
-  Matrix l{};
-  for (int i = 0; i < D; ++i) {
-    for (int j = 0; j <= i; ++j) {
-      double s = a[i * D + j];
-      for (int k = 0; k < j; ++k) s -= l[i * D + k] * l[j * D + k];
+Matrix cholesky(const Matrix& a, std::size_t n) {
+  Matrix l(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j <= i; ++j) {
+      double s = a[i * n + j];
+      for (std::size_t k = 0; k < j; ++k) s -= l[i * n + k] * l[j * n + k];
       if (i == j) {
-        l[i * D + i] = std::sqrt(std::max(s, 1e-12));
+        l[i * n + i] = std::sqrt(std::max(s, 1e-12));
       } else {
-        l[i * D + j] = s / l[j * D + j];
+        l[i * n + j] = s / l[j * n + j];
       }
     }
   }
@@ -31,22 +31,36 @@ Matrix cholesky(const Matrix& a) {
 }
 
 // Solves A x = b with A = L L^T.
-Features solve(const Matrix& l, const Features& b) {
-  Features y{}, x{};
-  for (int i = 0; i < D; ++i) {
+Vector solve(const Matrix& l, const Vector& b) {
+  const std::size_t n = b.size();
+  Vector y(n), x(n);
+  for (std::size_t i = 0; i < n; ++i) {
     double s = b[i];
-    for (int k = 0; k < i; ++k) s -= l[i * D + k] * y[k];
-    y[i] = s / l[i * D + i];
+    for (std::size_t k = 0; k < i; ++k) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
   }
-  for (int i = D - 1; i >= 0; --i) {
+  for (std::size_t i = n; i-- > 0;) {
     double s = y[i];
-    for (int k = i + 1; k < D; ++k) s -= l[k * D + i] * x[k];
-    x[i] = s / l[i * D + i];
+    for (std::size_t k = i + 1; k < n; ++k) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
   }
   return x;
 }
 
-double dot(const Features& a, const Features& b) { return std::inner_product(a.begin(), a.end(), b.begin(), 0.0); }
+// The inverse of a symmetric positive definite matrix, column by column.
+Matrix inverse(const Matrix& a, std::size_t n) {
+  const Matrix l = cholesky(a, n);
+  Matrix out(n * n);
+  for (std::size_t j = 0; j < n; ++j) {
+    Vector e(n, 0.0);
+    e[j] = 1;
+    const Vector col = solve(l, e);
+    for (std::size_t i = 0; i < n; ++i) out[i * n + j] = col[i];
+  }
+  return out;
+}
+
+double dot(const Vector& a, const Vector& b) { return std::inner_product(a.begin(), a.end(), b.begin(), 0.0); }
 
 std::vector<double> softmax(const std::vector<double>& s) {
   const double m = *std::max_element(s.begin(), s.end());
@@ -59,72 +73,69 @@ std::vector<double> softmax(const std::vector<double>& s) {
 
 }  // namespace
 
-Profile Profile::prior(double prior_precision) {
+Profile Profile::prior(const FeatureSpace& space, double prior_precision) {
   Profile p;
-  for (int i = 0; i < D; ++i) p.precision_[i * D + i] = prior_precision;
+  p.names_ = space.names();
+  const std::size_t n = p.size();
+  p.mean_.assign(n, 0.0);
+  p.precision_.assign(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) p.precision_[i * n + i] = prior_precision;
   return p;
 }
 
 Profile Profile::from_audience(const Profile& audience, double spread) {
+  const std::size_t n = audience.size();
   Matrix cov = audience.covariance();
-  for (int i = 0; i < D; ++i) cov[i * D + i] += spread;
-  // Invert cov column by column.
-  const Matrix l = cholesky(cov);
+  for (std::size_t i = 0; i < n; ++i) cov[i * n + i] += spread;
   Profile p;
+  p.names_ = audience.names_;
   p.mean_ = audience.mean_;
-  for (int j = 0; j < D; ++j) {
-    Features e{};
-    e[j] = 1;
-    const Features col = solve(l, e);
-    for (int i = 0; i < D; ++i) p.precision_[i * D + j] = col[i];
-  }
+  p.precision_ = inverse(cov, n);
   return p;
 }
 
-Matrix Profile::covariance() const {
-  const Matrix l = cholesky(precision_);
-  Matrix c{};
-  for (int j = 0; j < D; ++j) {
-    Features e{};
-    e[j] = 1;
-    const Features col = solve(l, e);
-    for (int i = 0; i < D; ++i) c[i * D + j] = col[i];
-  }
-  return c;
-}
+Matrix Profile::covariance() const { return inverse(precision_, size()); }
 
 void Profile::observe(const std::vector<Features>& shown, std::size_t chosen) {
   if (shown.size() < 2 || chosen >= shown.size()) return;  // nothing to compare
+  const std::size_t D = size();
+  for (const auto& x : shown) {
+    if (x.size() != D) {
+      throw InputError("a candidate has " + std::to_string(x.size()) + " features; the profile has " +
+                       std::to_string(D));
+    }
+  }
   std::vector<double> s;
   for (const auto& x : shown) s.push_back(dot(mean_, x));
   const std::vector<double> p = softmax(s);
-  Features xbar{};
+  Vector xbar(D, 0.0);
   for (std::size_t i = 0; i < shown.size(); ++i)
-    for (int d = 0; d < D; ++d) xbar[d] += p[i] * shown[i][d];
-  Features g{};
-  for (int d = 0; d < D; ++d) g[d] = shown[chosen][d] - xbar[d];
+    for (std::size_t d = 0; d < D; ++d) xbar[d] += p[i] * shown[i][d];
+  Vector g(D);
+  for (std::size_t d = 0; d < D; ++d) g[d] = shown[chosen][d] - xbar[d];
   for (std::size_t i = 0; i < shown.size(); ++i)
-    for (int a = 0; a < D; ++a)
-      for (int b = 0; b < D; ++b) precision_[a * D + b] += p[i] * shown[i][a] * shown[i][b];
-  for (int a = 0; a < D; ++a)
-    for (int b = 0; b < D; ++b) precision_[a * D + b] -= xbar[a] * xbar[b];
-  const Features step = solve(cholesky(precision_), g);
-  for (int d = 0; d < D; ++d) mean_[d] += step[d];
+    for (std::size_t a = 0; a < D; ++a)
+      for (std::size_t b = 0; b < D; ++b) precision_[a * D + b] += p[i] * shown[i][a] * shown[i][b];
+  for (std::size_t a = 0; a < D; ++a)
+    for (std::size_t b = 0; b < D; ++b) precision_[a * D + b] -= xbar[a] * xbar[b];
+  const Vector step = solve(cholesky(precision_, D), g);
+  for (std::size_t d = 0; d < D; ++d) mean_[d] += step[d];
   ++choices_;
 }
 
 std::vector<double> Profile::sample_scores(const std::vector<Features>& candidates, std::mt19937_64& rng) const {
   // w = mean + L^-T z, with precision = L L^T, has covariance precision^-1.
-  const Matrix l = cholesky(precision_);
+  const std::size_t D = size();
+  const Matrix l = cholesky(precision_, D);
   std::normal_distribution<double> normal;
-  Features z{}, w{};
+  Vector z(D), w(D);
   for (double& x : z) x = normal(rng);
-  for (int i = D - 1; i >= 0; --i) {
+  for (std::size_t i = D; i-- > 0;) {
     double s = z[i];
-    for (int k = i + 1; k < D; ++k) s -= l[k * D + i] * w[k];
+    for (std::size_t k = i + 1; k < D; ++k) s -= l[k * D + i] * w[k];
     w[i] = s / l[i * D + i];
   }
-  for (int d = 0; d < D; ++d) w[d] += mean_[d];
+  for (std::size_t d = 0; d < D; ++d) w[d] += mean_[d];
   std::vector<double> out;
   for (const auto& x : candidates) out.push_back(dot(w, x));
   return out;
@@ -136,27 +147,58 @@ std::vector<double> Profile::mean_scores(const std::vector<Features>& candidates
   return out;
 }
 
-double Profile::score_variance(const Features& x) const { return dot(x, solve(cholesky(precision_), x)); }
+double Profile::score_variance(const Features& x) const { return dot(x, solve(cholesky(precision_, size()), x)); }
 
 std::vector<double> Profile::choice_probabilities(const std::vector<Features>& candidates) const {
   return softmax(mean_scores(candidates));
 }
 
-nlohmann::json Profile::to_json() const { return {{"mean", mean_}, {"precision", precision_}, {"choices", choices_}}; }
+nlohmann::json Profile::to_json() const {
+  return {{"features", names_}, {"mean", mean_}, {"precision", precision_}, {"choices", choices_}};
+}
 
-Profile Profile::from_json(const nlohmann::json& j) {
-  Profile p;
+Profile Profile::from_json(const nlohmann::json& j, const FeatureSpace& space, double prior_precision) {
+  Profile stored;
   try {
-    p.mean_ = j.at("mean").get<Features>();
-    p.precision_ = j.at("precision").get<Matrix>();
-    p.choices_ = j.at("choices").get<long>();
+    stored.names_ = j.contains("features") ? j.at("features").get<std::vector<std::string>>() : FeatureSpace().names();
+    stored.mean_ = j.at("mean").get<Vector>();
+    stored.precision_ = j.at("precision").get<Matrix>();
+    stored.choices_ = j.at("choices").get<long>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("stored profile: ") + e.what());
   }
-  for (double x : p.mean_)
+  const std::size_t n = stored.size();
+  if (stored.mean_.size() != n) throw InputError("stored profile: 'mean' does not have one value per feature");
+  if (stored.precision_.size() != n * n) throw InputError("stored profile: 'precision' is not features x features");
+  for (double x : stored.mean_)
     if (!std::isfinite(x)) throw InputError("stored profile: 'mean' holds a non-finite number");
-  for (double x : p.precision_)
+  for (double x : stored.precision_)
     if (!std::isfinite(x)) throw InputError("stored profile: 'precision' holds a non-finite number");
+  if (stored.names_ == space.names()) return stored;
+
+  // Carry it into `space` through the covariance, where dropping a feature
+  // is marginalising it out.
+  const Matrix old_cov = stored.covariance();
+  Profile p = prior(space, prior_precision);
+  const std::size_t m = p.size();
+  std::vector<long> from(m, -1);
+  for (std::size_t i = 0; i < m; ++i) {
+    const auto it = std::find(stored.names_.begin(), stored.names_.end(), p.names_[i]);
+    if (it != stored.names_.end()) from[i] = it - stored.names_.begin();
+  }
+  Matrix cov(m * m, 0.0);
+  for (std::size_t i = 0; i < m; ++i) {
+    if (from[i] < 0) {
+      cov[i * m + i] = 1.0 / prior_precision;
+      continue;
+    }
+    p.mean_[i] = stored.mean_[from[i]];
+    for (std::size_t k = 0; k < m; ++k) {
+      if (from[k] >= 0) cov[i * m + k] = old_cov[from[i] * n + from[k]];
+    }
+  }
+  p.precision_ = inverse(cov, m);
+  p.choices_ = stored.choices_;
   return p;
 }
 

@@ -18,9 +18,9 @@
 // exploration constant to tune.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,13 +31,15 @@ namespace plotforge::personalisation {
 
 class Profile {
  public:
-  // N(0, I / prior_precision): the audience model's starting point.
-  static Profile prior(double prior_precision = 1.0);
+  // N(0, I / prior_precision) over `space`'s features: the audience model's
+  // starting point.
+  static Profile prior(const FeatureSpace& space, double prior_precision = 1.0);
   // A new viewer's start: the audience's mean, with the audience's
   // uncertainty widened by `spread` (variance added per feature), so the
   // viewer's own choices soon outweigh the audience's.
   static Profile from_audience(const Profile& audience, double spread = 1.0);
 
+  // Every candidate's features must be in this profile's space (size()).
   void observe(const std::vector<Features>& shown, std::size_t chosen);
 
   // Scores of the candidates under a w drawn from the posterior.
@@ -48,18 +50,26 @@ class Profile {
   // The probability of each choice under the posterior mean.
   std::vector<double> choice_probabilities(const std::vector<Features>& candidates) const;
 
-  const Features& mean() const { return mean_; }
-  const std::array<double, kFeatures * kFeatures>& precision() const { return precision_; }
+  const std::vector<std::string>& names() const { return names_; }
+  std::size_t size() const { return names_.size(); }
+  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& precision() const { return precision_; }  // [size, size], row-major
   long choices() const { return choices_; }
 
+  // {"features": [names], "mean": [...], "precision": [...], "choices": n}
   nlohmann::json to_json() const;
+  // A stored profile, carried into `space`: features it shares keep their
+  // mean and covariance (the stored posterior's marginal), features it
+  // lacks start from the prior N(0, 1 / prior_precision), independent of
+  // the rest, and features `space` lacks are dropped. A profile stored
+  // without "features" is over the seven text features (stories schema 2).
   // Throws InputError naming the field for a malformed stored profile.
-  static Profile from_json(const nlohmann::json& j);
+  static Profile from_json(const nlohmann::json& j, const FeatureSpace& space, double prior_precision = 1.0);
 
  private:
-  std::array<double, kFeatures * kFeatures> covariance() const;
-  Features mean_{};
-  std::array<double, kFeatures * kFeatures> precision_{};
+  std::vector<double> covariance() const;
+  std::vector<std::string> names_;
+  std::vector<double> mean_, precision_;
   long choices_ = 0;
 };
 

@@ -65,7 +65,69 @@ json passage_json(const Passage& p) {
 
 class StoryRoutes::Api {
  public:
-  Api(serving::Server& server, Store& store) : server_(server), store_(store) {}
+  Api(serving::Server& server, Store& store, const runtime::SceneClassifier* classifier)
+      : server_(server), store_(store), classifier_(classifier), space_(feature_space(classifier)) {}
+
+  // The classifier's heads that are features: genre, beat and emotion (the
+  // text features hold valence), where trained on labelled scenes.
+  static bool wanted(const runtime::SceneHead& h) { return h.name != "valence" && h.labelled && !h.labels.empty(); }
+
+  // The text features, then the classifier's genre, beat and emotion classes.
+  static personalisation::FeatureSpace feature_space(const runtime::SceneClassifier* c) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> heads;
+    if (c) {
+      for (const auto& h : c->heads()) {
+        if (wanted(h)) heads.emplace_back(h.name, h.labels);
+      }
+    }
+    return personalisation::FeatureSpace(heads);
+  }
+
+  // The features of passages shown together at one node, whose story so far
+  // is `so_far`: their text's, then the classifier's probabilities.
+  std::vector<personalisation::Features> fresh_features(const std::vector<std::string>& texts,
+                                                        const personalisation::StorySoFar& so_far) const {
+    std::vector<personalisation::Features> out;
+    for (const auto& t : texts) out.push_back(personalisation::passage_features(t, so_far));
+    if (classifier_) {
+      const auto probs = classifier_->classify(texts);
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        for (std::size_t h = 0; h < classifier_->heads().size(); ++h) {
+          const auto& head = classifier_->heads()[h];
+          if (!wanted(head)) continue;
+          out[i].insert(out[i].end(), probs[i][h].begin(), probs[i][h].end());
+        }
+      }
+    }
+    return out;
+  }
+
+  // Stored features in this server's space; where a passage's stored ones
+  // lack any (stored before this classifier, or a writer's passage), all of
+  // them afresh from the texts.
+  std::vector<personalisation::Features> features_of(const std::vector<Passage>& shown,
+                                                     const personalisation::StorySoFar& so_far) const {
+    std::vector<personalisation::Features> out;
+    for (const Passage& p : shown) {
+      auto f = p.controls.contains("features") ? space_.read(p.controls["features"]) : std::nullopt;
+      if (!f) {
+        std::vector<std::string> texts;
+        for (const Passage& q : shown) texts.push_back(q.text);
+        return fresh_features(texts, so_far);
+      }
+      out.push_back(std::move(*f));
+    }
+    return out;
+  }
+
+  // What novelty and new voices of a node's children are measured against.
+  personalisation::StorySoFar story_so_far(const std::string& id, std::int64_t node) {
+    std::string text;
+    if (node != 0) {
+      for (const Passage& q : store_.path(id, node)) text += q.text + "\n";
+    }
+    return personalisation::StorySoFar(text);
+  }
 
   const runtime::Model& model() const {
     const runtime::Model* m = server_.model();
@@ -83,10 +145,11 @@ class StoryRoutes::Api {
   // The viewer's profile: stored, or a new one from the audience's.
   personalisation::Profile viewer_profile(const std::string& viewer) {
     const json mine = store_.profile(viewer);
-    if (!mine.is_null()) return personalisation::Profile::from_json(mine);
+    if (!mine.is_null()) return personalisation::Profile::from_json(mine, space_);
     const json audience = store_.profile("");
-    return personalisation::Profile::from_audience(audience.is_null() ? personalisation::Profile::prior()
-                                                                      : personalisation::Profile::from_json(audience));
+    return personalisation::Profile::from_audience(audience.is_null()
+                                                       ? personalisation::Profile::prior(space_)
+                                                       : personalisation::Profile::from_json(audience, space_));
   }
 
   void create(const httplib::Request& req, httplib::Response& res) {
@@ -221,13 +284,15 @@ class StoryRoutes::Api {
     for (const Passage& q : path) text_so_far += q.text + "\n";
     const personalisation::StorySoFar so_far(text_so_far);
     const std::string batch = std::to_string(p.seed) + "." + std::to_string(g.node);
-    std::vector<personalisation::Features> features;
+    std::vector<std::string> passages;
+    for (const Completion& c : done.completions) passages.push_back(strip_control_tokens(c.text));
+    const std::vector<personalisation::Features> features = fresh_features(passages, so_far);
     for (std::size_t i = 0; i < done.completions.size(); ++i) {
       const Completion& c = done.completions[i];
       if (c.finish_reason == "abort") throw ApiError(503, "the server is shutting down; nothing was stored");
       Passage ps;
       ps.author = "model";
-      ps.text = strip_control_tokens(c.text);
+      ps.text = passages[i];
       ps.tokens = line;
       ps.tokens.insert(ps.tokens.end(), c.tokens.begin(), c.tokens.end());
       ps.controls = {{"temperature", p.temperature},
@@ -243,11 +308,10 @@ class StoryRoutes::Api {
       if (st.controls.contains("genre")) ps.controls["genre"] = st.controls["genre"];
       // Every passage's measured valence (its first feature): what steering
       // picks by, and what audience analytics read.
-      features.push_back(personalisation::passage_features(ps.text, so_far));
-      const double v = features.back()[0];
+      const double v = features[i][0];
       ps.controls["measured_valence"] = std::round(v * 1e4) / 1e4;
       if (target) ps.controls["arc_target"] = *target;
-      ps.controls["features"] = personalisation::features_json(features.back());
+      ps.controls["features"] = space_.to_json(features[i]);
       ps.controls["batch"] = batch;  // the candidates shown together, which a choice is learnt against
       if (!g.viewer.empty()) ps.controls["viewer"] = g.viewer;
       measured.push_back(v);
@@ -402,28 +466,27 @@ class StoryRoutes::Api {
         const json body = serving::json_body(q.body);
         if (!body.contains("node")) serving::bad_field("node", "required");
         const std::string viewer = viewer_field(body);
+        const std::string id = q.matches[1];
+        const std::int64_t node = node_field(body, 0);
+        const personalisation::StorySoFar so_far = story_so_far(id, store_.passage(id, node).parent);
         // What the choice teaches the audience's profile and the viewer's.
-        const Store::Learn learn = [&viewer](const std::vector<Passage>& shown, std::size_t chosen, json& audience,
-                                             json& mine) {
-          std::vector<personalisation::Features> xs;
-          for (const Passage& s : shown) {
-            if (!s.controls.contains("features")) return;  // a passage from before features, or a writer's
-            xs.push_back(personalisation::features_from_json(s.controls["features"]));
-          }
-          if (xs.size() < 2) return;
-          personalisation::Profile a =
-              audience.is_null() ? personalisation::Profile::prior() : personalisation::Profile::from_json(audience);
+        const Store::Learn learn = [&](const std::vector<Passage>& shown, std::size_t chosen, json& audience,
+                                       json& mine) {
+          if (shown.size() < 2) return;
+          const std::vector<personalisation::Features> xs = features_of(shown, so_far);
+          personalisation::Profile a = audience.is_null() ? personalisation::Profile::prior(space_)
+                                                          : personalisation::Profile::from_json(audience, space_);
           if (!viewer.empty()) {
-            personalisation::Profile v =
-                mine.is_null() ? personalisation::Profile::from_audience(a) : personalisation::Profile::from_json(mine);
+            personalisation::Profile v = mine.is_null() ? personalisation::Profile::from_audience(a)
+                                                        : personalisation::Profile::from_json(mine, space_);
             v.observe(xs, chosen);
             mine = v.to_json();
           }
           a.observe(xs, chosen);
           audience = a.to_json();
         };
-        store_.choose(q.matches[1], node_field(body, 0), viewer, learn);
-        send_json(r, tree(q.matches[1], viewer));
+        store_.choose(id, node, viewer, learn);
+        send_json(r, tree(id, viewer));
       });
     });
     // Ranks a node's existing candidates for a viewer (an authored story's
@@ -443,13 +506,8 @@ class StoryRoutes::Api {
         const std::int64_t node = node_field(body, store_.current(st, viewer));
         store_.passage(id, node);
         std::vector<Passage> cands;
-        std::vector<personalisation::Features> xs;
-        for (const std::int64_t c : store_.children(node)) {
-          Passage p = store_.passage(id, c);
-          if (!p.controls.contains("features")) continue;  // a writer's passage: not rankable
-          xs.push_back(personalisation::features_from_json(p.controls["features"]));
-          cands.push_back(std::move(p));
-        }
+        for (const std::int64_t c : store_.children(node)) cands.push_back(store_.passage(id, c));
+        const std::vector<personalisation::Features> xs = features_of(cands, story_so_far(id, node));
         const std::size_t k = body.contains("k") && !body["k"].is_null()
                                   ? static_cast<std::size_t>(json_integer(body["k"], "k", 1, 64))
                                   : cands.size();
@@ -543,9 +601,12 @@ class StoryRoutes::Api {
  private:
   serving::Server& server_;
   Store& store_;
+  const runtime::SceneClassifier* classifier_;
+  const personalisation::FeatureSpace space_;
 };
 
-StoryRoutes::StoryRoutes(serving::Server& server, Store& store) : api_(std::make_unique<Api>(server, store)) {
+StoryRoutes::StoryRoutes(serving::Server& server, Store& store, const runtime::SceneClassifier* classifier)
+    : api_(std::make_unique<Api>(server, store, classifier)) {
   api_->routes();
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "inference/scene_classifier.h"
 #include "serving/server.h"
 #include "stories/store.h"
 
@@ -19,19 +20,27 @@ namespace plotforge::stories {
 
 struct StoryOptions {
   std::string db = "plotforge-stories.db";  // the SQLite file (created; WAL files beside it)
+  // A scene-classifier bundle; empty: none. With one, every candidate also
+  // carries the classifier's genre, beat and emotion probabilities as
+  // features (docs/personalisation.md), at the cost of one encoder pass per
+  // candidate.
+  std::string classifier;
 
   template <class V>
   void fields(V&& v) {
     v("db", db, "the stories' SQLite database (created if missing)");
+    v("classifier", classifier,
+      "a scene-classifier bundle ('plotforge export' of a classifier run): candidates also carry its genre, beat "
+      "and emotion probabilities as features for personalisation");
   }
 };
 
-// Adds the routes to `server` (before it listens); they use `store` and the
-// server's engine for as long as this object lives, which must be as long
-// as the server serves.
+// Adds the routes to `server` (before it listens); they use `store`, the
+// server's engine and `classifier` (may be null) for as long as this object
+// lives, which must be as long as the server serves.
 class StoryRoutes {
  public:
-  StoryRoutes(serving::Server& server, Store& store);
+  StoryRoutes(serving::Server& server, Store& store, const runtime::SceneClassifier* classifier = nullptr);
   ~StoryRoutes();
 
  private:

@@ -242,6 +242,12 @@ TEST(LatentRuntime, ClassifierProbabilitiesMatchLibtorch) {
   ASSERT_EQ(rt->heads().size(), 4u);
   EXPECT_EQ(rt->heads()[0].labels, cls.genres);
   ASSERT_FALSE(rt->heads()[1].labels.empty());  // the sample plays carry beats
+  // ... and genres, but no emotion notes and no derived labels.
+  EXPECT_TRUE(rt->heads()[0].labelled);
+  EXPECT_TRUE(rt->heads()[1].labelled);
+  EXPECT_FALSE(rt->heads()[2].labelled);
+  EXPECT_FALSE(rt->heads()[3].labelled);
+  EXPECT_EQ(cls.labelled_heads, (std::vector<std::string>{"genre", "beat"}));
   const std::vector<std::string> texts = {"INT. CASTLE - NIGHT\n\nHAMLET\nTo be, or not to be, that is the question.\n",
                                           "<scene><beat=climax>\nOPHELIA\nO, what a noble mind is here o'erthrown!\n",
                                           std::string(400, 'a') + " long enough to be cut at the context",

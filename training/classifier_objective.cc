@@ -36,7 +36,28 @@ class ClassifierObjective : public Objective {
   }
   std::string kind() const override { return "classifier"; }
   torch::nn::Module& model() override { return *model_; }
-  nlohmann::json checkpoint_config() const override { return {{"genres", train_.genres()}}; }
+  nlohmann::json checkpoint_config() const override {
+    return {{"genres", train_.genres()}, {"labelled_heads", labelled_heads()}};
+  }
+  // The heads with at least one labelled training scene: the others learnt
+  // nothing, and the runtime leaves them out of personalisation's features.
+  std::vector<std::string> labelled_heads() const {
+    const CorpusData& c = *ctx_.corpus;
+    bool genre = false, beat = false, emotion = false, valence = false;
+    for (const CorpusScene& s : c.scenes) {
+      if (c.documents[s.document].split != Split::kTrain) continue;
+      genre = genre || !c.documents[s.document].genres.empty();
+      beat = beat || s.beat != "none";
+      emotion = emotion || s.emotion != "none";
+      valence = valence || s.valence != "none";
+    }
+    std::vector<std::string> out;
+    if (genre && !train_.genres().empty()) out.push_back("genre");
+    if (beat) out.push_back("beat");
+    if (emotion) out.push_back("emotion");
+    if (valence) out.push_back("valence");
+    return out;
+  }
   std::string describe() const override {
     char buf[200];
     std::snprintf(buf, sizeof buf,
@@ -101,6 +122,17 @@ LoadedClassifier load_classifier(const std::string& path) {
   c.tokenizer = o.tokenizer_path;
   c.tokenizer_sha256 = o.state.tokenizer_sha256;
   c.genres = genre_list(o);
+  // Checkpoints from before the list was kept: every head counts as labelled.
+  c.labelled_heads = {"genre", "beat", "emotion", "valence"};
+  const auto it = o.state.config.find("labelled_heads");
+  if (it != o.state.config.end()) {
+    if (!it->is_array()) throw InputError(c.checkpoint + ": 'labelled_heads' is not a list");
+    c.labelled_heads.clear();
+    for (const auto& h : *it) {
+      if (!h.is_string()) throw InputError(c.checkpoint + ": 'labelled_heads' holds a non-string");
+      c.labelled_heads.push_back(h.get<std::string>());
+    }
+  }
   ClassifierConfig cc;
   cc.encoder = o.state.model;
   cc.n_genres = static_cast<int>(c.genres.size());

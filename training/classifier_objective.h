@@ -18,6 +18,7 @@ TrainResult train_classifier(const TrainOptions& options);
 struct LoadedClassifier {
   SceneClassifier model{nullptr};
   std::vector<std::string> genres;
+  std::vector<std::string> labelled_heads;  // heads with labelled training scenes: genre, beat, emotion, valence
   std::string checkpoint, tokenizer, tokenizer_sha256;
 };
 LoadedClassifier load_classifier(const std::string& run_or_checkpoint);

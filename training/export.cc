@@ -130,6 +130,7 @@ void export_classifier(const OpenedRun& run, const std::string& out, bool bf16) 
                            {"beat", beat_vocabulary()},
                            {"emotion", emotion_vocabulary()},
                            {"valence", valence_vocabulary()}}},
+                         {"labelled_heads", cls.labelled_heads},
                          {"tokenizer_sha256", run.state.tokenizer_sha256},
                          {"checkpoint_step", run.state.step}};
   write_bundle_dir(out, [&](const fs::path& dir) {

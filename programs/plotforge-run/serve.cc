@@ -14,6 +14,7 @@
 #include "analytics/routes.h"
 #include "base/error.h"
 #include "inference/engine.h"
+#include "inference/scene_classifier.h"
 #include "programs/common/options.h"
 #include "programs/plotforge-run/commands.h"
 #include "serving/engine_loop.h"
@@ -42,7 +43,8 @@ int cmd_serve(const Args& args) {
   add_fields(o, sto);
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run serve --bundle DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
-                     "--api-key-file F] [--max-queue N] [--max-running N] [--max-body-bytes N] [--device cpu|cuda]",
+                     "--api-key-file F] [--max-queue N] [--max-running N] [--max-body-bytes N] [--device cpu|cuda] "
+                     "[--db F] [--classifier DIR]",
                      o, args, &vm)) {
     return 0;
   }
@@ -67,8 +69,10 @@ int cmd_serve(const Args& args) {
   signal(SIGPIPE, SIG_IGN);  // a client that leaves mid-stream is a failed write, not a crash
 
   stories::Store store(sto.db);  // opened (and migrated) before the port, so a bad --db fails at once
+  std::unique_ptr<runtime::SceneClassifier> classifier;
+  if (!sto.classifier.empty()) classifier = runtime::SceneClassifier::load(sto.classifier);  // small: before the port
   serving::Server server(so);
-  stories::StoryRoutes story_routes(server, store);
+  stories::StoryRoutes story_routes(server, store, classifier.get());
   analytics::add_analytics_routes(server, store);
   const int port = server.bind();
   const std::string url =

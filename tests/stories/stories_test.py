@@ -23,6 +23,7 @@ from server_process import ServerProcess  # noqa: E402
 BIN = os.environ["PLOTFORGE_RUN"]
 PF = os.environ["PLOTFORGE"]
 BUNDLE = os.environ["SERVING_BUNDLE"]
+CLASSIFIER = os.path.join(os.path.dirname(BUNDLE), "classifier")  # tests/serving/make_bundle.sh
 PREMISE = ("INT. CASTLE BATTLEMENTS - NIGHT\n\nA cold wind. HORATIO and MARCELLUS wait for the ghost.\n\n"
            "HORATIO\nWhat, has this thing appear'd again tonight?\n")
 
@@ -498,6 +499,98 @@ class Players(unittest.TestCase):
                     rows = dict(c.execute("SELECT id, text FROM passages WHERE story = ?", (sid,)).fetchall())
                     self.assertEqual(rows, dict(sent))
                     self.assertEqual(len(rows), 1 + 3 * 2)
+
+
+class ClassifierFeatures(unittest.TestCase):
+    """--classifier: every candidate carries the scene classifier's genre, beat
+    and emotion probabilities; a database written with and without one is
+    read by servers started either way."""
+
+    def test_candidates_carry_the_classifiers_probabilities_across_restarts(self):
+        with open(os.path.join(CLASSIFIER, "config.json")) as f:
+            meta = json.load(f)["plotforge"]
+        labels = meta["labels"]
+        # The sample plays carry genres and beats, no emotions: the emotion
+        # head learnt nothing and is left out.
+        heads = [h for h in ("genre", "beat", "emotion") if h in meta["labelled_heads"]]
+        self.assertEqual(heads, ["genre", "beat"])
+        text_names = {"valence", "intensity", "length", "novelty", "dialogue", "new_voice", "exclamation"}
+        class_names = {"%s=%s" % (h, c) for h in heads for c in labels[h]}
+        with tempfile.TemporaryDirectory() as d:
+            db = os.path.join(d, "stories.db")
+
+            def serve(*flags):
+                return ServerProcess(BIN, BUNDLE, "--db", db, *flags)
+
+            def call(server, method, path, body=None, status=200):
+                got, data = server.request(method, path, body)
+                self.assertEqual(got, status, data)
+                return data
+
+            server = serve("--classifier", CLASSIFIER)
+            try:
+                st = call(server, "POST", "/v1/stories", {"title": "Read", "premise": PREMISE}, 201)
+                sid, root = st["id"], st["root"]
+                out = call(server, "POST", "/v1/stories/%s/branches" % sid,
+                           {"k": 2, "max_tokens": 24, "seed": 3, "viewer": "ann"}, 201)
+                for p in out["passages"]:
+                    f = p["controls"]["features"]
+                    self.assertEqual(set(f), text_names | class_names)
+                    for head in heads:
+                        total = sum(v for k, v in f.items() if k.startswith(head + "="))
+                        self.assertAlmostEqual(total, 1.0, delta=5e-4 * len(labels[head]))
+                # Different passages read differently.
+                a, b = (p["controls"]["features"] for p in out["passages"])
+                self.assertNotEqual([a[n] for n in sorted(class_names)], [b[n] for n in sorted(class_names)])
+                call(server, "POST", "/v1/stories/%s/choose" % sid, {"node": out["passages"][0]["id"], "viewer": "ann"})
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr())
+            with sqlite3.connect(db) as c:
+                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            self.assertEqual(set(ann["features"]), text_names | class_names)
+            self.assertEqual(ann["choices"], 1)
+
+            # Without the classifier: the stored profile is read over the
+            # text features alone; a choice still teaches it.
+            server = serve()
+            try:
+                plain = call(server, "POST", "/v1/stories/%s/branches" % sid,
+                             {"k": 2, "max_tokens": 16, "seed": 4, "viewer": "ann", "node": root}, 201)
+                self.assertEqual(set(plain["passages"][0]["controls"]["features"]), text_names)
+                ranked = call(server, "POST", "/v1/stories/%s/rank" % sid, {"node": root, "viewer": "ann"})
+                self.assertEqual(len(ranked["ranking"]), 4)  # both sessions' candidates
+                call(server, "POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
+                call(server, "POST", "/v1/stories/%s/choose" % sid,
+                     {"node": plain["passages"][1]["id"], "viewer": "ann"})
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr())
+            with sqlite3.connect(db) as c:
+                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            self.assertEqual(set(ann["features"]), text_names)
+            self.assertEqual(ann["choices"], 2)
+
+            # With it again: the passages stored without class probabilities
+            # are read afresh, so all four rank in the wider space.
+            server = serve("--classifier", CLASSIFIER)
+            try:
+                ranked = call(server, "POST", "/v1/stories/%s/rank" % sid, {"node": root, "viewer": "ann", "seed": 1})
+                self.assertEqual(len(ranked["ranking"]), 4)
+                call(server, "POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
+                call(server, "POST", "/v1/stories/%s/choose" % sid,
+                     {"node": ranked["ranking"][0]["id"], "viewer": "ann"})
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr())
+            with sqlite3.connect(db) as c:
+                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            self.assertEqual(set(ann["features"]), text_names | class_names)
+            self.assertEqual(ann["choices"], 3)
+
+    def test_a_bundle_that_is_not_a_classifier_is_refused_at_start(self):
+        r = subprocess.run([BIN, "serve", "--bundle", BUNDLE, "--port", "0", "--classifier", BUNDLE],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("export a classifier run", r.stderr)
+        self.assertIn("config.json", r.stderr)
 
 
 if __name__ == "__main__":
