@@ -1,6 +1,7 @@
 #include "recommendation/als.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -53,30 +54,59 @@ void solve_side(torch::Tensor& target, const torch::Tensor& fixed, const Rows& r
 
 }  // namespace
 
-FactorModel train_als(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
-                      const AlsOptions& o, const std::function<void(int, double)>& progress) {
+struct AlsTrainer::State {
+  const std::vector<Interaction>& train;
+  AlsOptions o;
+  torch::nn::Module net;
+  torch::Tensor x, y;
+  Rows by_user, by_item;
+  State(const std::vector<Interaction>& t, const AlsOptions& opts) : train(t), o(opts) {}
+};
+
+AlsTrainer::AlsTrainer(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+                       const AlsOptions& o)
+    : s_(std::make_unique<State>(train, o)) {
   if (o.factors < 1 || o.iterations < 1 || o.reg < 0 || o.alpha < 0) {
     throw InputError("ALS: --factors and --iterations must be at least 1, --reg and --alpha not negative");
   }
   torch::NoGradGuard no_grad;
+  State& s = *s_;
   const torch::Device device(o.device);
   auto gen = at::detail::createCPUGenerator(o.seed);
-  auto x = (at::randn({static_cast<std::int64_t>(n_users), o.factors}, gen) * 0.01).to(device);
-  auto y = (at::randn({static_cast<std::int64_t>(n_items), o.factors}, gen) * 0.01).to(device);
-  const Rows by_user = rows_of(train, n_users, true, o.alpha), by_item = rows_of(train, n_items, false, o.alpha);
+  s.x = s.net.register_parameter(
+      "users", (at::randn({static_cast<std::int64_t>(n_users), o.factors}, gen) * 0.01).to(device), false);
+  s.y = s.net.register_parameter(
+      "items", (at::randn({static_cast<std::int64_t>(n_items), o.factors}, gen) * 0.01).to(device), false);
+  s.by_user = rows_of(train, n_users, true, o.alpha);
+  s.by_item = rows_of(train, n_items, false, o.alpha);
+}
+
+AlsTrainer::~AlsTrainer() = default;
+torch::nn::Module& AlsTrainer::module() { return s_->net; }
+
+double AlsTrainer::run_iteration(bool loss) {
+  State& s = *s_;
+  solve_side(s.x, s.y, s.by_user, s.o.reg);
+  solve_side(s.y, s.x, s.by_item, s.o.reg);
+  ++iteration_;
+  return loss ? als_loss(model(), s.train, s.o) : std::nan("");
+}
+
+FactorModel AlsTrainer::model() const {
   FactorModel m;
-  for (int it = 1; it <= o.iterations; ++it) {
-    solve_side(x, y, by_user, o.reg);
-    solve_side(y, x, by_item, o.reg);
-    if (progress) {
-      m.users = x.cpu();
-      m.items = y.cpu();
-      progress(it, als_loss(m, train, o));
-    }
-  }
-  m.users = x.cpu();
-  m.items = y.cpu();
+  m.users = s_->x.detach().cpu();
+  m.items = s_->y.detach().cpu();
   return m;
+}
+
+FactorModel train_als(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+                      const AlsOptions& o, const std::function<void(int, double)>& progress) {
+  AlsTrainer t(train, n_users, n_items, o);
+  while (t.iteration() < o.iterations) {
+    const double loss = t.run_iteration(progress != nullptr);
+    if (progress) progress(t.iteration(), loss);
+  }
+  return t.model();
 }
 
 double als_loss(const FactorModel& m, const std::vector<Interaction>& train, const AlsOptions& o) {

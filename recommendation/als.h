@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,28 @@ struct FactorModel {
   torch::Tensor users, items;  // [U, f], [I, f], float32 on the CPU
 };
 
-// `progress(iteration, loss)` after each full sweep (iteration 1..n).
+// Training one sweep at a time, with the factors as a module, for
+// checkpoints (recommendation/run.h). A sweep depends only on the factors
+// before it, so a run resumed after sweep n trains as if it never stopped.
+class AlsTrainer {
+ public:
+  AlsTrainer(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+             const AlsOptions& options);
+  ~AlsTrainer();
+  // The loss after it when `loss` (dense over all pairs), else NaN.
+  double run_iteration(bool loss = true);
+  int iteration() const { return iteration_; }
+  void set_iteration(int i) { iteration_ = i; }  // after loading a checkpoint taken then
+  torch::nn::Module& module();
+  FactorModel model() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+  int iteration_ = 0;
+};
+
+// All sweeps at once. `progress(iteration, loss)` after each (1..n).
 FactorModel train_als(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
                       const AlsOptions& options, const std::function<void(int, double)>& progress = nullptr);
 

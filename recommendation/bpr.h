@@ -10,12 +10,15 @@
 // chosen still gets a vector from its features (cold start), which plain
 // BPR, whose e_i never moves from its small random start, cannot give.
 //
-// Deterministic under `seed` on the CPU: the factors' start and every
-// sampled triple come from it.
+// Deterministic under `seed` on the CPU: the factors' start comes from it,
+// and epoch e's triples from (seed, e), so a run resumed from a checkpoint
+// after epoch e (plotforge recommend train --resume) trains exactly as if
+// it had never stopped.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,8 +45,28 @@ struct BprModel {
   torch::Tensor users, items, item_bias;
 };
 
-// `features` null: plain BPR; given: the hybrid. `progress(epoch, mean
-// loss)` after each epoch.
+// Training one epoch at a time, with its parameters as a module and its
+// Adam state, for checkpoints (recommendation/run.h). `features` null:
+// plain BPR; given: the hybrid.
+class BprTrainer {
+ public:
+  BprTrainer(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
+             const ItemFeatures* features, const BprOptions& options);
+  ~BprTrainer();
+  double run_epoch();  // the mean loss of its steps
+  int epoch() const { return epoch_; }
+  void set_epoch(int e) { epoch_ = e; }  // after loading a checkpoint taken then
+  torch::nn::Module& module();
+  torch::optim::Optimizer& optimizer();
+  BprModel model() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+  int epoch_ = 0;
+};
+
+// All epochs at once. `progress(epoch, mean loss)` after each.
 BprModel train_bpr(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
                    const ItemFeatures* features, const BprOptions& options,
                    const std::function<void(int, double)>& progress = nullptr);

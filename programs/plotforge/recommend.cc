@@ -1,10 +1,13 @@
-// plotforge recommend eval: a recommender on an interaction log under a
-// documented split, with top-k metrics (docs/recommendation.md).
+// plotforge recommend eval | train | predict (docs/recommendation.md):
+// a recommender evaluated on an interaction log under a documented split,
+// trained into a run directory, and asked for a user's top k.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include "base/error.h"
+#include "programs/common/options.h"
 #include "programs/plotforge/commands.h"
 #include "recommendation/als.h"
 #include "recommendation/bpr.h"
@@ -13,56 +16,54 @@
 #include "recommendation/itemknn.h"
 #include "recommendation/metrics.h"
 #include "recommendation/popularity.h"
+#include "recommendation/recommender.h"
+#include "recommendation/run.h"
+#include "recommendation/settings.h"
 #include "recommendation/split.h"
 
 namespace plotforge::programs {
 
 namespace {
 
-int recommend_eval(const Args& args) {
-  po::options_description o("plotforge recommend eval");
+// The data and split options eval and train share.
+void add_split_options(po::options_description& o, const std::string& default_split) {
   o.add_options()("interactions", po::value<std::string>()->required(),
                   "CSV or TSV: user, item[, value[, timestamp]] per line")(
-      "model", po::value<std::string>()->default_value("popularity"),
-      "popularity | itemknn | als | bpr | hybrid (docs/recommendation.md)")(
-      "item-features", po::value<std::string>()->default_value(""),
-      "CSV: item, then feature columns (numeric, or categories joined by |); itemknn and hybrid need it")(
-      "neighbours", po::value<int>()->default_value(50), "itemknn: similar items kept per item")(
-      "factors", po::value<int>(), "als, bpr, hybrid: factors per user and item (default 32 for als, 64 for bpr)")(
-      "iterations", po::value<int>()->default_value(15), "als: alternating sweeps")(
-      "reg", po::value<double>(), "L2 regularisation (default 10 for als, 0.01 for bpr and hybrid)")(
-      "alpha", po::value<double>()->default_value(1), "als: confidence per unit of value (c = 1 + alpha v)")(
-      "epochs", po::value<int>()->default_value(30), "bpr, hybrid: epochs of sampled triples")(
-      "lr", po::value<double>()->default_value(0.01), "bpr, hybrid: Adam's learning rate")(
-      "batch", po::value<int>()->default_value(1024), "bpr, hybrid: triples per step")(
-      "device", po::value<std::string>()->default_value("cpu"), "als, bpr, hybrid: cpu or cuda")(
-      "split", po::value<std::string>()->default_value("stratified"), "stratified | leave-last")(
+      "split", po::value<std::string>()->default_value(default_split),
+      default_split == "none" ? "none (train on everything) | stratified | leave-last" : "stratified | leave-last")(
       "train-share", po::value<double>()->default_value(0.75), "stratified: each user's share kept for training")(
-      "k", po::value<int>()->default_value(10), "list length the metrics read")(
-      "seed", po::value<std::uint64_t>()->default_value(1), "the split's seed")("json", po::bool_switch(),
-                                                                                "print the metrics as JSON");
+      "k", po::value<int>()->default_value(10), "list length the metrics read");
+}
+
+int check_k(const po::variables_map& vm) {
+  const int k = vm["k"].as<int>();
+  if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
+  return k;
+}
+
+int recommend_eval(const Args& args) {
+  po::options_description o("plotforge recommend eval");
+  add_split_options(o, "stratified");
+  recommendation::RecommenderSettings rs;
+  add_fields(o, rs);
+  o.add_options()("json", po::bool_switch(), "print the metrics as JSON");
   po::variables_map vm;
-  if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity|itemknn] "
+  if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity|itemknn|als|bpr|hybrid] "
                      "[--item-features FILE] [--split stratified|leave-last] [--k 10]",
                      o, args, &vm)) {
     return 0;
   }
-  const int k = vm["k"].as<int>();
-  if (k < 1 || k > 1000) throw InputError("--k: must be in [1, 1000]");
-  const std::string model = vm["model"].as<std::string>(), split_name = vm["split"].as<std::string>();
-  if (model != "popularity" && model != "itemknn" && model != "als" && model != "bpr" && model != "hybrid") {
-    throw InputError("--model " + model + ": not one of popularity, itemknn, als, bpr, hybrid");
-  }
+  read_fields(vm, &rs);
+  rs.validate();
+  const int k = check_k(vm);
+  const std::string& model = rs.model;
+  const std::string split_name = vm["split"].as<std::string>();
   auto data = recommendation::read_interactions(vm["interactions"].as<std::string>());
-  const std::string features_path = vm["item-features"].as<std::string>();
-  if ((model == "itemknn" || model == "hybrid") && features_path.empty()) {
-    throw InputError("--model " + model + ": give --item-features FILE");
-  }
   recommendation::ItemFeatures features;
-  if (!features_path.empty()) features = recommendation::read_item_features(features_path, data);
+  if (!rs.item_features.empty()) features = recommendation::read_item_features(rs.item_features, data);
   recommendation::Split split;
   if (split_name == "stratified") {
-    split = recommendation::stratified_split(data, vm["train-share"].as<double>(), vm["seed"].as<std::uint64_t>());
+    split = recommendation::stratified_split(data, vm["train-share"].as<double>(), rs.seed);
   } else if (split_name == "leave-last") {
     split = recommendation::leave_last_out(data);
   } else {
@@ -71,29 +72,16 @@ int recommend_eval(const Args& args) {
   std::vector<std::vector<std::int32_t>> recs;
   const auto t0 = std::chrono::steady_clock::now();
   if (model == "itemknn") {
-    recs = recommendation::recommend_itemknn(split.train, data.users.size(), features, k, vm["neighbours"].as<int>());
+    recs = recommendation::recommend_itemknn(split.train, data.users.size(), features, k, rs.neighbours);
   } else if (model == "als") {
-    recommendation::AlsOptions ao;
-    if (vm.count("factors")) ao.factors = vm["factors"].as<int>();
-    ao.iterations = vm["iterations"].as<int>();
-    if (vm.count("reg")) ao.reg = vm["reg"].as<double>();
-    ao.alpha = vm["alpha"].as<double>();
-    ao.seed = vm["seed"].as<std::uint64_t>();
-    ao.device = vm["device"].as<std::string>();
+    const recommendation::AlsOptions ao = rs.als();
     const auto m =
         recommendation::train_als(split.train, data.users.size(), data.items.size(), ao, [&](int it, double loss) {
           std::fprintf(stderr, "als: iteration %d/%d, loss %.6g\n", it, ao.iterations, loss);
         });
     recs = recommendation::recommend_factors(m, split.train, k);
   } else if (model == "bpr" || model == "hybrid") {
-    recommendation::BprOptions bo;
-    if (vm.count("factors")) bo.factors = vm["factors"].as<int>();
-    if (vm.count("reg")) bo.reg = vm["reg"].as<double>();
-    bo.epochs = vm["epochs"].as<int>();
-    bo.lr = vm["lr"].as<double>();
-    bo.batch = vm["batch"].as<int>();
-    bo.seed = vm["seed"].as<std::uint64_t>();
-    bo.device = vm["device"].as<std::string>();
+    const recommendation::BprOptions bo = rs.bpr();
     const auto m = recommendation::train_bpr(split.train, data.users.size(), data.items.size(),
                                              model == "hybrid" ? &features : nullptr, bo, [&](int e, double loss) {
                                                std::fprintf(stderr, "%s: epoch %d/%d, loss %.5f\n", model.c_str(), e,
@@ -127,15 +115,93 @@ int recommend_eval(const Args& args) {
   return 0;
 }
 
+int recommend_train(const Args& args) {
+  po::options_description o("plotforge recommend train");
+  add_split_options(o, "none");
+  recommendation::RecommenderSettings rs;
+  add_fields(o, rs);
+  o.add_options()("out", po::value<std::string>()->required(), "the run directory")(
+      "checkpoint-every", po::value<int>()->default_value(5),
+      "epochs (bpr, hybrid) or sweeps (als) between checkpoints")(
+      "resume", po::bool_switch(), "continue the run in --out from its newest checkpoint");
+  po::variables_map vm;
+  if (!parse_options(
+          "usage: plotforge recommend train --interactions FILE --out RUN [--model popularity|als|bpr|hybrid] "
+          "[--item-features FILE] [--split none|stratified|leave-last] [--resume]",
+          o, args, &vm)) {
+    return 0;
+  }
+  read_fields(vm, &rs);
+  recommendation::TrainRunOptions t;
+  t.model = rs;
+  t.interactions = vm["interactions"].as<std::string>();
+  t.out = vm["out"].as<std::string>();
+  t.split = vm["split"].as<std::string>();
+  t.train_share = vm["train-share"].as<double>();
+  t.k = check_k(vm);
+  t.checkpoint_every = vm["checkpoint-every"].as<int>();
+  t.resume = vm["resume"].as<bool>();
+  const nlohmann::json m =
+      recommendation::train_run(t, [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+  if (!m.is_null()) {
+    std::printf("%s, %s split: NDCG@%d %.4f  Precision@%d %.4f  Recall@%d %.4f  MAP@%d %.4f  coverage %.4f\n",
+                rs.model.c_str(), t.split.c_str(), t.k, m["ndcg"].get<double>(), t.k, m["precision"].get<double>(), t.k,
+                m["recall"].get<double>(), t.k, m["map"].get<double>(), m["coverage"].get<double>());
+  }
+  std::printf("trained %s into %s (recommender.json, recommender.safetensors)\n", rs.model.c_str(), t.out.c_str());
+  return 0;
+}
+
+int recommend_predict(const Args& args) {
+  po::options_description o("plotforge recommend predict");
+  o.add_options()("run", po::value<std::string>()->required(), "a run of 'plotforge recommend train'")(
+      "user", po::value<std::vector<std::string>>()->multitoken(), "user ids (repeatable); none: a new user")(
+      "history", po::value<std::string>()->default_value(""),
+      "items a user not in training chose, comma-separated (folded in; docs/recommendation.md)")(
+      "k", po::value<int>()->default_value(10), "recommendations per user")("json", po::bool_switch(),
+                                                                            "one JSON object per user");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge recommend predict --run RUN --user U [--user V ...] [--history i1,i2] [--k 10]",
+                     o, args, &vm)) {
+    return 0;
+  }
+  const int k = check_k(vm);
+  const auto r = recommendation::load_recommender(vm["run"].as<std::string>());
+  std::vector<std::string> users =
+      vm.count("user") ? vm["user"].as<std::vector<std::string>>() : std::vector<std::string>{""};
+  std::vector<std::string> history;
+  std::string h = vm["history"].as<std::string>();
+  for (std::size_t start = 0; !h.empty() && start <= h.size();) {
+    const std::size_t end = std::min(h.find(',', start), h.size());
+    if (end > start) history.push_back(h.substr(start, end - start));
+    start = end + 1;
+  }
+  for (const auto& u : users) {
+    const auto recs = recommendation::recommend(r, u, history, k);
+    if (vm["json"].as<bool>()) {
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& x : recs.items) items.push_back({{"item", x.item}, {"score", x.score}});
+      std::cout << nlohmann::json{{"user", u}, {"source", recs.source}, {"items", items}}.dump() << "\n";
+    } else {
+      std::printf("%s (%s):", u.empty() ? "(new user)" : u.c_str(), recs.source.c_str());
+      for (const auto& x : recs.items) std::printf(" %s", x.item.c_str());
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_recommend(const Args& args) {
-  if (args.empty() || args[0] != "eval") {
-    throw InputError(
-        "usage: plotforge recommend eval --interactions FILE ... (training the other models: "
-        "docs/recommendation.md)");
-  }
-  return recommend_eval(Args(args.begin() + 1, args.end()));
+  const std::string sub = args.empty() ? "" : args[0];
+  const Args rest = args.empty() ? Args() : Args(args.begin() + 1, args.end());
+  if (sub == "eval") return recommend_eval(rest);
+  if (sub == "train") return recommend_train(rest);
+  if (sub == "predict") return recommend_predict(rest);
+  throw InputError(
+      "usage: plotforge recommend eval|train|predict ... ('plotforge recommend SUBCOMMAND --help'; "
+      "docs/recommendation.md)");
 }
 
 }  // namespace plotforge::programs
