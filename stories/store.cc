@@ -605,6 +605,15 @@ std::vector<std::string> Store::story_ids() {
   return out;
 }
 
+std::vector<std::string> Store::viewer_stories(const std::string& viewer) {
+  std::lock_guard<std::mutex> l(m_);
+  Statement s(db_, "SELECT story FROM playthroughs WHERE viewer = ? ORDER BY updated DESC, story");
+  s.bind(1, viewer);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
 std::int64_t Store::count_events(const std::string& story_id) {
   std::lock_guard<std::mutex> l(m_);
   Statement s(db_, "SELECT count(*) FROM events WHERE story = ?");

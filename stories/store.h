@@ -123,6 +123,8 @@ class Store {
   // including rows that name passages or stories that no longer exist.
   std::vector<Event> events(const std::string& story_id);
   std::vector<std::string> story_ids();
+  // The stories `viewer` has played (has a playthrough of), most recent first.
+  std::vector<std::string> viewer_stories(const std::string& viewer);
 
  private:
   void exec(const char* sql);

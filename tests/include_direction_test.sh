@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Fails if a room includes a header from a room after it in the data flow
 # (README's Layout): base, kernels -> datasets, emotion -> models -> training -> eval
-# -> inference -> serving, personalisation -> stories -> analytics -> programs. tests/, bench/ and fuzz/ may include anything.
+# -> inference -> serving, personalisation -> stories, viewers -> analytics -> programs. tests/, bench/ and fuzz/ may include anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rank() {
   case $1 in
     base) echo 0 ;; kernels) echo 0 ;; datasets) echo 1 ;; emotion) echo 1 ;; models) echo 2 ;; training) echo 3 ;;
-    eval) echo 4 ;; recommendation) echo 4 ;; inference) echo 5 ;; serving) echo 6 ;; personalisation) echo 6 ;; stories) echo 7 ;; analytics) echo 8 ;; programs) echo 9 ;; *) echo "" ;;
+    eval) echo 4 ;; recommendation) echo 4 ;; inference) echo 5 ;; serving) echo 6 ;; personalisation) echo 6 ;; stories) echo 7 ;; viewers) echo 7 ;; analytics) echo 8 ;; programs) echo 9 ;; *) echo "" ;;
   esac
 }
 bad=0
 checked=0
-for room in base kernels datasets emotion models training eval recommendation inference serving personalisation stories analytics programs; do
+for room in base kernels datasets emotion models training eval recommendation inference serving personalisation stories viewers analytics programs; do
   r=$(rank $room)
   while IFS= read -r line; do
     file=${line%%:*}

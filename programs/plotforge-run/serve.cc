@@ -21,6 +21,7 @@
 #include "serving/server.h"
 #include "stories/routes.h"
 #include "stories/store.h"
+#include "viewers/routes.h"
 
 namespace plotforge::programs {
 
@@ -41,16 +42,19 @@ int cmd_serve(const Args& args) {
   add_fields(o, ro);
   stories::StoryOptions sto;
   add_fields(o, sto);
+  viewers::ViewerOptions vo;
+  add_fields(o, vo);
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run serve --bundle DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
                      "--api-key-file F] [--max-queue N] [--max-running N] [--max-body-bytes N] [--device cpu|cuda] "
-                     "[--db F] [--classifier DIR]",
+                     "[--db F] [--classifier DIR] [--recommender RUN]",
                      o, args, &vm)) {
     return 0;
   }
   read_fields(vm, &so);
   read_fields(vm, &ro);
   read_fields(vm, &sto);
+  read_fields(vm, &vo);
   so.resolve();
   ro.validate();
   const std::string bundle = vm["bundle"].as<std::string>();
@@ -71,9 +75,14 @@ int cmd_serve(const Args& args) {
   stories::Store store(sto.db);  // opened (and migrated) before the port, so a bad --db fails at once
   std::unique_ptr<runtime::SceneClassifier> classifier;
   if (!sto.classifier.empty()) classifier = runtime::SceneClassifier::load(sto.classifier);  // small: before the port
+  std::unique_ptr<recommendation::Recommender> recommender;
+  if (!vo.recommender.empty()) {
+    recommender = std::make_unique<recommendation::Recommender>(recommendation::load_recommender(vo.recommender));
+  }
   serving::Server server(so);
   stories::StoryRoutes story_routes(server, store, classifier.get());
   analytics::add_analytics_routes(server, store);
+  viewers::add_viewer_routes(server, store, recommender.get());
   const int port = server.bind();
   const std::string url =
       "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" + std::to_string(port);
