@@ -9,7 +9,7 @@ secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz \
-  completion_request_fuzz story_request_fuzz analytics_fuzz
+  completion_request_fuzz story_request_fuzz analytics_fuzz interactions_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
 printf '%s\n' '{"title": "T", "genre": ["drama", "a,b"], "text": "x", "beats": [{"beat": "climax", "text": "y"}]}' \
@@ -89,3 +89,8 @@ printf 'choose\t2\tann\t{"from": 1, "shown": [2, 3]}\t100\nundo\t1\tann\t{"from"
   > build-fuzz/seeds/analytics/rows.tsv
 printf 'choose\t99\t\tnot json\t-1\nchoose\t3\tx\t{}\t1e308\n' > build-fuzz/seeds/analytics/bad.tsv
 build-fuzz/fuzz/analytics_fuzz -max_total_time="$secs" -max_len=2048 -timeout=10 build-fuzz/seeds/analytics
+mkdir -p build-fuzz/seeds/interactions
+printf 'user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t10\t4\t881250949\n2\t10\t3\t891717742\n' \
+  > build-fuzz/seeds/interactions/recbole.inter
+printf 'item,genre,year\n10,Comedy|Romance,1995\n11,Drama,1994\n' > build-fuzz/seeds/interactions/items.csv
+build-fuzz/fuzz/interactions_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/interactions

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -251,6 +252,36 @@ TEST(Eval, BadInputNamesTheProblem) {
           " --temperatures 0.7,hot");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("'hot' is not a number"), std::string::npos) << r.output;
+}
+
+// Item features from scripts for the recommenders: genre, arc shape and
+// valence profile, and with a VAE its posterior mean over each script's
+// scenes, one column per latent dimension, different per script.
+TEST(RecommendFeatures, ArcsAndTheVAEsPosteriorMeanPerScript) {
+  const std::string dir = testing::temp_dir("recommend-features");
+  auto r = run(plotforge_bin() + " recommend features --scripts " + testing::sample_dir() + " --out " + dir +
+               "/items.csv --vae " + trained_vae() + " --max-scenes 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir + "/items.csv");
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("item,genre,shape,valence_q1,valence_q2,valence_q3,valence_q4,valence,vae_1,", 0), 0u)
+      << header;
+  EXPECT_NE(header.find(",vae_8"), std::string::npos);
+  EXPECT_EQ(header.find(",vae_9"), std::string::npos);
+  std::set<std::string> rows, embeddings;
+  while (std::getline(in, line)) {
+    rows.insert(line.substr(0, line.find(',')));
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), std::count(header.begin(), header.end(), ',')) << line;
+    embeddings.insert(line.substr(line.find(",", line.find(",valence") + 1)));
+  }
+  EXPECT_TRUE(rows.count("hamlet")) << "items are named by file";
+  EXPECT_GT(rows.size(), 2u);
+  EXPECT_EQ(embeddings.size(), rows.size()) << "every script reads differently";
+  // A path that is not there is named.
+  r = run(plotforge_bin() + " recommend features --scripts " + dir + "/missing --out " + dir + "/x.csv");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("missing: no such file or directory"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ using nlohmann::json;
 json recommendations(stories::Store& store, const recommendation::Recommender* r, const std::string& viewer,
                      const httplib::Request& q) {
   if (!r) {
-    throw serving::ApiError(404, "no recommender: start plotforge-run serve with --recommender RUN "
-                                 "(a run of 'plotforge recommend train')");
+    throw serving::ApiError(404,
+                            "no recommender: start plotforge-run serve with --recommender RUN "
+                            "(a run of 'plotforge recommend train')");
   }
   stories::viewer_field(json{{"viewer", viewer}});  // the same rules as a story request's viewer
   int k = 10;
@@ -56,8 +57,7 @@ json recommendations(stories::Store& store, const recommendation::Recommender* r
 
 }  // namespace
 
-void add_viewer_routes(serving::Server& server, stories::Store& store,
-                       const recommendation::Recommender* recommender) {
+void add_viewer_routes(serving::Server& server, stories::Store& store, const recommendation::Recommender* recommender) {
   server.http().Get("/v1/viewers/([^/]{1,256})/recommendations",
                     [&store, recommender](const httplib::Request& q, httplib::Response& res) {
                       try {

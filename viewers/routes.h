@@ -23,14 +23,12 @@ struct ViewerOptions {
 
   template <class V>
   void fields(V&& v) {
-    v("recommender", recommender,
-      "a run of 'plotforge recommend train': serves GET /v1/viewers/{id}/recommendations");
+    v("recommender", recommender, "a run of 'plotforge recommend train': serves GET /v1/viewers/{id}/recommendations");
   }
 };
 
 // `recommender` may be null: the route then answers 404 saying how to
 // start the server with one. Both must outlive the server.
-void add_viewer_routes(serving::Server& server, stories::Store& store,
-                       const recommendation::Recommender* recommender);
+void add_viewer_routes(serving::Server& server, stories::Store& store, const recommendation::Recommender* recommender);
 
 }  // namespace plotforge::viewers

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "programs/common/options.h"
 #include "programs/plotforge/commands.h"
@@ -18,6 +19,7 @@
 #include "recommendation/popularity.h"
 #include "recommendation/recommender.h"
 #include "recommendation/run.h"
+#include "recommendation/script_features.h"
 #include "recommendation/settings.h"
 #include "recommendation/split.h"
 
@@ -191,6 +193,30 @@ int recommend_predict(const Args& args) {
   return 0;
 }
 
+int recommend_features(const Args& args) {
+  po::options_description o("plotforge recommend features");
+  o.add_options()("scripts", po::value<std::vector<std::string>>()->required()->multitoken(),
+                  "Fountain scripts or directories of them")("out", po::value<std::string>()->required(),
+                                                             "the item-features CSV to write")(
+      "vae", po::value<std::string>()->default_value(""),
+      "a VAE run: add its posterior mean over each script's scenes (vae_1..vae_N)")(
+      "max-scenes", po::value<int>()->default_value(400), "with --vae: scenes read per script");
+  po::variables_map vm;
+  if (!parse_options("usage: plotforge recommend features --scripts DIR|FILE... --out items.csv [--vae RUN]", o, args,
+                     &vm)) {
+    return 0;
+  }
+  recommendation::ScriptFeatureOptions so;
+  so.vae = vm["vae"].as<std::string>();
+  so.max_scenes = vm["max-scenes"].as<int>();
+  if (so.max_scenes < 1) throw InputError("--max-scenes: must be at least 1");
+  const std::string csv = recommendation::script_features_csv(vm["scripts"].as<std::vector<std::string>>(), so);
+  write_file_atomic(vm["out"].as<std::string>(), csv);
+  std::printf("wrote %s: %ld scripts\n", vm["out"].as<std::string>().c_str(),
+              static_cast<long>(std::count(csv.begin(), csv.end(), '\n')) - 1);
+  return 0;
+}
+
 }  // namespace
 
 int cmd_recommend(const Args& args) {
@@ -199,8 +225,9 @@ int cmd_recommend(const Args& args) {
   if (sub == "eval") return recommend_eval(rest);
   if (sub == "train") return recommend_train(rest);
   if (sub == "predict") return recommend_predict(rest);
+  if (sub == "features") return recommend_features(rest);
   throw InputError(
-      "usage: plotforge recommend eval|train|predict ... ('plotforge recommend SUBCOMMAND --help'; "
+      "usage: plotforge recommend eval|train|predict|features ... ('plotforge recommend SUBCOMMAND --help'; "
       "docs/recommendation.md)");
 }
 
