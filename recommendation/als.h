@@ -26,9 +26,10 @@
 namespace plotforge::recommendation {
 
 struct AlsOptions {
-  int factors = 32;
+  // Defaults chosen on MovieLens-100k (docs/recommendation.md).
+  int factors = 64;
   int iterations = 15;
-  double reg = 10;
+  double reg = 30;
   double alpha = 1;  // confidence per unit of value
   std::uint64_t seed = 1;
   std::string device = "cpu";

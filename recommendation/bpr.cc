@@ -48,8 +48,14 @@ BprTrainer::BprTrainer(const std::vector<Interaction>& train, std::size_t n_user
   const auto f = o.factors;
   const auto U = static_cast<std::int64_t>(n_users), I = static_cast<std::int64_t>(n_items);
   s.user_emb = s.net.register_parameter("user_emb", (torch::randn({U, f}) * 0.01).to(s.device));
-  s.item_emb = s.net.register_parameter("item_emb", (torch::randn({I, f}) * 0.01).to(s.device));
-  s.item_b = s.net.register_parameter("item_bias", torch::zeros({I}).to(s.device));
+  if (features && !o.item_identity) {
+    torch::randn({I, f});  // the same draws follow, with or without identities
+    s.item_emb = torch::zeros({I, f}).to(s.device);
+    s.item_b = torch::zeros({I}).to(s.device);
+  } else {
+    s.item_emb = s.net.register_parameter("item_emb", (torch::randn({I, f}) * 0.01).to(s.device));
+    s.item_b = s.net.register_parameter("item_bias", torch::zeros({I}).to(s.device));
+  }
   if (features) {
     const auto F = static_cast<std::int64_t>(features->names.size());
     std::vector<float> flat;

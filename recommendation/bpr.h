@@ -31,12 +31,19 @@ namespace plotforge::recommendation {
 
 struct BprOptions {
   int factors = 64;
-  int epochs = 30;   // each: as many triples as training interactions
+  // Defaults chosen on MovieLens-100k (docs/recommendation.md).
+  int epochs = 60;   // each: as many triples as training interactions
   int batch = 1024;  // triples per Adam step
-  double lr = 0.01;
+  double lr = 0.003;
   double reg = 0.01;  // L2 on the batch's vectors and biases
   std::uint64_t seed = 1;
   std::string device = "cpu";
+  // The hybrid only: whether each item also has a vector and bias of its
+  // own (e_i, c_i) beside its features'. Without them an item is its
+  // features alone (LightFM's cold-start set-up): items with the same
+  // features score the same, but an item few have chosen is not marked
+  // down for having been a sampled negative more often than a positive.
+  bool item_identity = true;
 };
 
 // Trained scores: user vectors [U, f] and item vectors [I, f] and biases

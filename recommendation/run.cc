@@ -71,6 +71,7 @@ BprOptions RecommenderSettings::bpr() const {
   o.epochs = epochs;
   o.lr = lr;
   o.batch = batch;
+  o.item_identity = item_identity;
   o.seed = seed;
   o.device = device;
   return o;

@@ -339,6 +339,14 @@ TEST(Bpr, PlantedStructureAndTheHybridsColdStart) {
   }
   EXPECT_GE(hybrid_ok, 15) << "mf " << mf_ok;  // three quarters of the 20 group-A users
   EXPECT_LT(mf_ok, hybrid_ok);
+  // Items as their features alone: the cold item is its kind, and nothing
+  // marks it down for having been a sampled negative.
+  o.item_identity = false;
+  const BprModel alone = train_bpr(s.train, p.data.users.size(), p.data.items.size(), &p.features, o);
+  int alone_ok = 0;
+  for (std::size_t u = 0; u < p.data.users.size(); u += 2) alone_ok += cold_rank(alone, u) == 0;
+  EXPECT_GE(alone_ok, 18) << "of 20 group-A users, above every kind-B item";
+  EXPECT_GT(evaluate_top_k(recommend_bpr(alone, s.train, 10), relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
 }
 
 }  // namespace
