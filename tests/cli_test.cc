@@ -112,6 +112,22 @@ TEST(Cli, RecommendEvalOnAPlantedLog) {
   r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/bad.csv");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("bad.csv:2"), std::string::npos) << r.output;
+  // A test split of its own: its rows are the test set; a user or item the
+  // training file lacks, or a pair it holds, is named with its line.
+  testing::write_text(dir + "/test.csv", "user,item\nu0,i2\nu1,i21\n");
+  const auto own = metrics("--model popularity --test " + dir + "/test.csv");
+  EXPECT_EQ(own["test"], 2);
+  EXPECT_EQ(own["train"], 480);
+  EXPECT_EQ(own["split"], "file");
+  for (const auto& [rows, says] : std::vector<std::pair<std::string, std::string>>{
+           {"user,item\nu0,i2\nstranger,i2\n", "test.csv:3: user 'stranger' is not in the training"},
+           {"u0,i2\nu1,i99\n", "test.csv:2: item 'i99' is not in the training"},
+           {"u0,i0\n", "test.csv:1: user 'u0' and item 'i0' are also in the training"}}) {
+    testing::write_text(dir + "/test.csv", rows);
+    r = run(plotforge_bin() + " recommend eval --interactions " + dir + "/log.csv --test " + dir + "/test.csv");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+  }
 }
 
 TEST(Cli, TrainTokenizerThenPrepareFromAConfigFile) {

@@ -48,7 +48,9 @@ int recommend_eval(const Args& args) {
   add_split_options(o, "stratified");
   recommendation::RecommenderSettings rs;
   add_fields(o, rs);
-  o.add_options()("json", po::bool_switch(), "print the metrics as JSON");
+  o.add_options()("test", po::value<std::string>()->default_value(""),
+                  "a test split of its own (same format); --interactions is then the training split")(
+      "json", po::bool_switch(), "print the metrics as JSON");
   po::variables_map vm;
   if (!parse_options("usage: plotforge recommend eval --interactions FILE [--model popularity|itemknn|als|bpr|hybrid] "
                      "[--item-features FILE] [--split stratified|leave-last] [--k 10]",
@@ -64,7 +66,11 @@ int recommend_eval(const Args& args) {
   recommendation::ItemFeatures features;
   if (!rs.item_features.empty()) features = recommendation::read_item_features(rs.item_features, data);
   recommendation::Split split;
-  if (split_name == "stratified") {
+  const std::string test_path = vm["test"].as<std::string>();
+  if (!test_path.empty()) {
+    split.train = data.rows;  // --interactions is the training split
+    split.test = recommendation::read_test_split(test_path, data);
+  } else if (split_name == "stratified") {
     split = recommendation::stratified_split(data, vm["train-share"].as<double>(), rs.seed);
   } else if (split_name == "leave-last") {
     split = recommendation::leave_last_out(data);
@@ -98,7 +104,7 @@ int recommend_eval(const Args& args) {
                                                 data.items.size());
   nlohmann::json j = m.to_json();
   j["model"] = model;
-  j["split"] = split_name;
+  j["split"] = test_path.empty() ? split_name : "file";
   j["interactions"] = data.rows.size();
   j["train"] = split.train.size();
   j["test"] = split.test.size();
@@ -107,8 +113,8 @@ int recommend_eval(const Args& args) {
     std::cout << j.dump(1) << "\n";
   } else {
     std::printf("%s on %zu users, %zu items, %zu interactions (%s split: %zu train, %zu test)\n", model.c_str(),
-                data.users.size(), data.items.size(), data.rows.size(), split_name.c_str(), split.train.size(),
-                split.test.size());
+                data.users.size(), data.items.size(), data.rows.size(),
+                test_path.empty() ? split_name.c_str() : test_path.c_str(), split.train.size(), split.test.size());
     std::printf(
         "NDCG@%d %.4f  Precision@%d %.4f  Recall@%d %.4f  MAP@%d %.4f  coverage %.4f  (%ld users, %.2f s to train "
         "and rank)\n",

@@ -49,6 +49,13 @@ TEST(Interactions, CsvTsvHeadersAndDefaults) {
   EXPECT_EQ(c.rows.size(), 2u);
   EXPECT_EQ(c.rows[0].value, 1.0f);
   EXPECT_EQ(c.users[1], "u2");  // the CR is gone
+  // A header of two names is a header too; two ids are not.
+  for (const char* header : {"user,item", "userId,movieId", "user_id:token,item_id:token", "Viewer,Story"}) {
+    const Interactions h = parse_interactions(std::string(header) + "\nu1,i1\n", "h.csv");
+    EXPECT_EQ(h.rows.size(), 1u) << header;
+    EXPECT_EQ(h.users, (std::vector<std::string>{"u1"})) << header;
+  }
+  EXPECT_EQ(parse_interactions("ann,item\nbob,i1\n", "h.csv").rows.size(), 2u);
 }
 
 TEST(Interactions, BadFilesNameFileAndLine) {
