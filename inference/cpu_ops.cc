@@ -48,4 +48,16 @@ void swiglu(const float* gate_up, float* act, int n, int hidden) {
   });
 }
 
+void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int q_out, int hidden, float eps,
+                  float* h, float* gate_up, float* act, float* proj) {
+  const std::size_t size = static_cast<std::size_t>(n) * dim;
+  matmul(att, w.wo, proj, n, q_out, dim);
+  for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
+  rms_norm(x, w.post_norm, h, n, dim, eps);
+  matmul(h, w.wgate_up.data(), gate_up, n, dim, 2 * hidden);
+  swiglu(gate_up, act, n, hidden);
+  matmul(act, w.wdown, proj, n, hidden, dim);
+  for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
+}
+
 }  // namespace plotforge::runtime::cpu

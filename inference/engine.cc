@@ -113,15 +113,12 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
         if (s.latent) {
           mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
           mem_v = mem_k + kv_out;
-          for (int d = 0; d < hd; ++d) mem_score += q[d] * mem_k[d];
-          mem_score *= scale;
+          mem_score = cpu::dot(q, mem_k, hd) * scale;
         }
         float mx = mem_k ? mem_score : -INFINITY;
         for (int t = 0; t < len; ++t) {
           const float* k = pool_.k(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
-          float dot = 0;
-          for (int d = 0; d < hd; ++d) dot += q[d] * k[d];
-          scores[t] = dot * scale;
+          scores[t] = cpu::dot(q, k, hd) * scale;
           mx = std::max(mx, scores[t]);
         }
         float sum = 0;
@@ -134,22 +131,16 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
         if (mem_v) {
           const float p_mem = std::exp(mem_score - mx);
           sum += p_mem;
-          for (int d = 0; d < hd; ++d) out[d] += p_mem / sum * mem_v[d];
+          cpu::axpy(p_mem / sum, mem_v, out, hd);
         }
         for (int t = 0; t < len; ++t) {
           const float* v = pool_.v(s.blocks[t / bs], l) + (static_cast<std::size_t>(g) * bs + t % bs) * hd;
-          const float p = scores[t] / sum;
-          for (int d = 0; d < hd; ++d) out[d] += p * v[d];
+          cpu::axpy(scores[t] / sum, v, out, hd);
         }
       }
     });
-    cpu::matmul(att.data(), w.wo, proj.data(), N, q_out, D);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-    cpu::rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
-    cpu::matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
-    cpu::swiglu(gu.data(), act.data(), N, F);
-    cpu::matmul(act.data(), w.wdown, proj.data(), N, F, D);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    cpu::block_output(w, att.data(), x.data(), N, D, q_out, F, c.norm_eps, h.data(), gu.data(), act.data(),
+                      proj.data());
   }
   for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
 

@@ -143,9 +143,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
         float mx = -INFINITY;
         for (int t = 0; t < len; ++t) {
           const float* k = &qkv[static_cast<std::size_t>(first + t) * qkv_out + q_out + g * hd];
-          float dot = 0;
-          for (int d = 0; d < hd; ++d) dot += q[d] * k[d];
-          scores[t] = dot * scale;
+          scores[t] = cpu::dot(q, k, hd) * scale;
           mx = std::max(mx, scores[t]);
         }
         float sum = 0;
@@ -154,18 +152,12 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
         std::fill_n(out, hd, 0.f);
         for (int t = 0; t < len; ++t) {
           const float* v = &qkv[static_cast<std::size_t>(first + t) * qkv_out + q_out + kv_out + g * hd];
-          const float p = scores[t] / sum;
-          for (int d = 0; d < hd; ++d) out[d] += p * v[d];
+          cpu::axpy(scores[t] / sum, v, out, hd);
         }
       }
     });
-    cpu::matmul(att.data(), w.wo, proj.data(), N, q_out, D);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-    cpu::rms_norm(x.data(), w.post_norm, h.data(), N, D, c.norm_eps);
-    cpu::matmul(h.data(), w.wgate_up.data(), gu.data(), N, D, 2 * F);
-    cpu::swiglu(gu.data(), act.data(), N, F);
-    cpu::matmul(act.data(), w.wdown, proj.data(), N, F, D);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    cpu::block_output(w, att.data(), x.data(), N, D, q_out, F, c.norm_eps, h.data(), gu.data(), act.data(),
+                      proj.data());
   }
   if (N > 0) cpu::rms_norm(x.data(), norm_, h.data(), N, D, c.norm_eps);
 

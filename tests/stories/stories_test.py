@@ -527,6 +527,19 @@ class ClassifierFeatures(unittest.TestCase):
                 self.assertEqual(got, status, data)
                 return data
 
+            def ann_profile():
+                with sqlite3.connect(db) as c:
+                    return json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+
+            def rank_then_choose(server, pick):
+                """Ann ranks the opening's four candidates, steps back and
+                chooses `pick` (None: the first ranked)."""
+                ranked = call(server, "POST", "/v1/stories/%s/rank" % sid, {"node": root, "viewer": "ann", "seed": 1})
+                self.assertEqual(len(ranked["ranking"]), 4)
+                call(server, "POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
+                call(server, "POST", "/v1/stories/%s/choose" % sid,
+                     {"node": pick or ranked["ranking"][0]["id"], "viewer": "ann"})
+
             server = serve("--classifier", CLASSIFIER)
             try:
                 st = call(server, "POST", "/v1/stories", {"title": "Read", "premise": PREMISE}, 201)
@@ -545,8 +558,7 @@ class ClassifierFeatures(unittest.TestCase):
                 call(server, "POST", "/v1/stories/%s/choose" % sid, {"node": out["passages"][0]["id"], "viewer": "ann"})
             finally:
                 self.assertEqual(server.stop(), 0, server.stderr())
-            with sqlite3.connect(db) as c:
-                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            ann = ann_profile()
             self.assertEqual(set(ann["features"]), text_names | class_names)
             self.assertEqual(ann["choices"], 1)
 
@@ -557,15 +569,10 @@ class ClassifierFeatures(unittest.TestCase):
                 plain = call(server, "POST", "/v1/stories/%s/branches" % sid,
                              {"k": 2, "max_tokens": 16, "seed": 4, "viewer": "ann", "node": root}, 201)
                 self.assertEqual(set(plain["passages"][0]["controls"]["features"]), text_names)
-                ranked = call(server, "POST", "/v1/stories/%s/rank" % sid, {"node": root, "viewer": "ann"})
-                self.assertEqual(len(ranked["ranking"]), 4)  # both sessions' candidates
-                call(server, "POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
-                call(server, "POST", "/v1/stories/%s/choose" % sid,
-                     {"node": plain["passages"][1]["id"], "viewer": "ann"})
+                rank_then_choose(server, plain["passages"][1]["id"])  # both sessions' candidates
             finally:
                 self.assertEqual(server.stop(), 0, server.stderr())
-            with sqlite3.connect(db) as c:
-                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            ann = ann_profile()
             self.assertEqual(set(ann["features"]), text_names)
             self.assertEqual(ann["choices"], 2)
 
@@ -573,15 +580,10 @@ class ClassifierFeatures(unittest.TestCase):
             # are read afresh, so all four rank in the wider space.
             server = serve("--classifier", CLASSIFIER)
             try:
-                ranked = call(server, "POST", "/v1/stories/%s/rank" % sid, {"node": root, "viewer": "ann", "seed": 1})
-                self.assertEqual(len(ranked["ranking"]), 4)
-                call(server, "POST", "/v1/stories/%s/undo" % sid, {"viewer": "ann"})
-                call(server, "POST", "/v1/stories/%s/choose" % sid,
-                     {"node": ranked["ranking"][0]["id"], "viewer": "ann"})
+                rank_then_choose(server, None)
             finally:
                 self.assertEqual(server.stop(), 0, server.stderr())
-            with sqlite3.connect(db) as c:
-                ann = json.loads(c.execute("SELECT model FROM profiles WHERE viewer = 'ann'").fetchone()[0])
+            ann = ann_profile()
             self.assertEqual(set(ann["features"]), text_names | class_names)
             self.assertEqual(ann["choices"], 3)
 
