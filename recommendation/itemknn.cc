@@ -9,8 +9,7 @@
 
 namespace plotforge::recommendation {
 
-std::vector<std::vector<std::int32_t>> recommend_itemknn(const std::vector<Interaction>& train, std::size_t n_users,
-                                                         const ItemFeatures& features, int k, int neighbours) {
+std::vector<std::vector<std::pair<std::int32_t, float>>> item_neighbours(const ItemFeatures& features, int neighbours) {
   const std::size_t n = features.vectors.size(), d = features.names.size();
   // Unit vectors, then each item's nearest neighbours by cosine.
   std::vector<std::vector<float>> unit = features.vectors;
@@ -37,6 +36,13 @@ std::vector<std::vector<std::int32_t>> recommend_itemknn(const std::vector<Inter
       if (sim[order[r]] > 0) near[i].emplace_back(order[r], sim[order[r]]);
     }
   }
+  return near;
+}
+
+std::vector<std::vector<std::int32_t>> recommend_itemknn(const std::vector<Interaction>& train, std::size_t n_users,
+                                                         const ItemFeatures& features, int k, int neighbours) {
+  const std::size_t n = features.vectors.size();
+  const auto near = item_neighbours(features, neighbours);
   const auto seen = items_by_user(train, n_users);
   std::vector<std::vector<std::int32_t>> out(n_users);
   std::vector<double> score(n);

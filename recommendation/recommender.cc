@@ -63,11 +63,29 @@ std::vector<double> solve_spd(std::vector<double> a, std::vector<double> b, int 
 void save_recommender(const std::string& run_dir, const Recommender& r) {
   const std::int64_t U = static_cast<std::int64_t>(r.users.size()), I = static_cast<std::int64_t>(r.items.size()),
                      f = r.factors;
+  std::vector<TensorToWrite> tensors = {tensor("users", r.user_vectors, {U, f}),
+                                        tensor("items", r.item_vectors, {I, f}), tensor("item_bias", r.item_bias, {I}),
+                                        tensor("popularity", r.popularity, {I})};
+  if (r.model == "itemknn") {
+    std::size_t n = 0;
+    for (const auto& l : r.neighbours) n = std::max(n, l.size());
+    std::vector<std::int32_t> idx(static_cast<std::size_t>(I) * n, -1);
+    std::vector<float> sims(idx.size(), 0.f);
+    for (std::size_t i = 0; i < r.neighbours.size(); ++i) {
+      for (std::size_t k = 0; k < r.neighbours[i].size(); ++k) {
+        idx[i * n + k] = r.neighbours[i][k].first;
+        sims[i * n + k] = r.neighbours[i][k].second;
+      }
+    }
+    TensorToWrite t = tensor("neighbour_sims", sims, {I, static_cast<std::int64_t>(n)});
+    tensors.push_back(t);
+    t.name = "neighbour_items";
+    t.dtype = DType::kI32;
+    if (!idx.empty()) std::memcpy(t.bytes.data(), idx.data(), idx.size() * 4);
+    tensors.push_back(std::move(t));
+  }
   AtomicPath st(run_dir + "/recommender.safetensors");
-  write_safetensors(st.temp_path(),
-                    {tensor("users", r.user_vectors, {U, f}), tensor("items", r.item_vectors, {I, f}),
-                     tensor("item_bias", r.item_bias, {I}), tensor("popularity", r.popularity, {I})},
-                    {{"format", "pt"}, {"producer", "plotforge recommend train"}});
+  write_safetensors(st.temp_path(), tensors, {{"format", "pt"}, {"producer", "plotforge recommend train"}});
   st.commit();
   const nlohmann::json j = {
       {"format_version", 1}, {"model", r.model}, {"factors", r.factors},        {"users", r.users},
@@ -121,6 +139,24 @@ Recommender load_recommender(const std::string& run_dir) {
   r.item_vectors = read_tensor(f, spath, "items", {I, F});
   r.item_bias = read_tensor(f, spath, "item_bias", {I});
   r.popularity = read_tensor(f, spath, "popularity", {I});
+  if (r.model == "itemknn") {
+    const TensorView& idx = f.at("neighbour_items");
+    if (idx.dtype != DType::kI32 || idx.shape.size() != 2 || idx.shape[0] != I) {
+      throw InputError(spath + ": tensor 'neighbour_items' is not int32 [items, neighbours]");
+    }
+    const std::int64_t n = idx.shape[1];
+    const std::vector<float> sims = read_tensor(f, spath, "neighbour_sims", {I, n});
+    r.neighbours.resize(static_cast<std::size_t>(I));
+    for (std::int64_t i = 0; i < I; ++i) {
+      for (std::int64_t k = 0; k < n; ++k) {
+        std::int32_t j;
+        std::memcpy(&j, idx.data + 4 * (i * n + k), 4);
+        if (j < 0) break;
+        if (j >= I) throw InputError(spath + ": 'neighbour_items' holds an item index out of range");
+        r.neighbours[i].emplace_back(j, sims[i * n + k]);
+      }
+    }
+  }
   return r;
 }
 
@@ -145,7 +181,7 @@ Recommendations recommend(const Recommender& r, const std::string& user, const s
     std::sort(seen.begin(), seen.end());
     seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
     out.source = seen.empty() ? "cold" : "history";
-    if (!seen.empty() && f > 0) {
+    if (!seen.empty() && f > 0 && r.model != "itemknn") {
       std::vector<double> a(static_cast<std::size_t>(f) * f, 0.0), b(f, 0.0);
       for (int d = 0; d < f; ++d) a[d * f + d] = r.fold_in_reg;
       for (const std::int32_t i : seen) {
@@ -158,7 +194,14 @@ Recommendations recommend(const Recommender& r, const std::string& user, const s
       x = solve_spd(std::move(a), std::move(b), f);
     }
   }
+  std::vector<double> knn;  // itemknn: each item's summed similarity to the user's items
+  if (r.model == "itemknn" && !seen.empty()) {
+    knn.assign(I, 0.0);
+    for (const std::int32_t i : seen)
+      for (const auto& [j, s] : r.neighbours[i]) knn[j] += s;
+  }
   auto score = [&](std::int32_t i) -> double {
+    if (!knn.empty()) return knn[i];
     if (x.empty()) return r.popularity[i];
     const float* y = &r.item_vectors[static_cast<std::size_t>(i) * f];
     double s = r.item_bias[i];

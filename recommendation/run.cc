@@ -12,6 +12,7 @@
 #include "base/json_file.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
+#include "recommendation/itemknn.h"
 #include "recommendation/metrics.h"
 #include "recommendation/popularity.h"
 #include "recommendation/recommender.h"
@@ -80,9 +81,6 @@ BprOptions RecommenderSettings::bpr() const {
 nlohmann::json train_run(const TrainRunOptions& o, const std::function<void(const std::string&)>& progress) {
   const RecommenderSettings& s = o.model;
   s.validate();
-  if (s.model == "itemknn") {
-    throw InputError("--model itemknn: has no trained state to keep; evaluate it with 'plotforge recommend eval'");
-  }
   if (o.checkpoint_every < 1) throw InputError("--checkpoint-every: must be at least 1");
   Interactions data = read_interactions(o.interactions);
   ItemFeatures features;
@@ -135,7 +133,7 @@ nlohmann::json train_run(const TrainRunOptions& o, const std::function<void(cons
   r.item_bias.assign(I, 0.f);
   std::vector<std::vector<std::int32_t>> recs;
 
-  if (s.model != "popularity") {
+  if (s.model != "popularity" && s.model != "itemknn") {
     // Checkpoints and metrics.jsonl as the generators keep them.
     CheckpointState state;
     state.kind = "recommender";
@@ -213,6 +211,9 @@ nlohmann::json train_run(const TrainRunOptions& o, const std::function<void(cons
       r.fold_in_reg = 1.0;  // BPR's own L2 is per step, far weaker; a ridge of 1 keeps a short history stable
       recs = recommend_bpr(bm, split.train, o.k);
     }
+  } else if (s.model == "itemknn") {
+    r.neighbours = item_neighbours(features, s.neighbours);
+    recs = recommend_itemknn(split.train, U, features, o.k, s.neighbours);
   } else {
     recs = recommend_popular(split.train, U, I, o.k);
   }

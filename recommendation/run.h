@@ -14,8 +14,8 @@
 // --resume continues from the newest checkpoint, with the same data and
 // settings (checked; --epochs or --iterations may grow, to train on), and
 // ends where an uninterrupted run would (tested).
-// popularity has nothing to train: its run holds config.json and the
-// recommender. itemknn is not trained into a run (it is evaluated only).
+// popularity and itemknn have nothing to train by steps: their runs hold
+// config.json and the recommender (itemknn's: each item's neighbours).
 #pragma once
 
 #include <functional>

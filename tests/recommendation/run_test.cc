@@ -166,5 +166,32 @@ TEST(RecommendRun, KnownHistoryAndColdUsersAreEachServedByWhatIsKnown) {
   EXPECT_GE(cold.items[0].score, cold.items[1].score);
 }
 
+// Item-kNN kept in a run: each item's neighbours by content, and the same
+// scoring for a known user and for a newcomer with a history, reaching an
+// item nobody chose.
+TEST(RecommendRun, ItemKnnServesFromItsStoredNeighbours) {
+  const std::string dir = testing::temp_dir("recommend-knn");
+  const std::string log = write_log(dir);
+  std::string items = "item,kind\n";
+  for (int i = 0; i < 41; ++i) items += "i" + std::to_string(i) + "," + (i < 20 || i == 40 ? "A" : "B") + "\n";
+  std::ofstream(dir + "/items.csv") << items;  // i40: kind A, chosen by nobody
+  auto o = options(log, dir + "/knn", "itemknn", 1);
+  o.model.item_features = dir + "/items.csv";
+  o.split = "stratified";
+  const nlohmann::json test = train_run(o, quiet);
+  EXPECT_GT(test["ndcg"].get<double>(), 0.3);
+  const Recommender r = load_recommender(dir + "/knn");
+  ASSERT_EQ(r.neighbours.size(), 41u);
+  EXPECT_FALSE(fs::exists(dir + "/knn/checkpoints")) << "nothing trained by steps";
+  auto kind = [](const std::string& item) { return item == "i40" ? 0 : std::stoi(item.substr(1)) / 20; };
+  for (const auto& x : recommend(r, "u0", {}, 5).items) EXPECT_EQ(kind(x.item), 0) << x.item;
+  const Recommendations newcomer = recommend(r, "newcomer", {"i21", "i22"}, 30);
+  EXPECT_EQ(newcomer.source, "history");
+  for (std::size_t k = 0; k < 18; ++k) EXPECT_EQ(kind(newcomer.items[k].item), 1) << newcomer.items[k].item;
+  bool cold_reached = false;
+  for (const auto& x : recommend(r, "u2", {}, 40).items) cold_reached = cold_reached || x.item == "i40";
+  EXPECT_TRUE(cold_reached) << "content reaches the item nobody chose";
+}
+
 }  // namespace
 }  // namespace plotforge::recommendation
