@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "base/cholesky.h"
 #include "base/error.h"
 
 namespace plotforge::personalisation {
@@ -12,53 +13,6 @@ namespace {
 
 using Vector = std::vector<double>;
 using Matrix = std::vector<double>;  // n x n, row-major
-
-// Cholesky factor L (lower) of a symmetric positive definite A = L L^T.
-Matrix cholesky(const Matrix& a, std::size_t n) {
-  Matrix l(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = 0; j <= i; ++j) {
-      double s = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) s -= l[i * n + k] * l[j * n + k];
-      if (i == j) {
-        l[i * n + i] = std::sqrt(std::max(s, 1e-12));
-      } else {
-        l[i * n + j] = s / l[j * n + j];
-      }
-    }
-  }
-  return l;
-}
-
-// Solves A x = b with A = L L^T.
-Vector solve(const Matrix& l, const Vector& b) {
-  const std::size_t n = b.size();
-  Vector y(n), x(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    double s = b[i];
-    for (std::size_t k = 0; k < i; ++k) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {
-    double s = y[i];
-    for (std::size_t k = i + 1; k < n; ++k) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
-}
-
-// The inverse of a symmetric positive definite matrix, column by column.
-Matrix inverse(const Matrix& a, std::size_t n) {
-  const Matrix l = cholesky(a, n);
-  Matrix out(n * n);
-  for (std::size_t j = 0; j < n; ++j) {
-    Vector e(n, 0.0);
-    e[j] = 1;
-    const Vector col = solve(l, e);
-    for (std::size_t i = 0; i < n; ++i) out[i * n + j] = col[i];
-  }
-  return out;
-}
 
 double dot(const Vector& a, const Vector& b) { return std::inner_product(a.begin(), a.end(), b.begin(), 0.0); }
 
@@ -90,11 +44,11 @@ Profile Profile::from_audience(const Profile& audience, double spread) {
   Profile p;
   p.names_ = audience.names_;
   p.mean_ = audience.mean_;
-  p.precision_ = inverse(cov, n);
+  p.precision_ = spd_inverse(cov, n);
   return p;
 }
 
-Matrix Profile::covariance() const { return inverse(precision_, size()); }
+Matrix Profile::covariance() const { return spd_inverse(precision_, size()); }
 
 void Profile::observe(const std::vector<Features>& shown, std::size_t chosen) {
   if (shown.size() < 2 || chosen >= shown.size()) return;  // nothing to compare
@@ -118,7 +72,7 @@ void Profile::observe(const std::vector<Features>& shown, std::size_t chosen) {
       for (std::size_t b = 0; b < D; ++b) precision_[a * D + b] += p[i] * shown[i][a] * shown[i][b];
   for (std::size_t a = 0; a < D; ++a)
     for (std::size_t b = 0; b < D; ++b) precision_[a * D + b] -= xbar[a] * xbar[b];
-  const Vector step = solve(cholesky(precision_, D), g);
+  const Vector step = cholesky_solve(cholesky(precision_, D), g);
   for (std::size_t d = 0; d < D; ++d) mean_[d] += step[d];
   ++choices_;
 }
@@ -147,7 +101,9 @@ std::vector<double> Profile::mean_scores(const std::vector<Features>& candidates
   return out;
 }
 
-double Profile::score_variance(const Features& x) const { return dot(x, solve(cholesky(precision_, size()), x)); }
+double Profile::score_variance(const Features& x) const {
+  return dot(x, cholesky_solve(cholesky(precision_, size()), x));
+}
 
 std::vector<double> Profile::choice_probabilities(const std::vector<Features>& candidates) const {
   return softmax(mean_scores(candidates));
@@ -197,7 +153,7 @@ Profile Profile::from_json(const nlohmann::json& j, const FeatureSpace& space, d
       if (from[k] >= 0) cov[i * m + k] = old_cov[from[i] * n + from[k]];
     }
   }
-  p.precision_ = inverse(cov, m);
+  p.precision_ = spd_inverse(cov, m);
   p.choices_ = stored.choices_;
   return p;
 }

@@ -21,6 +21,7 @@
 
 #include <torch/torch.h>
 
+#include "recommendation/factors.h"
 #include "recommendation/interactions.h"
 
 namespace plotforge::recommendation {
@@ -33,10 +34,6 @@ struct AlsOptions {
   double alpha = 1;  // confidence per unit of value
   std::uint64_t seed = 1;
   std::string device = "cpu";
-};
-
-struct FactorModel {
-  torch::Tensor users, items;  // [U, f], [I, f], float32 on the CPU
 };
 
 // Training one sweep at a time, with the factors as a module, for
@@ -66,9 +63,5 @@ FactorModel train_als(const std::vector<Interaction>& train, std::size_t n_users
 
 // The objective above, over all U x I pairs (dense: for evaluation sizes).
 double als_loss(const FactorModel& m, const std::vector<Interaction>& train, const AlsOptions& options);
-
-// Each user's top k by x_u . y_i, their training items excluded.
-std::vector<std::vector<std::int32_t>> recommend_factors(const FactorModel& m, const std::vector<Interaction>& train,
-                                                         int k);
 
 }  // namespace plotforge::recommendation

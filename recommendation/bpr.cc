@@ -136,17 +136,4 @@ BprModel train_bpr(const std::vector<Interaction>& train, std::size_t n_users, s
   return t.model();
 }
 
-std::vector<std::vector<std::int32_t>> recommend_bpr(const BprModel& m, const std::vector<Interaction>& train, int k) {
-  torch::NoGradGuard no_grad;
-  const auto scores = (m.users.mm(m.items.t()) + m.item_bias.unsqueeze(0)).contiguous();
-  const auto s = scores.accessor<float, 2>();
-  const auto seen = items_by_user(train, static_cast<std::size_t>(scores.size(0)));
-  std::vector<std::vector<std::int32_t>> out;
-  for (std::size_t u = 0; u < seen.size(); ++u) {
-    out.push_back(best_unseen(
-        static_cast<std::size_t>(scores.size(1)), [&](std::int32_t i) { return s[u][i]; }, seen[u], k));
-  }
-  return out;
-}
-
 }  // namespace plotforge::recommendation

@@ -24,6 +24,7 @@
 
 #include <torch/torch.h>
 
+#include "recommendation/factors.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 
@@ -46,11 +47,9 @@ struct BprOptions {
   bool item_identity = true;
 };
 
-// Trained scores: user vectors [U, f] and item vectors [I, f] and biases
-// [I] (for the hybrid, already summed over the features).
-struct BprModel {
-  torch::Tensor users, items, item_bias;
-};
+// Trained scores (factors.h): user vectors [U, f] and item vectors [I, f]
+// and biases [I] (for the hybrid, already summed over the features).
+using BprModel = FactorModel;
 
 // Training one epoch at a time, with its parameters as a module and its
 // Adam state, for checkpoints (recommendation/run.h). `features` null:
@@ -77,8 +76,5 @@ class BprTrainer {
 BprModel train_bpr(const std::vector<Interaction>& train, std::size_t n_users, std::size_t n_items,
                    const ItemFeatures* features, const BprOptions& options,
                    const std::function<void(int, double)>& progress = nullptr);
-
-// Each user's top k by score, their training items excluded.
-std::vector<std::vector<std::int32_t>> recommend_bpr(const BprModel& m, const std::vector<Interaction>& train, int k);
 
 }  // namespace plotforge::recommendation

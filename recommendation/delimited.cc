@@ -24,6 +24,21 @@ std::vector<std::string> split_fields(std::string_view line, char sep) {
   return out;
 }
 
+void for_each_row(std::string_view text, const std::function<void(long, std::vector<std::string>)>& row) {
+  const char sep = separator_of(text);
+  std::size_t start = 0;
+  long line_no = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(start, nl - start);
+    start = nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    row(line_no, split_fields(line, sep));
+  }
+}
+
 bool parse_number(const std::string& field, double* out) {
   if (field.empty()) return false;
   char* end = nullptr;

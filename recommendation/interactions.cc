@@ -36,16 +36,7 @@ Interactions parse_interactions(std::string_view text, const std::string& source
   Interactions out;
   const char sep = separator_of(text);
   std::set<std::pair<std::int32_t, std::int32_t>> seen;
-  std::size_t start = 0;
-  long line_no = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string_view line = text.substr(start, nl - start);
-    start = nl + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::vector<std::string> f = split_fields(line, sep);
+  for_each_row(text, [&](long line_no, std::vector<std::string> f) {
     if (f.size() < 2 || f.size() > 4) {
       throw input_error_at(source, line_no,
                            "expected user, item[, value[, timestamp]] separated by " +
@@ -55,7 +46,7 @@ Interactions parse_interactions(std::string_view text, const std::string& source
     double value = 1, time = 0;
     const bool value_ok = f.size() < 3 || parse_number(f[2], &value);
     const bool time_ok = f.size() < 4 || parse_number(f[3], &time);
-    if (line_no == 1 && (!value_ok || !time_ok || header_names(f[0], f[1]))) continue;  // a header
+    if (line_no == 1 && (!value_ok || !time_ok || header_names(f[0], f[1]))) return;  // a header
     if (!value_ok) throw input_error_at(source, line_no, "the value '" + f[2] + "' is not a number");
     if (!time_ok) throw input_error_at(source, line_no, "the timestamp '" + f[3] + "' is not a number");
     if (f[0].empty() || f[1].empty()) throw input_error_at(source, line_no, "empty user or item id");
@@ -70,7 +61,7 @@ Interactions parse_interactions(std::string_view text, const std::string& source
                            "user '" + f[0] + "' and item '" + f[1] + "' appear twice; sum or deduplicate them first");
     }
     out.rows.push_back(r);
-  }
+  });
   if (out.rows.empty()) throw InputError(source + ": no interactions (expected lines of user, item[, value[, time]])");
   return out;
 }

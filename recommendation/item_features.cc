@@ -12,23 +12,13 @@
 namespace plotforge::recommendation {
 
 ItemFeatures parse_item_features(std::string_view text, const std::string& source, Interactions& data) {
-  const char sep = separator_of(text);
   std::vector<std::string> header;
   std::vector<std::pair<long, std::vector<std::string>>> rows;
-  std::size_t start = 0;
-  long line_no = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string_view line = text.substr(start, nl - start);
-    start = nl + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    auto f = split_fields(line, sep);
+  for_each_row(text, [&](long line_no, std::vector<std::string> f) {
     if (header.empty()) {
       if (f.size() < 2) throw input_error_at(source, line_no, "the header needs an item column and a feature column");
       header = std::move(f);
-      continue;
+      return;
     }
     if (f.size() != header.size()) {
       throw input_error_at(
@@ -37,7 +27,7 @@ ItemFeatures parse_item_features(std::string_view text, const std::string& sourc
     }
     if (f[0].empty()) throw input_error_at(source, line_no, "empty item id");
     rows.emplace_back(line_no, std::move(f));
-  }
+  });
   if (rows.empty()) throw InputError(source + ": no item rows (expected a header line, then item, features...)");
   std::set<std::string> seen;
   for (const auto& [line, f] : rows) {

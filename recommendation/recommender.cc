@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "base/cholesky.h"
 #include "base/error.h"
 #include "base/json_file.h"
 #include "base/safetensors.h"
@@ -33,29 +34,6 @@ std::vector<float> read_tensor(const SafetensorsFile& f, const std::string& path
   if (t.shape != shape)
     throw InputError(path + ": tensor '" + name + "' does not have the shape recommender.json implies");
   return to_float32(t, path, name);
-}
-
-// Solves A x = b for a symmetric positive definite A (n x n), by Cholesky.
-std::vector<double> solve_spd(std::vector<double> a, std::vector<double> b, int n) {
-  for (int j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (int k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    a[j * n + j] = std::sqrt(std::max(d, 1e-12));
-    for (int i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (int k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / a[j * n + j];
-    }
-  }
-  for (int i = 0; i < n; ++i) {
-    for (int k = 0; k < i; ++k) b[i] -= a[i * n + k] * b[k];
-    b[i] /= a[i * n + i];
-  }
-  for (int i = n - 1; i >= 0; --i) {
-    for (int k = i + 1; k < n; ++k) b[i] -= a[k * n + i] * b[k];
-    b[i] /= a[i * n + i];
-  }
-  return b;
 }
 
 }  // namespace
@@ -191,7 +169,7 @@ Recommendations recommend(const Recommender& r, const std::string& user, const s
           for (int q = 0; q < f; ++q) a[p * f + q] += static_cast<double>(y[p]) * y[q];
         }
       }
-      x = solve_spd(std::move(a), std::move(b), f);
+      x = cholesky_solve(cholesky(a, f), b);
     }
   }
   std::vector<double> knn;  // itemknn: each item's summed similarity to the user's items

@@ -195,22 +195,15 @@ nlohmann::json train_run(const TrainRunOptions& o, const std::function<void(cons
         save_checkpoint(checkpoint_path(o.out, e), {module, optimizer}, state);
       }
     }
-    if (als) {
-      const FactorModel fm = als->model();
-      r.factors = static_cast<int>(fm.users.size(1));
-      r.user_vectors = flat(fm.users);
-      r.item_vectors = flat(fm.items);
-      r.fold_in_reg = s.als().reg;
-      recs = recommend_factors(fm, split.train, o.k);
-    } else {
-      const BprModel bm = bpr->model();
-      r.factors = static_cast<int>(bm.users.size(1));
-      r.user_vectors = flat(bm.users);
-      r.item_vectors = flat(bm.items);
-      r.item_bias = flat(bm.item_bias);
-      r.fold_in_reg = 1.0;  // BPR's own L2 is per step, far weaker; a ridge of 1 keeps a short history stable
-      recs = recommend_bpr(bm, split.train, o.k);
-    }
+    const FactorModel fm = als ? als->model() : bpr->model();
+    r.factors = static_cast<int>(fm.users.size(1));
+    r.user_vectors = flat(fm.users);
+    r.item_vectors = flat(fm.items);
+    if (fm.item_bias.defined()) r.item_bias = flat(fm.item_bias);
+    // BPR's own L2 is per step, far weaker than ALS's; a ridge of 1 keeps a
+    // short history's fold-in stable.
+    r.fold_in_reg = als ? s.als().reg : 1.0;
+    recs = recommend_factors(fm, split.train, o.k);
   } else if (s.model == "itemknn") {
     r.neighbours = item_neighbours(features, s.neighbours);
     recs = recommend_itemknn(split.train, U, features, o.k, s.neighbours);

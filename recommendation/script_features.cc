@@ -81,7 +81,8 @@ std::vector<double> vae_embedding(LoadedVAE& vae, const Tokenizer& tok, const st
 
 }  // namespace
 
-std::string script_features_csv(const std::vector<std::string>& inputs, const ScriptFeatureOptions& o) {
+std::string script_features_csv(const std::vector<std::string>& inputs, const ScriptFeatureOptions& o,
+                                const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
   const auto files = script_files(inputs);
   std::unique_ptr<LoadedVAE> vae;
   std::unique_ptr<Tokenizer> tok;
@@ -116,6 +117,7 @@ std::string script_features_csv(const std::vector<std::string>& inputs, const Sc
       for (double x : vae_embedding(*vae, *tok, f, o.max_scenes)) out += "," + number(x);
     }
     out += "\n";
+    if (progress) progress(seen.size(), files.size(), f);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 //               posterior means (models/vae.h), a text embedding
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ScriptFeatureOptions {
 // does; directories are walked) and returns the CSV text. Throws
 // InputError naming the file for an unreadable script or one without
 // dialogue, and for two scripts with the same item name.
-std::string script_features_csv(const std::vector<std::string>& inputs, const ScriptFeatureOptions& options);
+// `progress(done, total, file)` after each script.
+std::string script_features_csv(
+    const std::vector<std::string>& inputs, const ScriptFeatureOptions& options,
+    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = nullptr);
 
 }  // namespace plotforge::recommendation

@@ -51,4 +51,18 @@ json json_body(const std::string& body) {
   return j;
 }
 
+long long query_integer(const std::string& value, const std::string& param, long long lo, long long hi) {
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (value.empty() || used != value.size() || n < lo || n > hi) {
+    bad_field(param, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return n;
+}
+
 }  // namespace plotforge::serving

@@ -420,15 +420,8 @@ class StoryRoutes::Api {
            [this](const httplib::Request& q, httplib::Response& r) { guarded(r, [&] { create(q, r); }); });
     h.Get("/v1/stories", [this](const httplib::Request& q, httplib::Response& r) {
       guarded(r, [&] {
-        long long limit = 20;
-        if (q.has_param("limit")) {
-          try {
-            limit = std::stoll(q.get_param_value("limit"));
-          } catch (const std::exception&) {
-            limit = -1;
-          }
-          if (limit < 1 || limit > 100) serving::bad_field("limit", "must be an integer in [1, 100]");
-        }
+        const long long limit =
+            q.has_param("limit") ? serving::query_integer(q.get_param_value("limit"), "limit", 1, 100) : 20;
         const std::string after = q.has_param("after") ? q.get_param_value("after") : "";
         json data = json::array();
         for (const Story& st : store_.list(static_cast<int>(limit), after)) {

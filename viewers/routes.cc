@@ -23,18 +23,7 @@ json recommendations(stories::Store& store, const recommendation::Recommender* r
                             "(a run of 'plotforge recommend train')");
   }
   stories::viewer_field(json{{"viewer", viewer}});  // the same rules as a story request's viewer
-  int k = 10;
-  if (q.has_param("k")) {
-    const std::string v = q.get_param_value("k");
-    std::size_t used = 0;
-    long n = -1;
-    try {
-      n = std::stol(v, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != v.size() || n < 1 || n > 100) serving::bad_field("k", "an integer in [1, 100]");
-    k = static_cast<int>(n);
-  }
+  const int k = q.has_param("k") ? static_cast<int>(serving::query_integer(q.get_param_value("k"), "k", 1, 100)) : 10;
   for (const auto& [name, value] : q.params) {
     if (name != "k") serving::bad_field(name, "unknown parameter (k is the only one)");
   }

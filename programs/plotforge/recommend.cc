@@ -12,6 +12,7 @@
 #include "programs/plotforge/commands.h"
 #include "recommendation/als.h"
 #include "recommendation/bpr.h"
+#include "recommendation/delimited.h"
 #include "recommendation/interactions.h"
 #include "recommendation/item_features.h"
 #include "recommendation/itemknn.h"
@@ -95,7 +96,7 @@ int recommend_eval(const Args& args) {
                                                std::fprintf(stderr, "%s: epoch %d/%d, loss %.5f\n", model.c_str(), e,
                                                             bo.epochs, loss);
                                              });
-    recs = recommendation::recommend_bpr(m, split.train, k);
+    recs = recommendation::recommend_factors(m, split.train, k);
   } else {
     recs = recommendation::recommend_popular(split.train, data.users.size(), data.items.size(), k);
   }
@@ -178,11 +179,8 @@ int recommend_predict(const Args& args) {
   std::vector<std::string> users =
       vm.count("user") ? vm["user"].as<std::vector<std::string>>() : std::vector<std::string>{""};
   std::vector<std::string> history;
-  std::string h = vm["history"].as<std::string>();
-  for (std::size_t start = 0; !h.empty() && start <= h.size();) {
-    const std::size_t end = std::min(h.find(',', start), h.size());
-    if (end > start) history.push_back(h.substr(start, end - start));
-    start = end + 1;
+  for (auto& item : recommendation::split_fields(vm["history"].as<std::string>(), ',')) {
+    if (!item.empty()) history.push_back(std::move(item));
   }
   for (const auto& u : users) {
     const auto recs = recommendation::recommend(r, u, history, k);
@@ -216,7 +214,11 @@ int recommend_features(const Args& args) {
   so.vae = vm["vae"].as<std::string>();
   so.max_scenes = vm["max-scenes"].as<int>();
   if (so.max_scenes < 1) throw InputError("--max-scenes: must be at least 1");
-  const std::string csv = recommendation::script_features_csv(vm["scripts"].as<std::vector<std::string>>(), so);
+  const std::string csv =
+      recommendation::script_features_csv(vm["scripts"].as<std::vector<std::string>>(), so,
+                                          [](std::size_t done, std::size_t total, const std::string& file) {
+                                            std::fprintf(stderr, "features: %zu/%zu %s\n", done, total, file.c_str());
+                                          });
   write_file_atomic(vm["out"].as<std::string>(), csv);
   std::printf("wrote %s: %ld scripts\n", vm["out"].as<std::string>().c_str(),
               static_cast<long>(std::count(csv.begin(), csv.end(), '\n')) - 1);

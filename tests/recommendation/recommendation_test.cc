@@ -327,7 +327,7 @@ TEST(Bpr, PlantedStructureAndTheHybridsColdStart) {
   const BprModel hybrid = train_bpr(s.train, p.data.users.size(), p.data.items.size(), &p.features, o);
   const auto pop = evaluate_top_k(recommend_popular(s.train, p.data.users.size(), p.data.items.size(), 10), relevant,
                                   10, p.data.items.size());
-  const auto mf_recs = recommend_bpr(mf, s.train, 10), hybrid_recs = recommend_bpr(hybrid, s.train, 10);
+  const auto mf_recs = recommend_factors(mf, s.train, 10), hybrid_recs = recommend_factors(hybrid, s.train, 10);
   EXPECT_GT(evaluate_top_k(mf_recs, relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
   EXPECT_GT(evaluate_top_k(hybrid_recs, relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
   // The cold items: the hybrid scores them from their kind, above the other
@@ -353,7 +353,7 @@ TEST(Bpr, PlantedStructureAndTheHybridsColdStart) {
   int alone_ok = 0;
   for (std::size_t u = 0; u < p.data.users.size(); u += 2) alone_ok += cold_rank(alone, u) == 0;
   EXPECT_GE(alone_ok, 18) << "of 20 group-A users, above every kind-B item";
-  EXPECT_GT(evaluate_top_k(recommend_bpr(alone, s.train, 10), relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
+  EXPECT_GT(evaluate_top_k(recommend_factors(alone, s.train, 10), relevant, 10, p.data.items.size()).ndcg, pop.ndcg);
 }
 
 }  // namespace
