@@ -4,7 +4,11 @@
 #include <cstdio>
 #include <exception>
 
+#include <thread>
+
+#include "base/cpu_features.h"
 #include "base/error.h"
+#include "programs/common/blas_kernels.h"
 
 namespace plotforge::programs {
 
@@ -18,14 +22,24 @@ std::string help_text(const std::string& program, const std::string& about, cons
     name.resize(std::max<std::size_t>(name.size() + 2, 22), ' ');
     out += "  " + name + c.summary + "\n";
   }
+  out += "  " + std::string("system").append(16, ' ') + "the CPU's features, cores, memory and BLAS kernels this program uses\n";
   out += "  " + std::string("help").append(18, ' ') + "this text\n";
   return out;
+}
+
+void print_system() {
+  std::printf("cpu: %s\n", cpu_features().summary().c_str());
+  std::printf("cores: %u\n", std::thread::hardware_concurrency());
+  const std::int64_t available = available_memory_bytes();
+  if (available >= 0) std::printf("memory available: %.1f GiB\n", available / 1073741824.0);
+  std::printf("blas: %s\n", blas_kernels_note().c_str());
 }
 
 }  // namespace
 
 int dispatch(const std::string& program, const std::string& about, const std::vector<Command>& commands, int argc,
              char** argv) {
+  correct_blas_kernels(argv);  // first: it may execute the program again
   const std::string help = help_text(program, about, commands);
   if (argc < 2) {
     std::fputs(help.c_str(), stderr);
@@ -36,6 +50,10 @@ int dispatch(const std::string& program, const std::string& about, const std::ve
   try {
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::fputs(help.c_str(), stdout);
+      return 0;
+    }
+    if (cmd == "system") {
+      print_system();
       return 0;
     }
     for (const Command& c : commands) {

@@ -15,6 +15,7 @@
 #include "inference/model.h"
 #include "inference/prefix_cache.h"
 #include "inference/scheduler.h"
+#include "programs/common/blas_kernels.h"
 #include "programs/plotforge-run/commands.h"
 
 #if PLOTFORGE_HAVE_CUDA
@@ -176,6 +177,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   std::printf("bundle %s on %s: %d layers, width %d, vocab %d, %.1f MB of %s weights read per decode step\n",
               bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
               gpu ? "bf16" : "fp32");
+  if (!gpu) std::printf("blas: %s\n", blas_kernels_note().c_str());
   std::printf("memory bandwidth (%s, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
               gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);
 

@@ -1,8 +1,10 @@
 // plotforge train: any generator, its options declared by the settings
 // structs (training/settings.h, models/config.h).
+#include <cstdio>
 #include <iostream>
 
 #include "base/error.h"
+#include "programs/common/blas_kernels.h"
 #include "programs/plotforge/commands.h"
 #include "training/classifier_objective.h"
 #include "training/distributed.h"
@@ -41,6 +43,7 @@ int cmd_train(const Args& args) {
   read_fields(vm, &g, "gan.");
   if (!(t.bucket_mb > 0)) throw InputError("--bucket-mb: must be positive");
   const std::string kind = vm["kind"].as<std::string>();
+  if (!t.quiet && launch_env().rank == 0) std::fprintf(stderr, "blas: %s\n", blas_kernels_note().c_str());
   TrainResult r;
   if (kind == "transformer") {
     r = train(t);
