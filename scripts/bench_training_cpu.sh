@@ -21,7 +21,7 @@ if [ ! -f $W/char.h5 ]; then
   $PF tokenizer train --input $corpus --out $W/char.model --model-type char --vocab-size 200 > /dev/null
   $PF prepare --input $corpus --tokenizer $W/char.model --out $W/char.h5 --quiet > /dev/null
 fi
-echo "== OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-(unset: nanoGPT's torch runs the kernels OpenBLAS detects)}"
+echo "== OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-(unset: the kernels OpenBLAS detects for nanoGPT)}"
 echo "== plotforge's $($PF system | grep '^blas:')"
 echo "== nanoGPT"
 nano=$($peer "$(cd $W && pwd)/nanogpt" | tail -1)  # run_cpu.sh needs an absolute WORKDIR
