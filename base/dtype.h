@@ -1,5 +1,6 @@
-// Element types, and the one float32 <-> bfloat16 conversion everything uses
-// (the exporter, the runtime's loaders and CUDA engine, the GPU tests).
+// Element types, and the one float32 <-> bfloat16 and float32 <-> IEEE
+// half conversion everything uses (the exporter, the runtime's loaders and
+// kernels, the CUDA engine, the GPU tests).
 //
 // Header-only and free of other plotforge code, so kernels/ (built alone
 // for the GPU check) and nvcc-compiled files can include it.
@@ -68,6 +69,48 @@ inline std::uint16_t float_to_bf16(float f) {
 
 inline float bf16_to_float(std::uint16_t b) {
   const std::uint32_t u = static_cast<std::uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// IEEE binary16. float_to_f16 rounds to nearest, ties to even, subnormals
+// included; values from 65520 up round to infinity; a NaN stays a quiet NaN
+// of the same sign with its top payload bits. f16_to_float is exact.
+inline std::uint16_t float_to_f16(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const std::uint32_t sign = (u >> 16) & 0x8000u;
+  std::uint32_t a = u & 0x7FFFFFFFu;
+  if (a > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u | ((a >> 13) & 0x3FFu));  // NaN
+  if (a >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // past 65504 + half an ulp: infinity
+  if (a >= 0x38800000u) {  // a normal half (2^-14 and up): rebias the exponent, round off 13 bits
+    a += 0xC8000FFFu + ((a >> 13) & 1u);
+    return static_cast<std::uint16_t>(sign | (a >> 13));
+  }
+  // A subnormal half or zero, in units of 2^-24: scale exactly, round the
+  // integer part to nearest even by adding and removing 2^23 in float.
+  float v;
+  std::memcpy(&v, &a, 4);
+  const float units = v * 16777216.0f + 8388608.0f;  // exact scale; the add rounds to an integer
+  std::uint32_t ub;
+  std::memcpy(&ub, &units, 4);
+  return static_cast<std::uint16_t>(sign | (ub & 0x7FFu));
+}
+
+inline float f16_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
+  std::uint32_t u;
+  if (exp == 0) {  // zero or subnormal: mant * 2^-24, exact in float
+    float v = static_cast<float>(mant) * 5.9604644775390625e-8f;
+    std::memcpy(&u, &v, 4);
+    u |= sign;
+  } else if (exp == 31) {
+    u = sign | 0x7F800000u | (mant << 13);
+  } else {
+    u = sign | ((exp + 112) << 23) | (mant << 13);
+  }
   float f;
   std::memcpy(&f, &u, 4);
   return f;

@@ -174,8 +174,14 @@ std::vector<float> to_float32(const TensorView& t, const std::string& file, cons
       std::memcpy(&b, t.data + 2 * i, 2);
       out[i] = bf16_to_float(b);
     }
+  } else if (t.dtype == DType::kF16) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      out[i] = f16_to_float(h);
+    }
   } else {
-    throw InputError(file + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; expected F32 or BF16");
+    throw InputError(file + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; expected F32, BF16 or F16");
   }
   return out;
 }

@@ -60,7 +60,7 @@ struct TensorToWrite {
   std::vector<std::uint8_t> bytes;
 };
 
-// The tensor's values as float32: F32 copied, BF16 widened. Throws
+// The tensor's values as float32: F32 copied, BF16 and F16 widened. Throws
 // InputError naming `file` and the tensor for any other dtype.
 std::vector<float> to_float32(const TensorView& t, const std::string& file, const std::string& name);
 

@@ -2,18 +2,55 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
+#include "base/cpu_features.h"
 #include "inference/parallel.h"
+#include "kernels/cpu_matmul.h"
 
 namespace plotforge::runtime::cpu {
 
-void matmul(const float* x, const float* w, float* y, int n, int in, int out) {
-  if (n == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w, in, x, 1, 0.0f, y, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+kernels::CpuIsa matmul_isa(WeightType t, int n) {
+  static const kernels::CpuIsa widest = [] {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx512() && f.fma && f.f16c) return kernels::CpuIsa::kAvx512;
+    if (f.avx2 && f.fma && f.f16c) return kernels::CpuIsa::kAvx2;
+    return kernels::CpuIsa::kPortable;
+  }();
+  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && n >= 8 && cpu_features().avx512_bf16) {
+    return kernels::CpuIsa::kAvx512Bf16;
+  }
+  return widest;
+}
+
+void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
+  const int in = w.cols, out = w.rows;
+  if (n <= kGemmRows) {
+    const kernels::CpuIsa isa = matmul_isa(w.type, n);
+    // Chunks of at least 16 weight rows; a small matrix runs inline.
+    parallel_for(static_cast<std::size_t>(out), 64, [&](std::size_t begin, std::size_t end) {
+      kernels::matmul_rows(w, x, n, y, out, static_cast<int>(begin), static_cast<int>(end), isa);
+    });
+    return;
+  }
+  if (w.type == WeightType::kF32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in,
+                reinterpret_cast<const float*>(w.data), in, 0.0f, y, out);
+    return;
+  }
+  // Widen a panel of weight rows, multiply it, move on: the widening is read
+  // once per prefill, against n rows of arithmetic.
+  constexpr int kPanel = 256;
+  std::vector<float> panel(static_cast<std::size_t>(std::min(kPanel, out)) * in);
+  for (int r0 = 0; r0 < out; r0 += kPanel) {
+    const int rows = std::min(kPanel, out - r0);
+    parallel_for(static_cast<std::size_t>(rows), 32, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r) kernels::decode_row(w, r0 + static_cast<int>(r), &panel[r * in]);
+    });
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in, panel.data(), in, 0.0f, y + r0, out);
   }
 }
 
@@ -48,15 +85,15 @@ void swiglu(const float* gate_up, float* act, int n, int hidden) {
   });
 }
 
-void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int q_out, int hidden, float eps,
-                  float* h, float* gate_up, float* act, float* proj) {
+void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int hidden, float eps, float* h,
+                  float* gate_up, float* act, float* proj) {
   const std::size_t size = static_cast<std::size_t>(n) * dim;
-  matmul(att, w.wo, proj, n, q_out, dim);
+  matmul(att, w.wo, proj, n);
   for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
   rms_norm(x, w.post_norm, h, n, dim, eps);
-  matmul(h, w.wgate_up.data(), gate_up, n, dim, 2 * hidden);
+  matmul(h, w.wgate_up, gate_up, n);
   swiglu(gate_up, act, n, hidden);
-  matmul(act, w.wdown, proj, n, hidden, dim);
+  matmul(act, w.wdown, proj, n);
   for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
 }
 

@@ -1,15 +1,27 @@
 // The CPU runtime's building blocks, shared by the decoder's engine
-// (engine.h) and the scene classifier (scene_classifier.h): OpenBLAS for the
-// projections, our own loops for the rest. Row-major float32 throughout.
+// (engine.h) and the scene classifier (scene_classifier.h): projections
+// against weights in their stored precision (our kernels for a few rows,
+// OpenBLAS's GEMM for many), our own loops for the rest. Activations are
+// row-major float32 throughout.
 #pragma once
 
 #include "inference/weights.h"
+#include "kernels/cpu_matmul.h"
 
 namespace plotforge::runtime::cpu {
 
-// y[n, out] = x[n, in] * w[out, in]^T. A single row is a matrix-vector
-// product, which OpenBLAS streams through the weights faster than a GEMM.
-void matmul(const float* x, const float* w, float* y, int n, int in, int out);
+// y[n, w.rows] = x[n, w.cols] * W^T. Up to kGemmRows rows (decode) run
+// kernels/cpu_matmul.h's kernels for this CPU on the runtime's threads,
+// split by weight rows, so the weights stream from memory once; more rows
+// (prefill) go to OpenBLAS's sgemm, weights other than float32 widened a
+// panel of rows at a time.
+constexpr int kGemmRows = 48;
+void matmul(const float* x, const WeightMatrix& w, float* y, int n);
+
+// The kernels' instruction set for this CPU and batch: the widest the CPU
+// runs; vdpbf16ps (x rounded to bf16) only for bf16 weights from 8 rows up,
+// where arithmetic rather than memory bounds the product.
+kernels::CpuIsa matmul_isa(WeightType t, int n);
 
 // a . b over n floats, and y += a x: the inner loops of attention over the
 // cache. Inline and marked for SIMD (plotforge_inference builds with
@@ -38,7 +50,7 @@ void swiglu(const float* gate_up, float* act, int n, int hidden);
 // The rest of a Llama block once attention has run over n rows:
 //   x += o_proj(att);  x += down(silu(gate(h)) * up(h)), h = post_norm(x).
 // Scratch: h [n, dim], gate_up [n, 2 hidden], act [n, hidden], proj [n, dim].
-void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int q_out, int hidden, float eps,
-                  float* h, float* gate_up, float* act, float* proj);
+void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int hidden, float eps, float* h,
+                  float* gate_up, float* act, float* proj);
 
 }  // namespace plotforge::runtime::cpu

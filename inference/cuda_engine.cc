@@ -28,9 +28,12 @@ void require_device(int device) {
 
 using kernels::DeviceBuffer;
 
-void upload_bf16(DeviceBuffer& dst, const float* src, std::size_t n) {
+// A weight matrix, whatever its precision on the host, as bf16 on the GPU.
+void upload_bf16(DeviceBuffer& dst, const WeightMatrix& w) {
+  const std::vector<float> values = to_float32(w);
+  const std::size_t n = values.size();
   std::vector<std::uint16_t> bits(n);
-  for (std::size_t i = 0; i < n; ++i) bits[i] = float_to_bf16(src[i]);
+  for (std::size_t i = 0; i < n; ++i) bits[i] = float_to_bf16(values[i]);
   cudaCheck(cudaMemcpy(dst.reserve(n * 2), bits.data(), n * 2, cudaMemcpyHostToDevice));
 }
 
@@ -83,8 +86,7 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
   cudaCheck(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
   cublasCheck(cublasCreate(&m.blas));
   cublasCheck(cublasSetStream(m.blas, m.stream));
-  const int D = c.dim, hd = c.head_dim(), F = c.hidden;
-  const std::size_t q_out = static_cast<std::size_t>(c.n_heads) * hd;
+  const int D = c.dim, hd = c.head_dim();
   m.layers.resize(c.n_layers);
   m.cache_bytes = static_cast<std::size_t>(pool.total_blocks()) * c.n_kv_heads * pool.block_size() * hd * 2;
   for (int l = 0; l < c.n_layers; ++l) {
@@ -92,18 +94,18 @@ CudaEngine::CudaEngine(const Model& model, BlockPool& pool, int device) : Engine
     LayerBuffers& b = m.layers[l];
     upload_f32(b.input_norm, w.input_norm, D);
     upload_f32(b.post_norm, w.post_norm, D);
-    upload_bf16(b.wqkv, w.wqkv.data(), w.wqkv.size());
-    upload_bf16(b.wo, w.wo, static_cast<std::size_t>(D) * q_out);
-    upload_bf16(b.wgate_up, w.wgate_up.data(), w.wgate_up.size());
-    upload_bf16(b.wdown, w.wdown, static_cast<std::size_t>(D) * F);
+    upload_bf16(b.wqkv, w.wqkv);
+    upload_bf16(b.wo, w.wo);
+    upload_bf16(b.wgate_up, w.wgate_up);
+    upload_bf16(b.wdown, w.wdown);
     cudaCheck(cudaMemset(b.k_cache.reserve(m.cache_bytes), 0, m.cache_bytes));
     cudaCheck(cudaMemset(b.v_cache.reserve(m.cache_bytes), 0, m.cache_bytes));
   }
-  upload_bf16(m.embed, model.embed(), static_cast<std::size_t>(c.vocab) * D);
-  if (model.lm_head() == model.embed()) {
+  upload_bf16(m.embed, model.embed());
+  if (model.tied()) {
     m.lm_head_weights = m.embed.get();  // tied: one copy on the GPU
   } else {
-    upload_bf16(m.lm_head, model.lm_head(), static_cast<std::size_t>(c.vocab) * D);
+    upload_bf16(m.lm_head, model.lm_head());
     m.lm_head_weights = m.lm_head.get();
   }
   upload_f32(m.final_norm, model.final_norm(), D);

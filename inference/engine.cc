@@ -71,7 +71,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
       att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F),
       act(static_cast<std::size_t>(N) * F), proj(x.size());
   for (int n = 0; n < N; ++n) {
-    std::copy_n(model_.embed() + static_cast<std::size_t>(row_token[n]) * D, D, &x[n * D]);
+    kernels::decode_row(model_.embed(), row_token[n], &x[static_cast<std::size_t>(n) * D]);
     if (row_seq[n]->latent) {
       const float* e = row_seq[n]->latent->embedding.data();
       for (int d = 0; d < D; ++d) x[n * D + d] += e[d];
@@ -82,7 +82,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
     cpu::rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
-    cpu::matmul(h.data(), w.wqkv.data(), qkv.data(), N, D, qkv_out);
+    cpu::matmul(h.data(), w.wqkv, qkv.data(), N);
     // Rotary on q and k, then k and v into the cache.
     for (int n = 0; n < N; ++n) {
       float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
@@ -139,8 +139,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
         }
       }
     });
-    cpu::block_output(w, att.data(), x.data(), N, D, q_out, F, c.norm_eps, h.data(), gu.data(), act.data(),
-                      proj.data());
+    cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());
   }
   for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
 
@@ -148,13 +147,23 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   std::vector<float> sel(rows.size() * D), normed(rows.size() * D), logits(rows.size() * c.vocab);
   for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(&x[static_cast<std::size_t>(rows[r]) * D], D, &sel[r * D]);
   cpu::rms_norm(sel.data(), model_.final_norm(), normed.data(), static_cast<int>(rows.size()), D, c.norm_eps);
-  cpu::matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()), D, c.vocab);
+  cpu::matmul(normed.data(), model_.lm_head(), logits.data(), static_cast<int>(rows.size()));
   return logits;
 }
 
 void RuntimeOptions::validate() const {
   // --cache-blocks is checked where the pool is made (make_runtime).
   if (prefill_chunk < 1) throw InputError("--prefill-chunk: must be at least 1");
+  weight_type();
+}
+
+std::optional<WeightType> RuntimeOptions::weight_type() const {
+  if (weights == "stored") return std::nullopt;
+  WeightType t;
+  if (!kernels::parse_weight_type(weights, &t)) {
+    throw InputError("--weights: '" + weights + "' is not one of stored, f32, bf16, f16, q8_0");
+  }
+  return t;
 }
 
 Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks) {

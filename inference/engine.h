@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,15 +82,24 @@ struct RuntimeOptions {
   std::string device = "cpu";
   int cache_blocks = 4096;  // KV cache blocks of kBlockSize positions
   int prefill_chunk = 256;  // prompt tokens a request prefills per step
+  // The precision the CPU engine keeps the weight matrices in: "stored"
+  // (as the bundle holds them, read straight from the mapping), or f32,
+  // bf16, f16, q8_0 (converted once at load). Lower precision reads fewer
+  // bytes per decoded token, which is what bounds decoding; q8_0 costs a
+  // little accuracy (docs/perf/runtime-cpu.md). The CUDA engine keeps bf16.
+  std::string weights = "stored";
 
   template <class V>
   void fields(V&& v) {
     v("device", device, "cpu, or cuda (builds with CUDA; Transformer bundles)");
+    v("weights", weights, "weight precision in memory: stored (as in the bundle), f32, bf16, f16 or q8_0");
     v("cache-blocks", cache_blocks, "KV cache blocks of 16 positions");
     v("prefill-chunk", prefill_chunk, "prompt tokens a request prefills per step");
   }
   // Throws InputError naming the option when a value is out of range.
   void validate() const;
+  // --weights as a type; none for "stored".
+  std::optional<WeightType> weight_type() const;
   Runtime make(const Model& model) const { return make_runtime(model, device, kBlockSize, cache_blocks); }
 };
 

@@ -56,14 +56,14 @@ ModelConfig model_config(const nlohmann::json& j, const std::string& cfg_path, b
   return c;
 }
 
-std::unique_ptr<Model> Model::load(const std::string& dir) {
+std::unique_ptr<Model> Model::load(const std::string& dir, std::optional<WeightType> weights) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
   const std::string cfg_path = dir + "/config.json";
   const nlohmann::json j = read_json_object(cfg_path);
   m->config_ = model_config(j, cfg_path, /*decoder=*/true);
   ModelConfig& c = m->config_;
-  m->file_ = std::make_unique<WeightFile>(dir + "/model.safetensors", "config.json");
+  m->file_ = std::make_unique<WeightFile>(dir + "/model.safetensors", "config.json", weights);
   m->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.model"));
   if (m->tokenizer_->vocab_size() != c.vocab) {
     throw InputError(dir + "/tokenizer.model: " + std::to_string(m->tokenizer_->vocab_size()) +
@@ -71,8 +71,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   }
   const std::int64_t D = c.dim, V = c.vocab, hd = c.head_dim(), q_out = c.n_heads * hd, kv_out = c.n_kv_heads * hd,
                      H = c.hidden;
-  m->embed_ = m->file_->get("model.embed_tokens.weight", {V, D});
-  m->lm_head_ = c.tie_embeddings ? m->embed_ : m->file_->get("lm_head.weight", {V, D});
+  m->embed_ = m->file_->matrix("model.embed_tokens.weight", {V, D});
+  m->lm_head_ = c.tie_embeddings ? m->embed_ : m->file_->matrix("lm_head.weight", {V, D});
   m->final_norm_ = m->file_->get("model.norm.weight", {D});
   for (int l = 0; l < c.n_layers; ++l) {
     m->layers_.push_back(m->file_->layer("model.layers." + std::to_string(l) + ".", c.dim, q_out, kv_out, H));
@@ -97,6 +97,22 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
                      "(transformer or vae; a GAN bundle goes with --gan)");
   }
   return m;
+}
+
+Model::Reads Model::decode_reads() const {
+  Reads r;
+  const auto add = [&r](const WeightMatrix& w) {
+    r.values += static_cast<double>(w.rows) * w.cols;
+    r.bytes += static_cast<double>(w.bytes());
+  };
+  add(lm_head_);
+  for (const LayerWeights& l : layers_) {
+    for (const WeightMatrix* w : {&l.wqkv, &l.wo, &l.wgate_up, &l.wdown}) add(*w);
+  }
+  const double norms = config_.dim * (1.0 + 2.0 * config_.n_layers);  // float32
+  r.values += norms;
+  r.bytes += 4 * norms;
+  return r;
 }
 
 std::shared_ptr<const LatentCondition> Model::condition(const std::vector<float>& z) const {

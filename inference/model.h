@@ -1,9 +1,11 @@
 // A bundle loaded for the runtime: config.json checked against the tensors
-// in model.safetensors, weights as float32 (fp32 bundles are used straight
-// from the mapping; bf16 ones are widened once at load).
+// in model.safetensors; matrices kept in their stored precision (used
+// straight from the mapping) or converted once at load to the one asked
+// for (--weights); norms as float32.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,17 +40,25 @@ struct LatentCondition {
 
 class Model {
  public:
-  // Loads BUNDLE/{config.json, model.safetensors, tokenizer.model}. Throws
-  // InputError naming the file and field or tensor at fault.
-  static std::unique_ptr<Model> load(const std::string& bundle_dir);
+  // Loads BUNDLE/{config.json, model.safetensors, tokenizer.model}, its
+  // matrices in `weights` (none: as stored). Throws InputError naming the
+  // file and field or tensor at fault.
+  static std::unique_ptr<Model> load(const std::string& bundle_dir, std::optional<WeightType> weights = std::nullopt);
 
   const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // The sha256 of the tokenizer the model was trained with, as config.json
   // records it (plotforge.tokenizer_sha256; empty if absent).
   const std::string& tokenizer_sha256() const { return tokenizer_sha256_; }
-  const float* embed() const { return embed_; }      // [vocab, dim]
-  const float* lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
+  const WeightMatrix& embed() const { return embed_; }      // [vocab, dim]
+  const WeightMatrix& lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
+  bool tied() const { return lm_head_.data == embed_.data; }
+  // What a decode step reads of the weights: every matrix, the norms and
+  // lm_head, as values and as bytes in the precision they are kept in.
+  struct Reads {
+    double values = 0, bytes = 0;
+  };
+  Reads decode_reads() const;
   const float* final_norm() const { return final_norm_; }
   const std::vector<LayerWeights>& layers() const { return layers_; }
   // For a VAE bundle: the conditioning z [latent] implies. Throws InputError
@@ -60,7 +70,8 @@ class Model {
   ModelConfig config_;
   std::unique_ptr<WeightFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  const float *embed_ = nullptr, *lm_head_ = nullptr, *final_norm_ = nullptr;
+  WeightMatrix embed_, lm_head_;
+  const float* final_norm_ = nullptr;
   const float *latent_to_memory_ = nullptr, *latent_to_embedding_ = nullptr;
   std::vector<LayerWeights> layers_;
   std::string dir_, tokenizer_sha256_;

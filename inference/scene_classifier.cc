@@ -124,7 +124,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
   for (const LayerWeights& w : layers_) {
     if (N == 0) break;
     cpu::rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
-    cpu::matmul(h.data(), w.wqkv.data(), qkv.data(), N, D, qkv_out);
+    cpu::matmul(h.data(), w.wqkv, qkv.data(), N);
     for (int n = 0; n < N; ++n) {
       float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
       const float* cs = &cos_[static_cast<std::size_t>(pos[n]) * hd];
@@ -156,8 +156,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
         }
       }
     });
-    cpu::block_output(w, att.data(), x.data(), N, D, q_out, F, c.norm_eps, h.data(), gu.data(), act.data(),
-                      proj.data());
+    cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());
   }
   if (N > 0) cpu::rms_norm(x.data(), norm_, h.data(), N, D, c.norm_eps);
 
@@ -175,7 +174,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
       const int classes = static_cast<int>(heads_[k].labels.size());
       std::vector<float> p(classes);
       if (classes > 0) {
-        cpu::matmul(pooled.data(), head_w_[k], p.data(), 1, D, classes);
+        cpu::matmul(pooled.data(), f32_matrix(head_w_[k], classes, D), p.data(), 1);
         float mx = -INFINITY, sum = 0;
         for (int i = 0; i < classes; ++i) mx = std::max(mx, p[i] += head_b_[k][i]);
         for (float& v : p) sum += v = std::exp(v - mx);

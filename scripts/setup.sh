@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   chromium chromium-driver   # the web player's test in a real (headless) browser
   libssl-dev              # sha256 of tokenizer files (OpenSSL EVP)
   libgtest-dev googletest
+  libbenchmark-dev        # Google Benchmark: the CPU kernels' micro-benchmark (kernels/bench/cpu_matmul_bench.cc)
   libgloo-dev             # headers for c10d's ProcessGroupGloo (data parallel on CPUs)
   slurmd slurmctld slurm-client munge   # a one-node cluster for the srun test (scripts/slurm_local.sh)
   python3 python3-pip

@@ -3,7 +3,8 @@
 // and chunked prefill; greedy decoding identical for 200 steps at batch 1,
 // with prefix-sharing branches, and in a mixed batch of different prompts;
 // and the two programs, given the same model, options and seed, sample the
-// same tokens (they share one sampler, models/sampling.h).
+// same tokens (they share one sampler, models/sampling.h). Weights kept in
+// bf16, f16 or q8_0 stay within stated bounds of fp32.
 #include <filesystem>
 #include <set>
 
@@ -235,6 +236,92 @@ TEST(RuntimeSampling, SeedsPenaltiesStopsAndLogprobs) {
   const auto stopped = runtime::generate(engine, prompt, p)[0];
   EXPECT_EQ(stopped.finish_reason, "stop");
   EXPECT_EQ(stopped.text, text.substr(0, text.find(p.stop[0])));
+}
+
+// Weights kept in lower precision (--weights, or a bf16 bundle used as
+// stored) against the fp32 runtime on the same checkpoint.
+struct PrecisionRun {
+  std::vector<float> logits;  // every position of the passage
+  double nll = 0;             // mean negative log-likelihood of its next tokens
+  std::vector<int> greedy_a, greedy_b;
+};
+
+PrecisionRun run_precision(const runtime::Model& model, const std::vector<int>& passage, const std::vector<int>& a,
+                           const std::vector<int>& b) {
+  PrecisionRun r;
+  const int V = model.config().vocab;
+  runtime::BlockPool pool(model.config(), 16, 256);
+  runtime::CpuEngine engine(model, pool);
+  runtime::Sequence seq;
+  std::vector<runtime::BatchItem> batch{{&seq, passage, true}};
+  r.logits = engine.forward(batch);
+  runtime::free_sequence(pool, seq);
+  for (std::size_t t = 0; t + 1 < passage.size(); ++t) {
+    const float* row = &r.logits[t * V];
+    const float mx = *std::max_element(row, row + V);
+    double sum = 0;
+    for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(row[v]) - mx);
+    r.nll += -(row[passage[t + 1]] - mx - std::log(sum));
+  }
+  r.nll /= passage.size() - 1;
+  SamplingParams p;
+  p.temperature = 0;
+  p.max_new_tokens = 200;
+  r.greedy_a = runtime::generate(engine, a, p)[0].tokens;
+  r.greedy_b = runtime::generate(engine, b, p)[0].tokens;
+  return r;
+}
+
+TEST(RuntimePrecision, Bf16F16AndQ8WeightsStayCloseToFp32) {
+  const std::string bf16_bundle = std::filesystem::path(trained().bundle).parent_path().string() + "/bundle-bf16";
+  if (!std::filesystem::exists(bf16_bundle)) export_bundle(trained().run_dir, bf16_bundle, "bf16");
+  const auto f32 = runtime::Model::load(trained().bundle);
+  const std::vector<int> passage = prompt_of(
+      *f32,
+      "HAMLET\nTo be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\nThe slings "
+      "and arrows of outrageous fortune,\nOr to take arms against a sea of troubles\nAnd by opposing end them.\n");
+  const std::vector<int> a = prompt_of(*f32, "MACBETH\n"), b = prompt_of(*f32, "EXT. PARK--DAY\n\nRain.\n\nBOB\n");
+  const PrecisionRun ref = run_precision(*f32, passage, a, b);
+  struct Case {
+    std::string name;
+    std::unique_ptr<runtime::Model> model;
+    float max_logit_diff;     // largest |logit - fp32 logit| allowed over the passage
+    double max_nll_increase;  // relative increase of the passage's mean NLL allowed
+    bool same_greedy;         // greedy 200 tokens identical to fp32's
+  };
+  std::vector<Case> cases;
+  // Measured on this fixture (2026-12-01): bf16 0.0045 / 0.0031, f16 0.0004, q8_0 0.0071 largest logit
+  // differences, NLL changes under 0.01%, every greedy token the same. The bounds leave about 4x room.
+  cases.push_back({"bf16 bundle (stored)", runtime::Model::load(bf16_bundle), 0.02f, 0.001, true});
+  cases.push_back(
+      {"--weights bf16", runtime::Model::load(trained().bundle, runtime::WeightType::kBF16), 0.02f, 0.001, true});
+  cases.push_back(
+      {"--weights f16", runtime::Model::load(trained().bundle, runtime::WeightType::kF16), 0.002f, 0.0002, true});
+  cases.push_back(
+      {"--weights q8_0", runtime::Model::load(trained().bundle, runtime::WeightType::kQ8_0), 0.03f, 0.001, false});
+  EXPECT_EQ(cases[0].model->layers()[0].wqkv.type, runtime::WeightType::kBF16);
+  EXPECT_EQ(cases[3].model->lm_head().type, runtime::WeightType::kQ8_0);
+  EXPECT_LT(cases[3].model->decode_reads().bytes, 0.3 * f32->decode_reads().bytes);
+  for (const Case& c : cases) {
+    const PrecisionRun got = run_precision(*c.model, passage, a, b);
+    float diff = 0;
+    for (std::size_t i = 0; i < ref.logits.size(); ++i) diff = std::max(diff, std::fabs(got.logits[i] - ref.logits[i]));
+    const double nll_increase = got.nll / ref.nll - 1;
+    const auto same = [](const std::vector<int>& x, const std::vector<int>& y) {
+      std::size_t i = 0;
+      while (i < x.size() && i < y.size() && x[i] == y[i]) ++i;
+      return i;
+    };
+    std::printf("%s: max |logit diff| %.5f, mean NLL %.5f vs %.5f (%+.4f%%), greedy agrees for %zu and %zu of 200\n",
+                c.name.c_str(), diff, got.nll, ref.nll, 100 * nll_increase, same(got.greedy_a, ref.greedy_a),
+                same(got.greedy_b, ref.greedy_b));
+    EXPECT_LE(diff, c.max_logit_diff) << c.name;
+    EXPECT_LE(nll_increase, c.max_nll_increase) << c.name;
+    if (c.same_greedy) {
+      EXPECT_EQ(got.greedy_a, ref.greedy_a) << c.name;
+      EXPECT_EQ(got.greedy_b, ref.greedy_b) << c.name;
+    }
+  }
 }
 
 // --device picks the backend; an unknown one, or CUDA where it is not

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
-
 #include <thread>
 
 #include "base/cpu_features.h"
@@ -22,7 +21,8 @@ std::string help_text(const std::string& program, const std::string& about, cons
     name.resize(std::max<std::size_t>(name.size() + 2, 22), ' ');
     out += "  " + name + c.summary + "\n";
   }
-  out += "  " + std::string("system").append(16, ' ') + "the CPU's features, cores, memory and BLAS kernels this program uses\n";
+  out += "  " + std::string("system").append(16, ' ') +
+         "the CPU's features, cores, memory and BLAS kernels this program uses\n";
   out += "  " + std::string("help").append(18, ' ') + "this text\n";
   return out;
 }

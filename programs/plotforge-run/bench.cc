@@ -150,20 +150,15 @@ void requests_workload(const Model& model, const BenchOptions& o, const std::vec
 // Prints a report on stdout; returns 0.
 int run_bench(const std::string& bundle, const BenchOptions& o, const std::vector<int>& batch_sizes,
               const RuntimeOptions& ro) {
-  const auto model = Model::load(bundle);
+  const auto model = Model::load(bundle, ro.weight_type());
   const ModelConfig& c = model->config();
   std::mt19937 rng(0);
-  // Weights a decode step reads: every layer's matrices, the final norm, lm_head.
-  double weight_bytes = static_cast<double>(c.vocab) * c.dim;
-  for (const auto& l : model->layers()) {
-    // q/k/v, gate/up, o_proj [dim, dim], down_proj [dim, hidden], two norms.
-    weight_bytes += static_cast<double>(l.wqkv.size() + l.wgate_up.size()) + static_cast<double>(c.dim) * c.dim +
-                    static_cast<double>(c.dim) * c.hidden + 2.0 * c.dim;
-  }
-  // The CPU engine reads fp32 weights and host memory; the CUDA engine bf16
-  // weights and the GPU's memory.
+  // The CPU engine reads the weights in the precision they are kept in, from
+  // host memory; the CUDA engine bf16 weights from the GPU's.
   const bool gpu = ro.device == "cuda";
-  weight_bytes *= gpu ? 2 : 4;
+  const Model::Reads reads = model->decode_reads();
+  const double weight_bytes = gpu ? 2 * reads.values : reads.bytes;
+  const std::string precision = gpu ? "bf16" : kernels::weight_type_name(model->layers().at(0).wqkv.type);
   double bandwidth = 0;
   if (gpu) {
 #if PLOTFORGE_HAVE_CUDA
@@ -175,8 +170,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
     bandwidth = copy_bandwidth();
   }
   std::printf("bundle %s on %s: %d layers, width %d, vocab %d, %.1f MB of %s weights read per decode step\n",
-              bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6,
-              gpu ? "bf16" : "fp32");
+              bundle.c_str(), gpu ? "cuda" : "cpu", c.n_layers, c.dim, c.vocab, weight_bytes / 1e6, precision.c_str());
   if (!gpu) std::printf("blas: %s\n", blas_kernels_note().c_str());
   std::printf("memory bandwidth (%s, read+write): %.2f GB/s -> decode roofline at batch 1: %.1f tokens/s\n\n",
               gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);

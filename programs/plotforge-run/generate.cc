@@ -39,7 +39,8 @@ int cmd_generate(const Args& args) {
                      o, args, &vm)) {
     return 0;
   }
-  const auto model = Model::load(vm["bundle"].as<std::string>());
+  read_fields(vm, &ro);
+  const auto model = Model::load(vm["bundle"].as<std::string>(), ro.weight_type());
   const Tokenizer& tok = model->tokenizer();
   // A VAE bundle decodes under one latent code: from the prior, a GAN, or given.
   const bool prior = vm["prior"].as<bool>();
@@ -70,7 +71,6 @@ int cmd_generate(const Args& args) {
     latent = model->condition(z);
   }
   const SamplingParams p = read_sampling_options(vm, defaults);
-  read_fields(vm, &ro);
   ro.validate();
   Runtime rt = ro.make(*model);
   Engine& engine = *rt.engine;

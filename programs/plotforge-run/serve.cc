@@ -93,7 +93,7 @@ int cmd_serve(const Args& args) {
   runtime::Runtime rt;
   std::unique_ptr<serving::EngineLoop> loop;
   try {
-    model = runtime::Model::load(bundle);
+    model = runtime::Model::load(bundle, ro.weight_type());
     if (model->config().latent > 0) {
       throw InputError(bundle +
                        ": a VAE bundle needs a latent code per request; serve runs Transformer bundles "

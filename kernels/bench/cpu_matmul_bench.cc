@@ -1,0 +1,127 @@
+// Micro-benchmark of the CPU matrix-product kernels (kernels/cpu_matmul.h)
+// against this machine's memory bandwidth, measured in the same run: each
+// weight type streams a matrix of about 600 MB (past any L3 we have met),
+// at batch 1, 8 and 32, on 1 and 2 threads splitting the rows; "bytes_per_second"
+// counts the weight bytes read. BM_Read is the roofline: a plain float
+// sum over as many bytes; BM_Memcpy the copy bandwidth plotforge-run bench
+// reports. Never run by CTest (docs/perf/runtime-cpu.md has the numbers):
+//   build/kernels/bench/cpu_matmul_bench --benchmark_min_time=1
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "base/cpu_features.h"
+#include "kernels/cpu_matmul.h"
+
+namespace plotforge::kernels {
+namespace {
+
+constexpr std::size_t kBytes = 600u << 20;
+constexpr int kCols = 4096;
+
+CpuIsa widest() {
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512() && f.fma && f.f16c) return CpuIsa::kAvx512;
+  if (f.avx2 && f.fma && f.f16c) return CpuIsa::kAvx2;
+  return CpuIsa::kPortable;
+}
+
+struct Weights {
+  std::vector<std::uint8_t> bytes;
+  WeightMatrix w;
+};
+
+// One matrix per type, built once (encoding 600 MB takes a while).
+const Weights& weights(WeightType t) {
+  static std::map<WeightType, std::unique_ptr<Weights>> cache;
+  auto& slot = cache[t];
+  if (!slot) {
+    slot = std::make_unique<Weights>();
+    const std::size_t row_bytes = weight_row_bytes(t, kCols);
+    const int rows = static_cast<int>(kBytes / row_bytes);
+    slot->bytes.resize(rows * row_bytes);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> d(0.f, 0.02f);
+    std::vector<float> row(kCols);
+    for (int r = 0; r < rows; ++r) {
+      if (r < 64) {
+        for (float& v : row) v = d(rng);
+      }
+      encode_row(row.data(), kCols, t, slot->bytes.data() + r * row_bytes);  // rows repeat after 64: same cost
+    }
+    slot->w = {t, slot->bytes.data(), rows, kCols};
+  }
+  return *slot;
+}
+
+void BM_Matmul(benchmark::State& state) {
+  const auto t = static_cast<WeightType>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  const CpuIsa isa = state.range(2) ? CpuIsa::kAvx512Bf16 : widest();
+  if (isa == CpuIsa::kAvx512Bf16 && !(cpu_features().avx512() && cpu_features().avx512_bf16)) {
+    state.SkipWithError("no AVX-512 BF16 on this CPU");
+    return;
+  }
+  static std::mutex build;
+  const Weights* wp;
+  {
+    std::lock_guard<std::mutex> lock(build);
+    wp = &weights(t);
+  }
+  const WeightMatrix& w = wp->w;
+  std::vector<float> x(static_cast<std::size_t>(n) * kCols, 0.5f), y(static_cast<std::size_t>(n) * w.rows);
+  const int per = (w.rows + state.threads() - 1) / state.threads();
+  const int rb = state.thread_index() * per, re = std::min(w.rows, rb + per);
+  for (auto _ : state) {
+    matmul_rows(w, x.data(), n, y.data(), w.rows, rb, re, isa);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * weight_row_bytes(t, kCols));
+  state.SetLabel(std::string(weight_type_name(t)) + " " + cpu_isa_name(isa) + " batch " + std::to_string(n));
+}
+
+void BM_Read(benchmark::State& state) {
+  static std::vector<float> data(kBytes / 4, 1.f);
+  const std::size_t per = data.size() / state.threads(), begin = state.thread_index() * per;
+  for (auto _ : state) {
+    float s[16] = {};
+    for (std::size_t i = begin; i < begin + per; i += 16) {
+      for (int j = 0; j < 16; ++j) s[j] += data[i + j];
+    }
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * per * 4);
+}
+
+void BM_Memcpy(benchmark::State& state) {
+  static std::vector<char> src(kBytes / 2, 1), dst(kBytes / 2);
+  const std::size_t per = src.size() / state.threads(), begin = state.thread_index() * per;
+  for (auto _ : state) {
+    std::memcpy(dst.data() + begin, src.data() + begin, per);
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * per * 2);  // read + write
+}
+
+void matmul_args(benchmark::internal::Benchmark* b) {
+  for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
+    for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0});
+    if (t == WeightType::kBF16) {
+      for (int n : {8, 32}) b->Args({static_cast<int>(t), n, 1});
+    }
+  }
+}
+
+BENCHMARK(BM_Read)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Memcpy)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Matmul)->Apply(matmul_args)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
+}  // namespace plotforge::kernels
+
+BENCHMARK_MAIN();

@@ -1,0 +1,300 @@
+// One file per instruction set would repeat the same loop four times; the
+// sets differ only in how 8 or 16 weights are loaded and widened, so each
+// set is a few load functions and one row-dot template over the weight type
+// and the number of activation rows (1-4) it carries at once.
+#include "kernels/cpu_matmul.h"
+
+#include <immintrin.h>
+
+// GCC 12's _mm512_reduce_add_ps and masked loads start from
+// _mm512_undefined_ps, which it then reports as "used uninitialized": a
+// known false positive of the intrinsic headers, not of this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "base/dtype.h"
+
+namespace plotforge::kernels {
+
+const char* cpu_isa_name(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::kPortable:
+      return "portable";
+    case CpuIsa::kAvx2:
+      return "avx2";
+    case CpuIsa::kAvx512:
+      return "avx512";
+    case CpuIsa::kAvx512Bf16:
+      return "avx512_bf16";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr int kTile = 4;  // activation rows carried through one pass over a weight row
+
+inline std::size_t at(int i, int stride) { return static_cast<std::size_t>(i) * stride; }
+
+// ---- portable: decode the row once, four partial sums per activation row.
+void portable_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  thread_local std::vector<float> row;
+  const int C = w.cols;
+  row.resize(C);
+  for (int r = rb; r < re; ++r) {
+    decode_row(w, r, row.data());
+    for (int i = 0; i < n; ++i) {
+      const float* xi = x + at(i, C);
+      float s[4] = {0, 0, 0, 0};
+      int k = 0;
+      for (; k + 4 <= C; k += 4) {
+        for (int j = 0; j < 4; ++j) s[j] += xi[k + j] * row[k + j];
+      }
+      for (; k < C; ++k) s[k % 4] += xi[k] * row[k];
+      y[at(i, ldy) + r] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+  }
+}
+
+// ---- AVX2 + FMA + F16C: 8 lanes, two accumulators per activation row.
+#define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+template <WeightType T>
+PF_AVX2 inline __m256 load8(const std::uint8_t* row, int k) {
+  if constexpr (T == WeightType::kF32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * static_cast<std::size_t>(k)));
+    if constexpr (T == WeightType::kBF16) {
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    } else {
+      return _mm256_cvtph_ps(h);
+    }
+  }
+}
+
+PF_AVX2 inline float hsum8(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+template <WeightType T, int NB>
+PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, int ldy) {
+  __m256 a0[NB], a1[NB];
+  for (int i = 0; i < NB; ++i) a0[i] = a1[i] = _mm256_setzero_ps();
+  float tail[NB] = {};
+  if constexpr (T == WeightType::kQ8_0) {
+    for (int b = 0; b < C / kQ8Block; ++b) {
+      const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
+      std::uint16_t dh;
+      std::memcpy(&dh, blk, 2);
+      const __m256 d = _mm256_set1_ps(f16_to_float(dh));
+      __m256 wv[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
+        wv[j] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+      }
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C) + b * kQ8Block;
+        __m256 t = _mm256_mul_ps(wv[0], _mm256_loadu_ps(xi));
+        for (int j = 1; j < 4; ++j) t = _mm256_fmadd_ps(wv[j], _mm256_loadu_ps(xi + 8 * j), t);
+        a0[i] = _mm256_fmadd_ps(t, d, a0[i]);
+      }
+    }
+  } else {
+    int k = 0;
+    for (; k + 16 <= C; k += 16) {
+      const __m256 w0 = load8<T>(row, k), w1 = load8<T>(row, k + 8);
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C);
+        a0[i] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xi + k), a0[i]);
+        a1[i] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xi + k + 8), a1[i]);
+      }
+    }
+    for (; k + 8 <= C; k += 8) {
+      const __m256 w0 = load8<T>(row, k);
+      for (int i = 0; i < NB; ++i) a0[i] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + at(i, C) + k), a0[i]);
+    }
+    for (; k < C; ++k) {
+      float wk;
+      if constexpr (T == WeightType::kF32) {
+        std::memcpy(&wk, row + 4 * static_cast<std::size_t>(k), 4);
+      } else {
+        std::uint16_t h;
+        std::memcpy(&h, row + 2 * static_cast<std::size_t>(k), 2);
+        wk = T == WeightType::kBF16 ? bf16_to_float(h) : f16_to_float(h);
+      }
+      for (int i = 0; i < NB; ++i) tail[i] += x[at(i, C) + k] * wk;
+    }
+  }
+  for (int i = 0; i < NB; ++i) y[at(i, ldy)] = hsum8(_mm256_add_ps(a0[i], a1[i])) + tail[i];
+}
+
+// ---- AVX-512: 16 lanes, masked tails.
+#define PF_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+
+template <WeightType T>
+PF_AVX512 inline __m512 load16(const std::uint8_t* row, int k, __mmask16 m) {
+  if constexpr (T == WeightType::kF32) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + k);
+  } else {
+    const __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
+    if constexpr (T == WeightType::kBF16) {
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    } else {
+      return _mm512_cvtph_ps(h);
+    }
+  }
+}
+
+template <WeightType T, int NB>
+PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float* y, int ldy) {
+  __m512 a0[NB], a1[NB];
+  for (int i = 0; i < NB; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
+  if constexpr (T == WeightType::kQ8_0) {
+    for (int b = 0; b < C / kQ8Block; ++b) {
+      const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
+      std::uint16_t dh;
+      std::memcpy(&dh, blk, 2);
+      const __m512 d = _mm512_set1_ps(f16_to_float(dh));
+      const __m512 w0 =
+          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
+      const __m512 w1 =
+          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C) + b * kQ8Block;
+        const __m512 t = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xi + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xi)));
+        // Alternate the accumulators so consecutive blocks do not wait on one another.
+        if (b & 1) {
+          a1[i] = _mm512_fmadd_ps(t, d, a1[i]);
+        } else {
+          a0[i] = _mm512_fmadd_ps(t, d, a0[i]);
+        }
+      }
+    }
+  } else {
+    int k = 0;
+    for (; k + 32 <= C; k += 32) {
+      const __m512 w0 = load16<T>(row, k, 0xFFFF), w1 = load16<T>(row, k + 16, 0xFFFF);
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C);
+        a0[i] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xi + k), a0[i]);
+        a1[i] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xi + k + 16), a1[i]);
+      }
+    }
+    for (; k < C; k += 16) {
+      const int left = C - k;
+      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      const __m512 w0 = load16<T>(row, k, m);
+      for (int i = 0; i < NB; ++i) a0[i] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x + at(i, C) + k), a0[i]);
+    }
+  }
+  for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i], a1[i]));
+}
+
+// ---- AVX-512 BF16: bf16 weights against x rounded to bf16, vdpbf16ps.
+#define PF_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+
+template <int NB>
+PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, int C, float* y, int ldy) {
+  __m512 acc[NB];
+  for (int i = 0; i < NB; ++i) acc[i] = _mm512_setzero_ps();
+  for (int k = 0; k < C; k += 32) {
+    const int left = C - k;
+    const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
+    const __m512i wv = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
+    for (int i = 0; i < NB; ++i) {
+      const __m512i xv = _mm512_maskz_loadu_epi16(m, xb + at(i, C) + k);
+      acc[i] = _mm512_dpbf16_ps(acc[i], reinterpret_cast<__m512bh>(xv), reinterpret_cast<__m512bh>(wv));
+    }
+  }
+  for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(acc[i]);
+}
+
+// ---- the tiling common to the sets: each weight row once, kTile activation rows at a time.
+using RowFn = void (*)(const std::uint8_t*, const float*, int, float*, int);
+
+template <template <WeightType, int> class Fn, WeightType T>
+struct Tiles {
+  static constexpr RowFn fns[kTile] = {Fn<T, 1>::call, Fn<T, 2>::call, Fn<T, 3>::call, Fn<T, 4>::call};
+};
+
+#define PF_ROW_FN(NAME, FUNC)                                                             \
+  template <WeightType T, int NB>                                                         \
+  struct NAME {                                                                           \
+    static void call(const std::uint8_t* row, const float* x, int C, float* y, int ldy) { \
+      FUNC<T, NB>(row, x, C, y, ldy);                                                     \
+    }                                                                                     \
+  };
+PF_ROW_FN(Avx2Row, avx2_row)
+PF_ROW_FN(Avx512Row, avx512_row)
+
+template <template <WeightType, int> class Fn, WeightType T>
+void tiled_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  const int C = w.cols;
+  for (int r = rb; r < re; ++r) {
+    const std::uint8_t* row = w.row(r);
+    for (int i0 = 0; i0 < n; i0 += kTile) {
+      const int nb = std::min(kTile, n - i0);
+      Tiles<Fn, T>::fns[nb - 1](row, x + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+    }
+  }
+}
+
+template <template <WeightType, int> class Fn>
+void typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  switch (w.type) {
+    case WeightType::kF32:
+      return tiled_rows<Fn, WeightType::kF32>(w, x, n, y, ldy, rb, re);
+    case WeightType::kBF16:
+      return tiled_rows<Fn, WeightType::kBF16>(w, x, n, y, ldy, rb, re);
+    case WeightType::kF16:
+      return tiled_rows<Fn, WeightType::kF16>(w, x, n, y, ldy, rb, re);
+    case WeightType::kQ8_0:
+      return tiled_rows<Fn, WeightType::kQ8_0>(w, x, n, y, ldy, rb, re);
+  }
+}
+
+void to_bf16(const float* x, std::size_t count, std::uint16_t* out) {
+  for (std::size_t i = 0; i < count; ++i) out[i] = float_to_bf16(x[i]);
+}
+
+void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  thread_local std::vector<std::uint16_t> xb;
+  const int C = w.cols;
+  xb.resize(at(n, C));
+  to_bf16(x, xb.size(), xb.data());
+  static constexpr void (*fns[kTile])(const std::uint8_t*, const std::uint16_t*, int, float*, int) = {
+      dpbf16_row<1>, dpbf16_row<2>, dpbf16_row<3>, dpbf16_row<4>};
+  for (int r = rb; r < re; ++r) {
+    const std::uint8_t* row = w.row(r);
+    for (int i0 = 0; i0 < n; i0 += kTile) {
+      const int nb = std::min(kTile, n - i0);
+      fns[nb - 1](row, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int row_begin, int row_end,
+                 CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::kPortable:
+      return portable_rows(w, x, n, y, ldy, row_begin, row_end);
+    case CpuIsa::kAvx2:
+      return typed_rows<Avx2Row>(w, x, n, y, ldy, row_begin, row_end);
+    case CpuIsa::kAvx512Bf16:
+      if (w.type == WeightType::kBF16) return dpbf16_rows(w, x, n, y, ldy, row_begin, row_end);
+      [[fallthrough]];
+    case CpuIsa::kAvx512:
+      return typed_rows<Avx512Row>(w, x, n, y, ldy, row_begin, row_end);
+  }
+}
+
+}  // namespace plotforge::kernels

@@ -1,0 +1,45 @@
+// The runtime's CPU matrix products against stored weights: y = x W^T for a
+// few rows of activations x (decode: one row per running sequence) and a
+// weight matrix W kept in its stored precision (kernels/weight_formats.h).
+// Decoding is bound by reading W from memory, so the kernels stream each
+// weight row once per call whatever the batch, convert it in registers and
+// accumulate in float32.
+//
+// Instruction sets, picked by the caller (from base/cpu_features.h) and
+// forced by the tests:
+//   kPortable    plain C++, four partial sums per output.
+//   kAvx2        AVX2 + FMA + F16C, 8 lanes.
+//   kAvx512      AVX-512 F/BW/VL/DQ, 16 lanes, masked tails.
+//   kAvx512Bf16  kAvx512, and for bf16 weights vdpbf16ps on x rounded to
+//                bf16 (pairs of products in one instruction; twice the
+//                arithmetic rate, for batches where arithmetic bounds it).
+//
+// Accuracy against matmul_rows_reference (float64 sums of the decoded
+// weights): every set but kAvx512Bf16's bf16 path is within
+//   (cols / 4 + 8) * 2^-24 * sum_k |x_k w_k|,
+// the worst-case bound of float32 sums of cols / 4 terms; kAvx512Bf16 on
+// bf16 weights adds 2^-8 * sum_k |x_k w_k| for rounding x to bf16.
+#pragma once
+
+#include "kernels/weight_formats.h"
+
+namespace plotforge::kernels {
+
+enum class CpuIsa { kPortable, kAvx2, kAvx512, kAvx512Bf16 };
+const char* cpu_isa_name(CpuIsa isa);
+
+// For rows r in [row_begin, row_end) and i < n:
+//   y[i * ldy + r] = sum_k x[i * w.cols + k] * W[r, k].
+// Threads split a call by rows (disjoint [row_begin, row_end) ranges); one
+// call allocates nothing but, for kAvx512Bf16 on bf16, a thread-local copy
+// of x in bf16. The caller checks that isa runs on this CPU.
+void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int row_begin, int row_end,
+                 CpuIsa isa);
+
+// The reference: the same products summed in float64 from decode_row's
+// values, in order. abs_sum (if not null) gets sum_k |x_k w_k| per output,
+// laid out as y, for the tolerance above.
+void matmul_rows_reference(const WeightMatrix& w, const float* x, int n, double* y, double* abs_sum, int ldy,
+                           int row_begin, int row_end);
+
+}  // namespace plotforge::kernels
