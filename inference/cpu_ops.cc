@@ -36,22 +36,33 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     });
     return;
   }
-  if (w.type == WeightType::kF32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in,
-                reinterpret_cast<const float*>(w.data), in, 0.0f, y, out);
-    return;
-  }
-  // Widen a panel of weight rows, multiply it, move on: the widening is read
-  // once per prefill, against n rows of arithmetic.
-  constexpr int kPanel = 256;
-  std::vector<float> panel(static_cast<std::size_t>(std::min(kPanel, out)) * in);
-  for (int r0 = 0; r0 < out; r0 += kPanel) {
-    const int rows = std::min(kPanel, out - r0);
-    parallel_for(static_cast<std::size_t>(rows), 32, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t r = begin; r < end; ++r) kernels::decode_row(w, r0 + static_cast<int>(r), &panel[r * in]);
-    });
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in, panel.data(), in, 0.0f, y + r0, out);
-  }
+  // OpenBLAS runs single-threaded inside the runtime's threads, each on its
+  // own slice of weight rows: one set of threads for everything, none of
+  // them spinning against another pool's.
+  static const bool single_threaded_blas = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)single_threaded_blas;
+  parallel_for(static_cast<std::size_t>(out), 64, [&](std::size_t begin, std::size_t end) {
+    const int r0 = static_cast<int>(begin), rows = static_cast<int>(end - begin);
+    if (w.type == WeightType::kF32) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in,
+                  reinterpret_cast<const float*>(w.row(r0)), in, 0.0f, y + r0, out);
+      return;
+    }
+    // Other precisions: widen a panel of rows, multiply it, move on (the
+    // widening is read once against n rows of arithmetic).
+    constexpr int kPanel = 64;
+    thread_local std::vector<float> panel;
+    panel.resize(static_cast<std::size_t>(kPanel) * in);
+    for (int p0 = r0; p0 < r0 + rows; p0 += kPanel) {
+      const int pr = std::min(kPanel, r0 + rows - p0);
+      for (int r = 0; r < pr; ++r) kernels::decode_row(w, p0 + r, &panel[static_cast<std::size_t>(r) * in]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0,
+                  out);
+    }
+  });
 }
 
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps) {

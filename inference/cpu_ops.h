@@ -15,7 +15,7 @@ namespace plotforge::runtime::cpu {
 // split by weight rows, so the weights stream from memory once; more rows
 // (prefill) go to OpenBLAS's sgemm, weights other than float32 widened a
 // panel of rows at a time.
-constexpr int kGemmRows = 48;
+constexpr int kGemmRows = 16;
 void matmul(const float* x, const WeightMatrix& w, float* y, int n);
 
 // The kernels' instruction set for this CPU and batch: the widest the CPU

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
+#include "base/cpu_features.h"
 #include "base/error.h"
 #include "inference/cpu_ops.h"
 #include "inference/parallel.h"
@@ -152,9 +154,39 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
 }
 
 void RuntimeOptions::validate() const {
-  // --cache-blocks is checked where the pool is made (make_runtime).
   if (prefill_chunk < 1) throw InputError("--prefill-chunk: must be at least 1");
+  if (cache_blocks < 0) throw InputError("--cache-blocks: must be at least 1 (or 0: sized from the work)");
+  if (kv_cache_mb < 0) throw InputError("--kv-cache-mb: must be positive (or 0: sized from the work)");
+  if (cache_blocks > 0 && kv_cache_mb > 0) throw InputError("give one of --cache-blocks and --kv-cache-mb");
   weight_type();
+}
+
+int RuntimeOptions::cache_blocks_for(const ModelConfig& c, int sequences) const {
+  validate();
+  const std::size_t block = BlockPool::block_bytes(c, kBlockSize);
+  std::int64_t blocks = cache_blocks;
+  if (blocks == 0 && kv_cache_mb > 0) {
+    blocks = static_cast<std::int64_t>(kv_cache_mb) * (1 << 20) / static_cast<std::int64_t>(block);
+    if (blocks < 1) {
+      throw InputError("--kv-cache-mb " + std::to_string(kv_cache_mb) + ": less than one cache block (" +
+                       std::to_string(block / 1e6).substr(0, 6) + " MB for this model)");
+    }
+  }
+  if (blocks == 0)
+    blocks = static_cast<std::int64_t>(std::max(1, sequences)) * ((c.context + kBlockSize - 1) / kBlockSize);
+  if (blocks > (1 << 30))
+    throw InputError("--cache-blocks: " + std::to_string(blocks) + " is more than the runtime indexes");
+  const double need_mb = static_cast<double>(blocks) * block / 1e6;
+  const std::int64_t available = available_memory_bytes();
+  if (device == "cpu" && available >= 0 && static_cast<double>(blocks) * block > static_cast<double>(available)) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "a KV cache of %lld blocks needs %.0f MB; this machine has %.0f MB available: lower "
+                  "--cache-blocks or --kv-cache-mb (or the sequences run at once)",
+                  static_cast<long long>(blocks), need_mb, available / 1e6);
+    throw InputError(msg);
+  }
+  return static_cast<int>(blocks);
 }
 
 std::optional<WeightType> RuntimeOptions::weight_type() const {

@@ -80,7 +80,13 @@ Runtime make_runtime(const Model& model, const std::string& device, int block_si
 struct RuntimeOptions {
   static constexpr int kBlockSize = 16;  // positions per KV cache block
   std::string device = "cpu";
-  int cache_blocks = 4096;  // KV cache blocks of kBlockSize positions
+  // The KV cache: --cache-blocks blocks, or as many as --kv-cache-mb holds,
+  // or (both 0, the default) sized from the work: a full context for each
+  // sequence the command runs at once. The memory is reserved and touched
+  // only as sequences grow (kv_cache.h); a cache larger than the memory the
+  // machine has available is refused up front.
+  int cache_blocks = 0;
+  int kv_cache_mb = 0;
   int prefill_chunk = 256;  // prompt tokens a request prefills per step
   // The precision the CPU engine keeps the weight matrices in: "stored"
   // (as the bundle holds them, read straight from the mapping), or f32,
@@ -93,14 +99,22 @@ struct RuntimeOptions {
   void fields(V&& v) {
     v("device", device, "cpu, or cuda (builds with CUDA; Transformer bundles)");
     v("weights", weights, "weight precision in memory: stored (as in the bundle), f32, bf16, f16 or q8_0");
-    v("cache-blocks", cache_blocks, "KV cache blocks of 16 positions");
+    v("cache-blocks", cache_blocks, "KV cache blocks of 16 positions (0: from --kv-cache-mb, or sized from the work)");
+    v("kv-cache-mb", kv_cache_mb, "KV cache budget in MB (0: sized from the work)");
     v("prefill-chunk", prefill_chunk, "prompt tokens a request prefills per step");
   }
   // Throws InputError naming the option when a value is out of range.
   void validate() const;
   // --weights as a type; none for "stored".
   std::optional<WeightType> weight_type() const;
-  Runtime make(const Model& model) const { return make_runtime(model, device, kBlockSize, cache_blocks); }
+  // The KV cache blocks for `sequences` sequences of up to the model's
+  // context at once (or what --cache-blocks / --kv-cache-mb say). Throws
+  // InputError, with the megabytes it would need, for a host cache larger
+  // than the memory available.
+  int cache_blocks_for(const ModelConfig& c, int sequences) const;
+  Runtime make(const Model& model, int sequences) const {
+    return make_runtime(model, device, kBlockSize, cache_blocks_for(model.config(), sequences));
+  }
 };
 
 }  // namespace plotforge::runtime

@@ -1,17 +1,33 @@
 #include "inference/kv_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "base/error.h"
 
 namespace plotforge::runtime {
 
+std::size_t BlockPool::block_bytes(const ModelConfig& c, int block_size) {
+  return 2ull * c.n_kv_heads * block_size * c.head_dim() * c.n_layers * sizeof(float);
+}
+
+void BlockPool::Unmap::operator()(float* p) const { munmap(p, bytes); }
+
 BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage)
-    : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers) {
+    : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers), data_(nullptr, Unmap{0}) {
   layer_floats_ = 2ull * c.n_kv_heads * block_size * c.head_dim();
   block_floats_ = layer_floats_ * c.n_layers;
-  if (host_storage) data_.assign(block_floats_ * num_blocks, 0.f);
+  if (host_storage) {
+    // Address space only: pages arrive zeroed on first touch (MAP_NORESERVE:
+    // the pool is a ceiling, not a commitment).
+    const std::size_t bytes = std::max<std::size_t>(1, block_floats_ * num_blocks * sizeof(float));
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = std::unique_ptr<float, Unmap>(static_cast<float*>(p), Unmap{bytes});
+  }
   refs_.assign(num_blocks, 0);
   for (int b = num_blocks - 1; b >= 0; --b) free_.push_back(b);
 }
@@ -34,7 +50,7 @@ float* BlockPool::k(int block, int layer) { return block_data(block) + layer * l
 float* BlockPool::v(int block, int layer) { return k(block, layer) + layer_floats_ / 2; }
 
 void BlockPool::copy_block(int dst, int src) {
-  if (!data_.empty()) std::memcpy(block_data(dst), block_data(src), block_floats_ * sizeof(float));
+  if (data_) std::memcpy(block_data(dst), block_data(src), block_floats_ * sizeof(float));
   if (copier_) copier_(dst, src);
 }
 

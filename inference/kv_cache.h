@@ -3,6 +3,9 @@
 //
 // A block holds block_size positions of keys and values for every layer:
 //   [layer][K or V][kv_head][position in block][head_dim] floats.
+// The pool's memory is reserved, not filled: the operating system maps a
+// page in (zeroed) when a block is first written, and freed blocks are
+// reused first, so a large pool costs only what sequences have used.
 // fork() makes a child that shares its parent's full blocks (reference
 // counted) and copies the partial last one, so n branches of one prompt
 // store the prompt once.
@@ -35,7 +38,9 @@ class BlockPool {
   float* k(int block, int layer);
   float* v(int block, int layer);
   std::size_t block_floats() const { return block_floats_; }
-  float* block_data(int block) { return data_.data() + static_cast<std::size_t>(block) * block_floats_; }
+  float* block_data(int block) { return data_.get() + static_cast<std::size_t>(block) * block_floats_; }
+  // Bytes one block takes (keys and values of every layer).
+  static std::size_t block_bytes(const ModelConfig& c, int block_size);
   // Copies a block's keys and values (copy-on-write when branching), in host
   // storage and through the copier a backend with its own storage set.
   void copy_block(int dst, int src);
@@ -44,7 +49,11 @@ class BlockPool {
  private:
   int block_size_, num_blocks_, layers_;
   std::size_t layer_floats_, block_floats_;
-  std::vector<float> data_;
+  struct Unmap {
+    std::size_t bytes;
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float, Unmap> data_;
   std::vector<int> refs_, free_;
   std::function<bool()> evict_one_;
   std::function<void(int, int)> copier_;

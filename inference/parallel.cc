@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -10,6 +11,20 @@
 namespace plotforge::runtime {
 
 namespace {
+
+// Waking a sleeping thread costs tens of microseconds, about what a decode
+// step's matrix product takes on a small model, and a step runs dozens of
+// regions back to back. So a worker that finishes spins for a while (kSpin)
+// watching for the next region before it sleeps, and the caller spins for
+// the last chunks before it waits. Past kSpin of idleness (between
+// requests, or while OpenBLAS runs a prefill GEMM) everyone sleeps.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 class Pool {
  public:
@@ -40,13 +55,15 @@ class Pool {
     body_ = &body;
     chunks_ = chunks;
     next_.store(0);
-    pending_ = chunks;
-    ++generation_;
+    pending_.store(chunks);
+    generation_.fetch_add(1);
     l.unlock();
     cv_.notify_all();
     work();
+    const auto start = std::chrono::steady_clock::now();
+    while (pending_.load() != 0 && std::chrono::steady_clock::now() - start < kSpin) relax();
     l.lock();
-    done_cv_.wait(l, [&] { return pending_ == 0; });
+    done_cv_.wait(l, [&] { return pending_.load() == 0; });
     body_ = nullptr;
   }
 
@@ -54,17 +71,21 @@ class Pool {
   void work() {
     for (std::size_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
       (*body_)(c);
-      std::lock_guard<std::mutex> l(mu_);
-      if (--pending_ == 0) done_cv_.notify_all();
+      if (pending_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> l(mu_);  // the caller checks pending_ under mu_ before it sleeps
+        done_cv_.notify_all();
+      }
     }
   }
   void loop() {
     std::size_t seen = 0;
     while (true) {
+      const auto start = std::chrono::steady_clock::now();
+      while (generation_.load() == seen && !stop_.load() && std::chrono::steady_clock::now() - start < kSpin) relax();
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || generation_ != seen; });
+      cv_.wait(l, [&] { return stop_.load() || generation_.load() != seen; });
       if (stop_) return;
-      seen = generation_;
+      seen = generation_.load();
       if (!body_) continue;
       l.unlock();
       work();
@@ -75,9 +96,9 @@ class Pool {
   std::mutex region_mu_, mu_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(std::size_t)>* body_ = nullptr;
-  std::size_t chunks_ = 0, pending_ = 0, generation_ = 0;
-  std::atomic<std::size_t> next_{0};
-  bool stop_ = false;
+  std::size_t chunks_ = 0;
+  std::atomic<std::size_t> next_{0}, pending_{0}, generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 Pool& pool() {

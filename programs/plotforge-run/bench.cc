@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -71,6 +72,26 @@ double copy_bandwidth() {
   return 2.0 * n / best;
 }
 
+// Every phase reserves a KV cache for the sequences it runs (RuntimeOptions);
+// the largest is reported with the process's peak resident memory.
+int largest_cache_blocks = 0;
+
+Runtime make_for(const Model& model, const RuntimeOptions& ro, int sequences) {
+  Runtime rt = ro.make(model, sequences);
+  largest_cache_blocks = std::max(largest_cache_blocks, rt.pool->total_blocks());
+  return rt;
+}
+
+// VmHWM from /proc/self/status in MB, or -1.
+double peak_resident_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
 std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
   std::uniform_int_distribution<int> d(4, vocab - 1);
   std::vector<int> t(n);
@@ -101,7 +122,7 @@ void requests_workload(const Model& model, const BenchOptions& o, const std::vec
       o.requests_per_client, P, M);
   std::printf("| clients | requests | generated tokens/s | TTFT p50 ms | TTFT p99 ms |\n|---|---|---|---|---|\n");
   for (const int C : levels) {
-    Runtime rt = ro.make(model);
+    Runtime rt = make_for(model, ro, 2 * C);  // each client's request, and its prompt in the prefix cache
     PrefixCache cache(*rt.pool);
     SchedulerOptions so;
     so.prefill_chunk = ro.prefill_chunk;
@@ -176,7 +197,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
               gpu ? "device-to-device copy" : "memcpy", bandwidth / 1e9, bandwidth / weight_bytes);
 
   {  // prefill
-    Runtime rt = ro.make(*model);
+    Runtime rt = make_for(*model, ro, 1);
     Engine& engine = *rt.engine;
     BlockPool& pool = *rt.pool;
     const int P = std::min(o.prompt_tokens, c.context - 1);
@@ -193,7 +214,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   }
   std::printf("\n| batch | decode tokens/s | ms/step | %% of batch-1 roofline |\n|---|---|---|---|\n");
   for (int B : batch_sizes) {
-    Runtime rt = ro.make(*model);
+    Runtime rt = make_for(*model, ro, B);
     Engine& engine = *rt.engine;
     BlockPool& pool = *rt.pool;
     std::vector<Sequence> seqs(B);
@@ -240,7 +261,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   } modes[2];
   for (int rep = 0; rep < o.repeats; ++rep) {
     for (const bool sharing : {false, true}) {
-      Runtime rt = ro.make(*model);
+      Runtime rt = make_for(*model, ro, o.sessions * (o.branches + 1));
       PrefixCache cache(*rt.pool);
       Scheduler sched(*rt.engine, sharing ? &cache : nullptr, SchedulerOptions{});
       SamplingParams p;
@@ -275,6 +296,12 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   }
   std::printf("\nprefix sharing speed-up on the branching workload: %.2fx (ratio of medians)\n", median[0] / median[1]);
   if (!o.concurrency.empty()) requests_workload(*model, o, parse_int_list(o.concurrency, "--concurrency"), ro, rng);
+  std::printf(
+      "\nKV cache: each phase reserved a full context per sequence it runs (--cache-blocks or --kv-cache-mb to fix "
+      "it); the largest, %d blocks of %d positions, %.0f MB, is touched only as sequences grow. Peak resident "
+      "memory of this process: %.0f MB\n",
+      largest_cache_blocks, RuntimeOptions::kBlockSize,
+      largest_cache_blocks * BlockPool::block_bytes(c, RuntimeOptions::kBlockSize) / 1e6, peak_resident_mb());
   return 0;
 }
 
@@ -285,7 +312,6 @@ int cmd_bench(const Args& args) {
   o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'");
   BenchOptions b;
   RuntimeOptions ro;
-  ro.cache_blocks = 8192;  // room for every batch size's sequences
   add_fields(o, b);
   add_fields(o, ro);
   po::variables_map vm;

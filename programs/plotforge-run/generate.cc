@@ -72,7 +72,7 @@ int cmd_generate(const Args& args) {
   }
   const SamplingParams p = read_sampling_options(vm, defaults);
   ro.validate();
-  Runtime rt = ro.make(*model);
+  Runtime rt = ro.make(*model, p.n + 1);  // the prompt and its branches
   Engine& engine = *rt.engine;
   const std::vector<int> ids = prompt_ids(vm, tok, genre);
   generate_and_print("plotforge-run generate", tok, ids, p, model->config().context,

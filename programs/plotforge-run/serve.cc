@@ -99,7 +99,7 @@ int cmd_serve(const Args& args) {
                        ": a VAE bundle needs a latent code per request; serve runs Transformer bundles "
                        "(decode a VAE with 'plotforge-run generate --prior')");
     }
-    rt = ro.make(*model);
+    rt = ro.make(*model, so.max_running);
     serving::EngineLoopOptions lo;
     lo.max_queue = so.max_queue;
     lo.stall_seconds = so.stall_seconds;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# plotforge-run against llama.cpp on the same weights, side by side in one
+# run on one machine (issue 21; the numbers go to docs/perf/runtime-cpu.md).
+# A benchmark-only set-up, never run by CTest or CI:
+#   LLAMA   a llama.cpp source tree built for this CPU (build/bin/llama-bench,
+#           build/bin/llama-batched-bench), e.g. the one PyPI's
+#           llama-cpp-python sdist vendors (vendor/llama.cpp)
+#   PY      a python with torch, transformers and sentencepiece, for
+#           llama.cpp's convert_hf_to_gguf.py (bench/llamacpp_convert.py runs
+#           it under Debian's torch 1.13)
+# Each bundle is converted to GGUF f32, f16, bf16 and q8_0; plotforge-run
+# keeps the bundle's weights in the same precision (--weights). For each
+# precision the two programs alternate REPEATS times on 2 threads: decode at
+# batch 1, 8 and 32 (16-token prompts), prefill of 64 and 512 tokens (512
+# where the context allows); medians are printed as a Markdown table, with
+# the memcpy bandwidth plotforge-run bench measures in the same run.
+# usage: LLAMA=DIR PY=PYTHON bench/runtime_vs_llamacpp.sh BUNDLE...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${RUN:-build/bin/plotforge-run}
+REPEATS=${REPEATS:-3}
+DECODE=${DECODE:-64}
+: "${LLAMA:?set LLAMA to a built llama.cpp tree}" "${PY:?set PY to a python with torch, transformers, sentencepiece}"
+[ $# -ge 1 ] || { echo "usage: LLAMA=DIR PY=PYTHON $0 BUNDLE..." >&2; exit 2; }
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
+echo "== plotforge $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)'); llama.cpp $(git -C "$LLAMA" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "== $($RUN system | grep -E '^(cpu|blas):' | tr '\n' ' ')"
+out=$(mktemp -d)
+for bundle in "$@"; do
+  name=$(basename "$bundle")
+  ctx=$(python3 -c "import json; print(json.load(open('$bundle/config.json'))['max_position_embeddings'])")
+  for t in f32 f16 bf16 q8_0; do
+    gguf=$out/$name-$t.gguf
+    $PY bench/llamacpp_convert.py "$LLAMA/convert_hf_to_gguf.py" "$bundle" --outtype $t --outfile "$gguf" > /dev/null 2>&1 ||
+      { echo "llama.cpp's converter failed on $bundle ($t)" >&2; exit 1; }
+    prompts=64; [ "$ctx" -gt 512 ] && prompts="64 512"
+    for rep in $(seq "$REPEATS"); do
+      for p in $prompts; do
+        $RUN bench --bundle "$bundle" --weights $t --batch-sizes 1,8,32 --decode-tokens $DECODE --prompt-tokens $p \
+          --sessions 1 --branches 1 --prefix-tokens 16 --branch-tokens 4 --repeats 1 > "$out/pf-$name-$t-$p-$rep.txt"
+      done
+      "$LLAMA/build/bin/llama-bench" -m "$gguf" -t 2 -p "${prompts// /,}" -n $DECODE -r 1 -o json \
+        > "$out/ll-$name-$t-$rep.json" 2> /dev/null
+      "$LLAMA/build/bin/llama-batched-bench" -m "$gguf" -t 2 -npp 16 -ntg $DECODE -npl 8,32 -c $(( 40 * (16 + DECODE) )) \
+        > "$out/llb-$name-$t-$rep.txt" 2> /dev/null
+    done
+  done
+done
+python3 - "$out" "$@" <<'PY'
+import glob, json, os, re, statistics, sys
+out, bundles = sys.argv[1], sys.argv[2:]
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+bw = []
+print("\n| model | weights | measure | plotforge-run tokens/s | llama.cpp tokens/s | ratio |\n|---|---|---|---|---|---|")
+for b in bundles:
+    name = os.path.basename(b)
+    for t in ["f32", "f16", "bf16", "q8_0"]:
+        rows = {}
+        for f in glob.glob(f"{out}/pf-{name}-{t}-*.txt"):
+            text = open(f).read()
+            p = int(f.split("-")[-2])
+            bw += [float(x) for x in re.findall(r"read\+write\): ([0-9.]+) GB/s", text)]
+            m = re.search(r"prefill, one (\d+)-token prompt: (\d+) tokens/s", text)
+            rows.setdefault(f"prefill {m.group(1)}", [[], []])[0].append(float(m.group(2)))
+            if p == 64:
+                for bsz, tps in re.findall(r"^\| (\d+) \| (\d+) \|", text, re.M):
+                    rows.setdefault(f"decode batch {bsz}", [[], []])[0].append(float(tps))
+        for f in glob.glob(f"{out}/ll-{name}-{t}-*.json"):
+            for r in json.load(open(f)):
+                key = f"prefill {r['n_prompt']}" if r["n_gen"] == 0 else "decode batch 1"
+                rows.setdefault(key, [[], []])[1].append(r["avg_ts"])
+        for f in glob.glob(f"{out}/llb-{name}-{t}-*.txt"):
+            for line in open(f):
+                c = [x.strip() for x in line.split("|")[1:-1]]
+                if len(c) >= 8 and c[2].isdigit():
+                    rows.setdefault(f"decode batch {c[2]}", [[], []])[1].append(float(c[7]))
+        order = ["decode batch 1", "decode batch 8", "decode batch 32", "prefill 64", "prefill 512"]
+        for k in [k for k in order if k in rows]:
+            a, l = med(rows[k][0]), med(rows[k][1])
+            print(f"| {name} | {t} | {k} | {a:.0f} | {l:.0f} | {a / l:.2f} |")
+print(f"\nmemcpy bandwidth (read+write) in this run: median {med(bw):.2f} GB/s over {len(bw)} measurements; "
+      f"medians of {len(glob.glob(out + '/ll-*.json')) // max(1, len(bundles) * 4)} alternating runs")
+PY
