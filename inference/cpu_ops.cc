@@ -13,14 +13,14 @@
 
 namespace plotforge::runtime::cpu {
 
-kernels::CpuIsa matmul_isa(WeightType t, int n) {
+kernels::CpuIsa matmul_isa(WeightType t) {
   static const kernels::CpuIsa widest = [] {
     const CpuFeatures& f = cpu_features();
     if (f.avx512() && f.fma && f.f16c) return kernels::CpuIsa::kAvx512;
     if (f.avx2 && f.fma && f.f16c) return kernels::CpuIsa::kAvx2;
     return kernels::CpuIsa::kPortable;
   }();
-  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && n >= 8 && cpu_features().avx512_bf16) {
+  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && cpu_features().avx512_bf16) {
     return kernels::CpuIsa::kAvx512Bf16;
   }
   return widest;
@@ -28,8 +28,8 @@ kernels::CpuIsa matmul_isa(WeightType t, int n) {
 
 void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
-  if (n <= kGemmRows) {
-    const kernels::CpuIsa isa = matmul_isa(w.type, n);
+  if (n <= gemm_rows(w.type)) {
+    const kernels::CpuIsa isa = matmul_isa(w.type);
     // Chunks of at least 16 weight rows; a small matrix runs inline.
     parallel_for(static_cast<std::size_t>(out), 64, [&](std::size_t begin, std::size_t end) {
       kernels::matmul_rows(w, x, n, y, out, static_cast<int>(begin), static_cast<int>(end), isa);

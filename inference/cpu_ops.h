@@ -10,18 +10,21 @@
 
 namespace plotforge::runtime::cpu {
 
-// y[n, w.rows] = x[n, w.cols] * W^T. Up to kGemmRows rows (decode) run
-// kernels/cpu_matmul.h's kernels for this CPU on the runtime's threads,
-// split by weight rows, so the weights stream from memory once; more rows
-// (prefill) go to OpenBLAS's sgemm, weights other than float32 widened a
-// panel of rows at a time.
-constexpr int kGemmRows = 16;
+// y[n, w.rows] = x[n, w.cols] * W^T. Up to gemm_rows(w.type) rows
+// (decode) run kernels/cpu_matmul.h's kernels for this CPU on the
+// runtime's threads, split by weight rows, so the weights stream from
+// memory once; more rows (prefill) go to OpenBLAS's sgemm on the same
+// threads, weights other than float32 widened a panel of rows at a time.
 void matmul(const float* x, const WeightMatrix& w, float* y, int n);
 
-// The kernels' instruction set for this CPU and batch: the widest the CPU
-// runs; vdpbf16ps (x rounded to bf16) only for bf16 weights from 8 rows up,
-// where arithmetic rather than memory bounds the product.
-kernels::CpuIsa matmul_isa(WeightType t, int n);
+// Where sgemm overtakes our kernels (measured side by side on the 2-core
+// VM, docs/perf/runtime-cpu.md): past 16 rows for float32 weights; past 48
+// for the others, whose panels sgemm must first widen.
+inline int gemm_rows(WeightType t) { return t == WeightType::kF32 ? 16 : 48; }
+
+// The kernels' instruction set for this CPU: the widest it runs, and for
+// bf16 weights vdpbf16ps (x rounded to bf16) where the CPU has it.
+kernels::CpuIsa matmul_isa(WeightType t);
 
 // a . b over n floats, and y += a x: the inner loops of attention over the
 // cache. Inline and marked for SIMD (plotforge_inference builds with

@@ -6,6 +6,7 @@
 // same tokens (they share one sampler, models/sampling.h). Weights kept in
 // bf16, f16 or q8_0 stay within stated bounds of fp32.
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -335,6 +336,58 @@ TEST(RuntimeParity, DeviceChoiceIsCheckedUpFront) {
   // tiny.ini's head_dim (16) is not one the CUDA kernels take: refused
   // whether or not a GPU is present.
   EXPECT_THROW(runtime::make_runtime(*model, "cuda", 16, 8), InputError);
+}
+
+double resident_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+// The KV cache is sized from the work unless told otherwise, reserved
+// rather than filled, and a size the machine cannot hold is refused up front
+// with the number it would need.
+TEST(RuntimeParity, KvCacheSizedFromTheWorkReservedLazilyAndBoundedByMemory) {
+  const auto model = runtime::Model::load(trained().bundle);
+  const runtime::ModelConfig& c = model->config();
+  runtime::RuntimeOptions ro;
+  const int per_sequence = (c.context + 15) / 16;
+  EXPECT_EQ(ro.cache_blocks_for(c, 3), 3 * per_sequence);
+  ro.kv_cache_mb = 2;
+  const std::size_t block = runtime::BlockPool::block_bytes(c, 16);
+  EXPECT_EQ(ro.cache_blocks_for(c, 3), static_cast<int>((2u << 20) / block));
+  ro.cache_blocks = 5;
+  EXPECT_THROW(ro.cache_blocks_for(c, 3), InputError) << "both --cache-blocks and --kv-cache-mb";
+  ro.kv_cache_mb = 0;
+  EXPECT_EQ(ro.cache_blocks_for(c, 3), 5);
+  ro.cache_blocks = 1 << 29;  // far more than any machine here holds
+  try {
+    ro.cache_blocks_for(c, 1);
+    FAIL() << "a cache larger than the available memory was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("MB available"), std::string::npos) << e.what();
+  }
+  // Reserving 1 GB of cache costs (almost) nothing until it is written.
+  const int blocks = static_cast<int>((1u << 30) / block);
+  const double before = resident_mb();
+  runtime::BlockPool pool(c, 16, blocks);
+  EXPECT_LT(resident_mb() - before, 64) << "the pool was filled when it was made";
+  runtime::CpuEngine engine(*model, pool);
+  runtime::Sequence seq;
+  std::vector<runtime::BatchItem> batch{{&seq, prompt_of(*model, "MACBETH\n"), false}};
+  engine.forward(batch);  // and it works
+  EXPECT_LT(resident_mb() - before, 64);
+  // Through the program: the error names the need and exits 1.
+  const std::string runtime_bin = (std::filesystem::path(plotforge_bin()).parent_path() / "plotforge-run").string();
+  const auto r = run(runtime_bin + " generate --bundle " + trained().bundle + " --cache-blocks 500000000 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("MB available"), std::string::npos) << r.output;
+  const auto w = run(runtime_bin + " generate --bundle " + trained().bundle + " --weights q4_0 2>&1");
+  EXPECT_EQ(w.exit_code, 1) << w.output;
+  EXPECT_NE(w.output.find("--weights"), std::string::npos) << w.output;
 }
 
 TEST(RuntimeParity, HostileBundlesAreClearErrors) {
