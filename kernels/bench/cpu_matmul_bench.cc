@@ -112,7 +112,7 @@ void matmul_args(benchmark::internal::Benchmark* b) {
   for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
     for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0});
     if (t == WeightType::kBF16) {
-      for (int n : {8, 32}) b->Args({static_cast<int>(t), n, 1});
+      for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1});
     }
   }
 }
