@@ -59,8 +59,7 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     for (int p0 = r0; p0 < r0 + rows; p0 += kPanel) {
       const int pr = std::min(kPanel, r0 + rows - p0);
       for (int r = 0; r < pr; ++r) kernels::decode_row(w, p0 + r, &panel[static_cast<std::size_t>(r) * in]);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0,
-                  out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0, out);
     }
   });
 }

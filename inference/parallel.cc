@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,6 +27,15 @@ inline void relax() {
 #endif
 }
 
+// A region's chunks are handed out by one 64-bit ticket: the region's
+// generation, its chunk count and the next chunk index, so a worker that
+// takes a ticket knows which region it belongs to and whether it is a real
+// chunk, with no other shared state to read. A worker still finishing the
+// previous region either takes a ticket past that region's end (and stops)
+// or one of the new region's (and runs it, counted like any other).
+constexpr int kIndexBits = 20, kGenShift = 2 * kIndexBits;
+constexpr std::uint64_t kIndexMask = (std::uint64_t{1} << kIndexBits) - 1;
+
 class Pool {
  public:
   Pool() {
@@ -47,30 +57,30 @@ class Pool {
   // chunks itself rather than wait.
   void run(std::size_t chunks, const std::function<void(std::size_t)>& body) {
     std::unique_lock<std::mutex> region(region_mu_, std::try_to_lock);
-    if (!region.owns_lock()) {
+    if (!region.owns_lock() || chunks > kIndexMask / 2) {
       for (std::size_t c = 0; c < chunks; ++c) body(c);
       return;
     }
-    std::unique_lock<std::mutex> l(mu_);
     body_ = &body;
-    chunks_ = chunks;
-    next_.store(0);
     pending_.store(chunks);
-    generation_.fetch_add(1);
-    l.unlock();
+    ++generation_;
+    ticket_.store((generation_ << kGenShift) | (std::uint64_t{chunks} << kIndexBits));
+    { std::lock_guard<std::mutex> l(mu_); }  // a worker checking the ticket under mu_ is now waiting, or sees it
     cv_.notify_all();
     work();
     const auto start = std::chrono::steady_clock::now();
     while (pending_.load() != 0 && std::chrono::steady_clock::now() - start < kSpin) relax();
-    l.lock();
+    std::unique_lock<std::mutex> l(mu_);
     done_cv_.wait(l, [&] { return pending_.load() == 0; });
-    body_ = nullptr;
   }
 
  private:
   void work() {
-    for (std::size_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
-      (*body_)(c);
+    while (true) {
+      const std::uint64_t t = ticket_.fetch_add(1);
+      const std::uint64_t index = t & kIndexMask, chunks = (t >> kIndexBits) & kIndexMask;
+      if (index >= chunks) return;
+      (*body_)(index);  // body_ is this region's: the next is set up only once this chunk is counted
       if (pending_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> l(mu_);  // the caller checks pending_ under mu_ before it sleeps
         done_cv_.notify_all();
@@ -78,16 +88,17 @@ class Pool {
     }
   }
   void loop() {
-    std::size_t seen = 0;
+    std::uint64_t seen = 0;  // the generation this worker last joined
+    const auto generation = [this] { return ticket_.load() >> kGenShift; };
     while (true) {
       const auto start = std::chrono::steady_clock::now();
-      while (generation_.load() == seen && !stop_.load() && std::chrono::steady_clock::now() - start < kSpin) relax();
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_.load() || generation_.load() != seen; });
-      if (stop_) return;
-      seen = generation_.load();
-      if (!body_) continue;
-      l.unlock();
+      while (generation() == seen && !stop_.load() && std::chrono::steady_clock::now() - start < kSpin) relax();
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return stop_.load() || generation() != seen; });
+        if (stop_) return;
+      }
+      seen = generation();
       work();
     }
   }
@@ -96,8 +107,8 @@ class Pool {
   std::mutex region_mu_, mu_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(std::size_t)>* body_ = nullptr;
-  std::size_t chunks_ = 0;
-  std::atomic<std::size_t> next_{0}, pending_{0}, generation_{0};
+  std::uint64_t generation_ = 0;  // the caller's count of regions (under region_mu_)
+  std::atomic<std::uint64_t> ticket_{0}, pending_{0};
   std::atomic<bool> stop_{false};
 };
 

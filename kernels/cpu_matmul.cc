@@ -93,7 +93,7 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
       const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
       std::uint16_t dh;
       std::memcpy(&dh, blk, 2);
-      const __m256 d = _mm256_set1_ps(f16_to_float(dh));
+      const __m256 d = _mm256_set1_ps(_cvtsh_ss(dh));  // F16C: one instruction, not the portable conversion
       __m256 wv[4];
       for (int j = 0; j < 4; ++j) {
         const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
@@ -161,7 +161,7 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
       const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
       std::uint16_t dh;
       std::memcpy(&dh, blk, 2);
-      const __m512 d = _mm512_set1_ps(f16_to_float(dh));
+      const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
       const __m512 w0 =
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
       const __m512 w1 =
