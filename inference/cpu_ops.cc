@@ -58,7 +58,7 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     panel.resize(static_cast<std::size_t>(kPanel) * in);
     for (int p0 = r0; p0 < r0 + rows; p0 += kPanel) {
       const int pr = std::min(kPanel, r0 + rows - p0);
-      for (int r = 0; r < pr; ++r) kernels::decode_row(w, p0 + r, &panel[static_cast<std::size_t>(r) * in]);
+      kernels::widen_rows(w, p0, p0 + pr, panel.data(), matmul_isa(WeightType::kF32));
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0, out);
     }
   });

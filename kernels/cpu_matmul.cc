@@ -135,6 +135,32 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = hsum8(_mm256_add_ps(a0[i], a1[i])) + tail[i];
 }
 
+// Rows widened to float32 with the same loads the products use (the
+// runtime's prefill widens panels of rows for sgemm).
+template <WeightType T>
+PF_AVX2 void avx2_widen(const std::uint8_t* row, int C, float* out) {
+  if constexpr (T == WeightType::kQ8_0) {
+    for (int b = 0; b < C / kQ8Block; ++b) {
+      const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
+      std::uint16_t dh;
+      std::memcpy(&dh, blk, 2);
+      const __m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
+      for (int j = 0; j < 4; ++j) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
+        _mm256_storeu_ps(out + b * kQ8Block + 8 * j, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
+      }
+    }
+  } else {
+    int k = 0;
+    for (; k + 8 <= C; k += 8) _mm256_storeu_ps(out + k, load8<T>(row, k));
+    for (; k < C; ++k) {
+      std::uint16_t h;
+      std::memcpy(&h, row + 2 * static_cast<std::size_t>(k), 2);
+      out[k] = T == WeightType::kBF16 ? bf16_to_float(h) : f16_to_float(h);
+    }
+  }
+}
+
 // ---- AVX-512: 16 lanes, masked tails.
 #define PF_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 
@@ -195,6 +221,28 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
     }
   }
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i], a1[i]));
+}
+
+template <WeightType T>
+PF_AVX512 void avx512_widen(const std::uint8_t* row, int C, float* out) {
+  if constexpr (T == WeightType::kQ8_0) {
+    for (int b = 0; b < C / kQ8Block; ++b) {
+      const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
+      std::uint16_t dh;
+      std::memcpy(&dh, blk, 2);
+      const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+      for (int j = 0; j < 2; ++j) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2 + 16 * j));
+        _mm512_storeu_ps(out + b * kQ8Block + 16 * j, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
+      }
+    }
+  } else {
+    for (int k = 0; k < C; k += 16) {
+      const int left = C - k;
+      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      _mm512_mask_storeu_ps(out + k, m, load16<T>(row, k, m));
+    }
+  }
 }
 
 // ---- AVX-512 BF16: bf16 weights against x rounded to bf16, vdpbf16ps.
@@ -280,7 +328,35 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   }
 }
 
+template <WeightType T>
+void widen_typed(const WeightMatrix& w, int rb, int re, float* out, CpuIsa isa) {
+  for (int r = rb; r < re; ++r) {
+    float* o = out + at(r - rb, w.cols);
+    if (isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16) {
+      avx512_widen<T>(w.row(r), w.cols, o);
+    } else if (isa == CpuIsa::kAvx2) {
+      avx2_widen<T>(w.row(r), w.cols, o);
+    } else {
+      decode_row(w, r, o);
+    }
+  }
+}
+
 }  // namespace
+
+void widen_rows(const WeightMatrix& w, int row_begin, int row_end, float* out, CpuIsa isa) {
+  switch (w.type) {
+    case WeightType::kF32:
+      std::memcpy(out, w.row(row_begin), static_cast<std::size_t>(row_end - row_begin) * w.cols * sizeof(float));
+      return;
+    case WeightType::kBF16:
+      return widen_typed<WeightType::kBF16>(w, row_begin, row_end, out, isa);
+    case WeightType::kF16:
+      return widen_typed<WeightType::kF16>(w, row_begin, row_end, out, isa);
+    case WeightType::kQ8_0:
+      return widen_typed<WeightType::kQ8_0>(w, row_begin, row_end, out, isa);
+  }
+}
 
 void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int row_begin, int row_end,
                  CpuIsa isa) {

@@ -36,6 +36,10 @@ const char* cpu_isa_name(CpuIsa isa);
 void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int row_begin, int row_end,
                  CpuIsa isa);
 
+// Rows [row_begin, row_end) as float32, row-major into out: exactly
+// decode_row's values, converted with the set's vector loads.
+void widen_rows(const WeightMatrix& w, int row_begin, int row_end, float* out, CpuIsa isa);
+
 // The reference: the same products summed in float64 from decode_row's
 // values, in order. abs_sum (if not null) gets sum_k |x_k w_k| per output,
 // laid out as y, for the tolerance above.

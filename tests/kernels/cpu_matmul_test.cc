@@ -118,6 +118,27 @@ TEST(CpuMatmul, AReductionIsTheSameWhateverTheBatch) {
   }
 }
 
+TEST(CpuMatmul, WideningGivesDecodeRowsValuesExactly) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (WeightType t : {WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
+    for (int cols : {32, 96, 100, 7}) {
+      if (t == WeightType::kQ8_0 && cols % 32) continue;
+      const int rows = 5;
+      std::vector<float> wv(rows * cols);
+      for (float& v : wv) v = d(rng);
+      const Encoded e = encode(wv, rows, cols, t);
+      std::vector<float> want(rows * cols);
+      for (int r = 0; r < rows; ++r) decode_row(e.w, r, &want[r * cols]);
+      for (CpuIsa isa : runnable_isas()) {
+        std::vector<float> got(3 * cols, -1.f);
+        widen_rows(e.w, 1, 4, got.data(), isa);
+        for (int i = 0; i < 3 * cols; ++i) ASSERT_EQ(got[i], want[cols + i]) << cpu_isa_name(isa) << " " << i;
+      }
+    }
+  }
+}
+
 TEST(WeightFormats, HalfConversionIsExactAndRoundsToNearestEven) {
   // Every half survives the round trip (NaNs stay NaNs).
   for (std::uint32_t h = 0; h < 65536; ++h) {
