@@ -2,9 +2,9 @@
 // against this machine's memory bandwidth, measured in the same run: each
 // weight type streams a matrix of about 600 MB (past any L3 we have met),
 // at batch 1, 8 and 32, on 1 and 2 threads splitting the rows; "bytes_per_second"
-// counts the weight bytes read. BM_Read is the roofline: a plain float
-// sum over as many bytes; BM_Memcpy the copy bandwidth plotforge-run bench
-// reports. Never run by CTest (docs/perf/runtime-cpu.md has the numbers):
+// counts the weight bytes read. BM_Memcpy is the reference: the copy
+// bandwidth plotforge-run bench reports (bytes read plus bytes written).
+// Never run by CTest (docs/perf/runtime-cpu.md has the numbers):
 //   build/kernels/bench/cpu_matmul_bench --benchmark_min_time=1
 #include <cstring>
 #include <map>
@@ -85,19 +85,6 @@ void BM_Matmul(benchmark::State& state) {
   state.SetLabel(std::string(weight_type_name(t)) + " " + cpu_isa_name(isa) + " batch " + std::to_string(n));
 }
 
-void BM_Read(benchmark::State& state) {
-  static std::vector<float> data(kBytes / 4, 1.f);
-  const std::size_t per = data.size() / state.threads(), begin = state.thread_index() * per;
-  for (auto _ : state) {
-    float s[16] = {};
-    for (std::size_t i = begin; i < begin + per; i += 16) {
-      for (int j = 0; j < 16; ++j) s[j] += data[i + j];
-    }
-    benchmark::DoNotOptimize(s);
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * per * 4);
-}
-
 void BM_Memcpy(benchmark::State& state) {
   static std::vector<char> src(kBytes / 2, 1), dst(kBytes / 2);
   const std::size_t per = src.size() / state.threads(), begin = state.thread_index() * per;
@@ -117,7 +104,6 @@ void matmul_args(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_Read)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Memcpy)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->Threads(1)->Threads(2)->UseRealTime();
 
