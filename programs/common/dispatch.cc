@@ -39,7 +39,12 @@ void print_system() {
 
 int dispatch(const std::string& program, const std::string& about, const std::vector<Command>& commands, int argc,
              char** argv) {
-  correct_blas_kernels(argv);  // first: it may execute the program again
+  if (argc >= 2) {
+    const std::string name = argv[1];
+    bool blas = name == "system";
+    for (const Command& c : commands) blas = blas || (c.name == name && c.blas);
+    if (blas) correct_blas_kernels(argv);  // first: it may execute the program again
+  }
   const std::string help = help_text(program, about, commands);
   if (argc < 2) {
     std::fputs(help.c_str(), stderr);

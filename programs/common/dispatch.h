@@ -16,6 +16,11 @@ struct Command {
   std::string name;     // "train"
   std::string summary;  // one line for the command list
   std::function<int(const Args&)> run;
+  // Whether it runs matrix products through OpenBLAS (libtorch's or the
+  // runtime's): those commands first make sure OpenBLAS runs the kernels
+  // for this CPU, which may cost a re-exec (programs/common/blas_kernels.h);
+  // the others start without it.
+  bool blas = true;
 };
 
 // Runs argv[1] with the rest of argv; `about` heads the help text.
