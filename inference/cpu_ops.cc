@@ -13,6 +13,19 @@
 
 namespace plotforge::runtime::cpu {
 
+void prepare_threads() {
+  // OpenBLAS runs single-threaded inside the runtime's threads, each on its
+  // own slice of weight rows: one set of threads for everything, none of
+  // them spinning against another pool's. Done once, before the first
+  // request (it takes tens of milliseconds), along with the pool's start.
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    parallel_for(1024, 1, [](std::size_t, std::size_t) {});
+    return true;
+  }();
+  (void)once;
+}
+
 kernels::CpuIsa matmul_isa(WeightType t) {
   static const kernels::CpuIsa widest = [] {
     const CpuFeatures& f = cpu_features();
@@ -28,14 +41,6 @@ kernels::CpuIsa matmul_isa(WeightType t) {
 
 void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
-  // OpenBLAS runs single-threaded inside the runtime's threads, each on its
-  // own slice of weight rows: one set of threads for everything, none of
-  // them spinning against another pool's.
-  static const bool single_threaded_blas = [] {
-    openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)single_threaded_blas;
   if (n == 1 && w.type == WeightType::kF32) {
     // A float32 matrix-vector product: OpenBLAS's sgemv kernel, measured
     // faster than ours on weights that sit in the cache (small models).

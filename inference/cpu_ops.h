@@ -17,6 +17,11 @@ namespace plotforge::runtime::cpu {
 // threads, weights other than float32 widened a panel of rows at a time.
 void matmul(const float* x, const WeightMatrix& w, float* y, int n);
 
+// Sets up the threads matmul runs on (OpenBLAS single-threaded inside the
+// runtime's pool, the pool started); the engines call it when they are
+// made, so a server's first request does not pay for it.
+void prepare_threads();
+
 // Where sgemm overtakes our kernels (measured side by side on the 2-core
 // VM, docs/perf/runtime-cpu.md): past 16 rows for float32 weights; past 48
 // for the others, whose panels sgemm must first widen.

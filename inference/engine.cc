@@ -59,6 +59,7 @@ BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchIte
 
 CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) {
   rotary_tables(model.config(), cos_, sin_);
+  cpu::prepare_threads();
 }
 
 std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {

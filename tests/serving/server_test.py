@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -57,9 +58,10 @@ def completion_requests_counted(m):
                if k.startswith("plotforge:request_success_total") or k.startswith("plotforge:request_failure_total"))
 
 
-def stream_raw(url, body, read_tokens=None):
+def stream_raw(url, body, read_tokens=None, started=None):
     """Streams over a plain socket; returns the SSE data payloads. With
-    read_tokens, closes the connection after that many token chunks."""
+    read_tokens, closes the connection after that many token chunks; with
+    started (a threading.Event), sets it when the first event arrives."""
     u = urllib.parse.urlparse(url)
     s = socket.create_connection((u.hostname, u.port), timeout=30)
     payload = json.dumps(dict(body, stream=True)).encode()
@@ -76,6 +78,8 @@ def stream_raw(url, body, read_tokens=None):
             for line in event.split(b"\n"):
                 if line.startswith(b"data: "):
                     events.append(line[6:].decode())
+                    if started is not None:
+                        started.set()
         if read_tokens is not None and len([e for e in events if e != "[DONE]"]) >= read_tokens:
             s.close()
             return events
@@ -350,8 +354,11 @@ class Shutdown(unittest.TestCase):
         """The finish reasons of a stream that SIGTERM interrupts; the server must exit 0."""
         server = ServerProcess(BIN, BUNDLE, *flags)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(stream_raw, server.url, body)
-            time.sleep(0.05)
+            started = threading.Event()
+            fut = pool.submit(stream_raw, server.url, body, None, started)
+            # SIGTERM once the stream is running (its first event is here),
+            # not after a fixed sleep that a loaded machine can outlast.
+            self.assertTrue(started.wait(60), "the stream never started")
             self.assertEqual(server.stop(), 0, server.stderr())
             events = fut.result(60)
         self.assertEqual(events[-1], "[DONE]")
