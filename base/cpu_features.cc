@@ -71,4 +71,13 @@ std::int64_t available_memory_bytes() {
   return -1;
 }
 
+double process_memory_mb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
+  }
+  return -1;
+}
+
 }  // namespace plotforge

@@ -26,4 +26,7 @@ const CpuFeatures& cpu_features();
 // MemAvailable from /proc/meminfo in bytes, or -1 where it cannot be read.
 std::int64_t available_memory_bytes();
 
+// A field of /proc/self/status in MB ("VmRSS", "VmHWM"), or -1.
+double process_memory_mb(const std::string& field);
+
 }  // namespace plotforge

@@ -6,13 +6,13 @@
 // same tokens (they share one sampler, models/sampling.h). Weights kept in
 // bf16, f16 or q8_0 stay within stated bounds of fp32.
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "base/cpu_features.h"
 #include "base/error.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
@@ -338,15 +338,6 @@ TEST(RuntimeParity, DeviceChoiceIsCheckedUpFront) {
   EXPECT_THROW(runtime::make_runtime(*model, "cuda", 16, 8), InputError);
 }
 
-double resident_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
-  }
-  return -1;
-}
-
 // The KV cache is sized from the work unless told otherwise, reserved
 // rather than filled, and a size the machine cannot hold is refused up front
 // with the number it would need.
@@ -372,14 +363,14 @@ TEST(RuntimeParity, KvCacheSizedFromTheWorkReservedLazilyAndBoundedByMemory) {
   }
   // Reserving 1 GB of cache costs (almost) nothing until it is written.
   const int blocks = static_cast<int>((1u << 30) / block);
-  const double before = resident_mb();
+  const double before = process_memory_mb("VmRSS");
   runtime::BlockPool pool(c, 16, blocks);
-  EXPECT_LT(resident_mb() - before, 64) << "the pool was filled when it was made";
+  EXPECT_LT(process_memory_mb("VmRSS") - before, 64) << "the pool was filled when it was made";
   runtime::CpuEngine engine(*model, pool);
   runtime::Sequence seq;
   std::vector<runtime::BatchItem> batch{{&seq, prompt_of(*model, "MACBETH\n"), false}};
   engine.forward(batch);  // and it works
-  EXPECT_LT(resident_mb() - before, 64);
+  EXPECT_LT(process_memory_mb("VmRSS") - before, 64);
   // Through the program: the error names the need and exits 1.
   const std::string runtime_bin = (std::filesystem::path(plotforge_bin()).parent_path() / "plotforge-run").string();
   const auto r = run(runtime_bin + " generate --bundle " + trained().bundle + " --cache-blocks 500000000 2>&1");

@@ -4,12 +4,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "base/cpu_features.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "inference/engine.h"
@@ -80,16 +80,6 @@ Runtime make_for(const Model& model, const RuntimeOptions& ro, int sequences) {
   Runtime rt = ro.make(model, sequences);
   largest_cache_blocks = std::max(largest_cache_blocks, rt.pool->total_blocks());
   return rt;
-}
-
-// VmHWM from /proc/self/status in MB, or -1.
-double peak_resident_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
-  }
-  return -1;
 }
 
 std::vector<int> random_tokens(int n, int vocab, std::mt19937& rng) {
@@ -301,7 +291,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
       "it); the largest, %d blocks of %d positions, %.0f MB, is touched only as sequences grow. Peak resident "
       "memory of this process: %.0f MB\n",
       largest_cache_blocks, RuntimeOptions::kBlockSize,
-      largest_cache_blocks * BlockPool::block_bytes(c, RuntimeOptions::kBlockSize) / 1e6, peak_resident_mb());
+      largest_cache_blocks * BlockPool::block_bytes(c, RuntimeOptions::kBlockSize) / 1e6, process_memory_mb("VmHWM"));
   return 0;
 }
 
