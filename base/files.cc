@@ -38,6 +38,16 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
   return out;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string piece; std::getline(in, piece, ',');) {
+    const auto b = piece.find_first_not_of(" \t"), e = piece.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(piece.substr(b, e - b + 1));
+  }
+  return out;
+}
+
 std::vector<int> parse_int_list(const std::string& text, const std::string& option, int min) {
   std::vector<int> out;
   std::stringstream in(text);

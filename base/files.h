@@ -10,6 +10,10 @@ namespace plotforge {
 // opened or read.
 std::string read_file(const std::string& path);
 
+// "a, b,,c" -> {"a", "b", "c"}: comma-separated words, spaces trimmed, empty
+// ones dropped.
+std::vector<std::string> split_list(const std::string& text);
+
 // "0.7,1.0,1.3" -> {0.7, 1.0, 1.3}. Throws InputError naming `option` and
 // the piece that is not a number.
 std::vector<float> parse_float_list(const std::string& text, const std::string& option);

@@ -7,6 +7,7 @@
 #include <queue>
 
 #include "base/error.h"
+#include "base/protobuf_wire.h"
 
 namespace plotforge {
 
@@ -168,11 +169,14 @@ SentencePieceModel SentencePieceModel::parse(std::string_view bytes, const std::
   else
     throw InputError(source + ": SentencePiece model type " + std::to_string(model_type) +
                      " is not supported (unigram, bpe and char are); retrain with 'plotforge tokenizer train'");
-  if (!charsmap.empty() || add_dummy_prefix || remove_extra_ws || !escape_ws) {
+  // A dummy prefix is kept (Llama's tokenizers have one): it changes how a
+  // line starts, not the text a round trip gives back.
+  if (!charsmap.empty() || remove_extra_ws || !escape_ws) {
     throw InputError(source + ": normalization '" + norm_name +
-                     "' would not keep a script's layout (plotforge tokenizers use identity normalization without "
-                     "dummy prefix or whitespace folding); retrain with 'plotforge tokenizer train'");
+                     "' would not keep a script's layout (plotforge reads identity normalization without "
+                     "whitespace folding); retrain with 'plotforge tokenizer train'");
   }
+  m.add_dummy_prefix_ = add_dummy_prefix;
   for (int id : {m.unk_id_, m.bos_id_, m.eos_id_}) {
     if (id >= m.size()) w.fail("special id out of range");
   }
@@ -276,6 +280,7 @@ void SentencePieceModel::encode(std::string_view text, std::vector<int>* ids) co
   // Identity normalization: only spaces change, to U+2581.
   std::string s;
   s.reserve(text.size() + 16);
+  if (add_dummy_prefix_) s.append(kSpace);
   for (char c : text) {
     if (c == ' ')
       s.append(kSpace);
@@ -475,6 +480,28 @@ std::string SentencePieceModel::decode(const int* ids, std::size_t n) const {
     }
   }
   flush_bytes();
+  // SentencePiece drops the dummy prefix's space from the start of the text.
+  if (add_dummy_prefix_ && !out.empty() && out[0] == ' ') out.erase(0, 1);
+  return out;
+}
+
+std::string SentencePieceModel::with_pieces(std::string_view bytes,
+                                            const std::vector<std::pair<std::string, Type>>& pieces,
+                                            const std::string& source) {
+  const SentencePieceModel m = parse(bytes, source);
+  std::string out(bytes);
+  for (const auto& [text, type] : pieces) {
+    if (m.piece_id(text) >= 0) throw InputError(source + ": already has the piece " + text);
+    // SentencePiece.pieces: 1: piece (string), 2: score (float), 3: type (enum).
+    std::string piece;
+    protobuf::put_bytes(&piece, 1, text);
+    piece.push_back(0x15);
+    protobuf::put_fixed(&piece, 0.0f);
+    piece.push_back(0x18);
+    protobuf::put_varint(&piece, static_cast<std::uint64_t>(type));
+    protobuf::put_bytes(&out, 1, piece);  // ModelProto field 1
+  }
+  parse(out, source);  // what we wrote reads back
   return out;
 }
 

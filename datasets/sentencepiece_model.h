@@ -9,6 +9,8 @@
 //
 // Scope: the models `plotforge tokenizer train` writes — unigram, bpe or
 // char; identity normalization; no dummy prefix; no whitespace folding;
+// and Llama's (identity normalization with a dummy prefix: each non-empty
+// line gains a leading U+2581 when encoded, which decoding drops again);
 // spaces escaped as U+2581; user-defined symbols; byte fallback. Encoding
 // follows SentencePiece's algorithms (unigram Viterbi with its unknown
 // penalty and user-symbol bonus; BPE merges by score, leftmost first), and
@@ -20,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace plotforge {
@@ -32,6 +35,13 @@ class SentencePieceModel {
   // Parses the serialized ModelProto. Throws InputError naming `source`.
   static SentencePieceModel parse(std::string_view bytes, const std::string& source);
 
+  // The same model with `pieces` (text and type, score 0) appended: the
+  // serialized ModelProto with more `pieces` entries after the original
+  // bytes (protobuf concatenates repeated fields), so everything else in the
+  // file is kept. Throws InputError naming `source` if a piece is present.
+  static std::string with_pieces(std::string_view bytes, const std::vector<std::pair<std::string, Type>>& pieces,
+                                 const std::string& source);
+
   // Encodes one line (no '\n'); appends ids.
   void encode(std::string_view text, std::vector<int>* ids) const;
   // Decodes ids (no line separators) to text.
@@ -41,6 +51,8 @@ class SentencePieceModel {
   int piece_id(std::string_view piece) const;  // -1 when absent
   const std::string& piece(int id) const { return pieces_[id].text; }
   Type type(int id) const { return pieces_[id].type; }
+  float score(int id) const { return pieces_[id].score; }
+  bool add_dummy_prefix() const { return add_dummy_prefix_; }
   int unk_id() const { return unk_id_; }
   int bos_id() const { return bos_id_; }
   int eos_id() const { return eos_id_; }
@@ -71,6 +83,7 @@ class SentencePieceModel {
   std::vector<Piece> pieces_;
   Algorithm algorithm_ = Algorithm::kUnigram;
   bool byte_fallback_ = false;
+  bool add_dummy_prefix_ = false;
   int unk_id_ = 0, bos_id_ = 1, eos_id_ = 2;
   std::string unk_surface_ = " \xE2\x81\x87 ";
   float min_score_ = 0, max_score_ = 0;

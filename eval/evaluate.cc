@@ -187,8 +187,7 @@ class Evaluation {
   Transformer load_transformer() {
     const OpenedRun run = open_run(o_.transformer, "transformer");
     check_tokenizer(run.state.tokenizer_sha256, run.checkpoint);
-    Transformer m(run.state.model);
-    load_checkpoint(run.checkpoint, {m.get()});
+    Transformer m = plotforge::load_transformer(run);
     m->eval();
     return m;
   }

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const plotforge::Tokenizer& tok = fuzz_tokenizer();
   const std::string body(reinterpret_cast<const char*>(data), size);
   try {
-    const auto r = plotforge::serving::parse_completion_request(body, tok, "m", 128, 1);
+    const auto r = plotforge::serving::parse_completion_request(body, tok, {"m"}, 128, 1);
     // Stream the prompt back as if generated, under the request's stop strings.
     plotforge::serving::TextStream s(tok, r.params.stop);
     std::string sent;

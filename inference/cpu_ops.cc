@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/cpu_features.h"
+#include "inference/adapter.h"
 #include "inference/parallel.h"
 #include "kernels/cpu_matmul.h"
 
@@ -110,14 +111,21 @@ void swiglu(const float* gate_up, float* act, int n, int hidden) {
 }
 
 void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int hidden, float eps, float* h,
-                  float* gate_up, float* act, float* proj) {
+                  float* gate_up, float* act, float* proj, const BatchAdapters* lora, int layer) {
   const std::size_t size = static_cast<std::size_t>(n) * dim;
+  const int q_out = w.wo.cols;
   matmul(att, w.wo, proj, n);
+  if (lora) lora->apply(layer, Proj::kO, att, q_out, proj, dim);
   for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
   rms_norm(x, w.post_norm, h, n, dim, eps);
   matmul(h, w.wgate_up, gate_up, n);
+  if (lora) {
+    lora->apply(layer, Proj::kGate, h, dim, gate_up, 2 * hidden);
+    lora->apply(layer, Proj::kUp, h, dim, gate_up + hidden, 2 * hidden);
+  }
   swiglu(gate_up, act, n, hidden);
   matmul(act, w.wdown, proj, n);
+  if (lora) lora->apply(layer, Proj::kDown, act, hidden, proj, dim);
   for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
 }
 

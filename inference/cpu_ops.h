@@ -8,6 +8,10 @@
 #include "inference/weights.h"
 #include "kernels/cpu_matmul.h"
 
+namespace plotforge::runtime {
+class BatchAdapters;  // inference/adapter.h
+}
+
 namespace plotforge::runtime::cpu {
 
 // y[n, w.rows] = x[n, w.cols] * W^T. Up to gemm_rows(w.type) rows
@@ -58,7 +62,9 @@ void swiglu(const float* gate_up, float* act, int n, int hidden);
 // The rest of a Llama block once attention has run over n rows:
 //   x += o_proj(att);  x += down(silu(gate(h)) * up(h)), h = post_norm(x).
 // Scratch: h [n, dim], gate_up [n, 2 hidden], act [n, hidden], proj [n, dim].
+// With `lora` (the batch's adapters, inference/adapter.h), each projection
+// gets its rows' adapter updates for layer `layer`.
 void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int hidden, float eps, float* h,
-                  float* gate_up, float* act, float* proj);
+                  float* gate_up, float* act, float* proj, const BatchAdapters* lora = nullptr, int layer = 0);
 
 }  // namespace plotforge::runtime::cpu

@@ -162,6 +162,9 @@ std::vector<float> CudaEngine::forward(std::vector<BatchItem>& batch) {
   const ModelConfig& c = model_.config();
   for (const auto& item : batch) {
     if (item.seq->latent) throw InputError("--device cuda: latent-conditioned sequences run on --device cpu for now");
+    if (item.seq->adapter) {
+      throw InputError("--device cuda: LoRA adapters run on --device cpu for now (or merge one: --merge-adapter)");
+    }
   }
   const BatchRows br = batch_rows(c, pool_, batch);
   const int N = static_cast<int>(br.pos.size()), R = static_cast<int>(br.logit_rows.size());

@@ -6,6 +6,7 @@
 
 #include "base/cpu_features.h"
 #include "base/error.h"
+#include "inference/adapter.h"
 #include "inference/cpu_ops.h"
 #include "inference/parallel.h"
 
@@ -81,11 +82,21 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     }
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Rows by LoRA adapter: the base's GEMMs run once for all rows, each
+  // adapter adds its update to its own rows (inference/adapter.h).
+  BatchAdapters adapters;
+  for (int n = 0; n < N; ++n) adapters.set(n, row_seq[n]->adapter.get());
+  const BatchAdapters* lora = adapters.empty() ? nullptr : &adapters;
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
     cpu::rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
     cpu::matmul(h.data(), w.wqkv, qkv.data(), N);
+    if (lora) {
+      lora->apply(l, Proj::kQ, h.data(), D, qkv.data(), qkv_out);
+      lora->apply(l, Proj::kK, h.data(), D, qkv.data() + q_out, qkv_out);
+      lora->apply(l, Proj::kV, h.data(), D, qkv.data() + q_out + kv_out, qkv_out);
+    }
     // Rotary on q and k, then k and v into the cache.
     for (int n = 0; n < N; ++n) {
       float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
@@ -142,7 +153,8 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
         }
       }
     });
-    cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());
+    cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,
+                      l);
   }
   for (std::size_t i = 0; i < row_seq.size(); ++i) row_seq[i]->tokens.push_back(row_token[i]);
 

@@ -10,8 +10,10 @@
 
 namespace plotforge::runtime {
 
-// With `latent`, a VAE bundle decodes under that code.
+// With `latent`, a VAE bundle decodes under that code; with `adapter`, the
+// model runs with that LoRA adapter (inference/adapter.h).
 std::vector<Completion> generate(Engine& engine, const std::vector<int>& prompt, const SamplingParams& p,
-                                 int prefill_chunk = 256, std::shared_ptr<const LatentCondition> latent = nullptr);
+                                 int prefill_chunk = 256, std::shared_ptr<const LatentCondition> latent = nullptr,
+                                 std::shared_ptr<const Adapter> adapter = nullptr);
 
 }  // namespace plotforge::runtime

@@ -70,6 +70,7 @@ Sequence fork(BlockPool& pool, const Sequence& parent) {
   Sequence child;
   child.tokens = parent.tokens;
   child.latent = parent.latent;
+  child.adapter = parent.adapter;
   const int full = parent.length() / pool.block_size();
   for (int i = 0; i < full; ++i) {
     pool.retain(parent.blocks[i]);

@@ -19,6 +19,8 @@
 
 namespace plotforge::runtime {
 
+class Adapter;  // inference/adapter.h
+
 class BlockPool {
  public:
   // host_storage false: the pool only hands out and counts block ids, and
@@ -65,6 +67,12 @@ struct Sequence {
   // A VAE decoder's latent conditioning; null for a plain Transformer. Its
   // cached keys depend on it, so such sequences never enter the prefix cache.
   std::shared_ptr<const LatentCondition> latent;
+  // A LoRA adapter the sequence runs with (inference/adapter.h); null: the
+  // bare base. Its keys and values are the adapter's, so likewise.
+  std::shared_ptr<const Adapter> adapter;
+  // Whether its cached keys are the bare base's, which the prefix cache
+  // holds and shares.
+  bool prefix_cacheable() const { return !latent && !adapter; }
   int length() const { return static_cast<int>(tokens.size()); }
 };
 

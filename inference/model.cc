@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/json_file.h"
 #include "base/settings.h"
+#include "inference/adapter.h"
 #include "models/config.h"
 #include "training/settings.h"
 
@@ -56,14 +57,34 @@ ModelConfig model_config(const nlohmann::json& j, const std::string& cfg_path, b
   return c;
 }
 
-std::unique_ptr<Model> Model::load(const std::string& dir, std::optional<WeightType> weights) {
+std::unique_ptr<Model> Model::load(const std::string& dir, std::optional<WeightType> weights,
+                                   const std::string& merge) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
   const std::string cfg_path = dir + "/config.json";
   const nlohmann::json j = read_json_object(cfg_path);
   m->config_ = model_config(j, cfg_path, /*decoder=*/true);
   ModelConfig& c = m->config_;
+  const auto& pf = j.contains("plotforge") && j["plotforge"].is_object() ? j["plotforge"] : nlohmann::json::object();
+  if (pf.contains("source_sha256") && pf["source_sha256"].is_string()) {
+    m->source_sha256_ = pf["source_sha256"].get<std::string>();
+  }
   m->file_ = std::make_unique<WeightFile>(dir + "/model.safetensors", "config.json", weights);
+  if (!merge.empty()) {
+    // Merged mode: each adapted matrix is loaded as W + scale * B A.
+    const auto adapter = Adapter::load(merge, c, m->source_sha256_, dir);
+    static const char* const kNames[kProjections] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                                     "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                                     "mlp.down_proj"};
+    for (int l = 0; l < c.n_layers; ++l) {
+      for (int p = 0; p < kProjections; ++p) {
+        std::vector<float> d = adapter->delta(l, static_cast<Proj>(p));
+        if (!d.empty()) {
+          m->file_->add_delta("model.layers." + std::to_string(l) + "." + kNames[p] + ".weight", std::move(d));
+        }
+      }
+    }
+  }
   m->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.model"));
   if (m->tokenizer_->vocab_size() != c.vocab) {
     throw InputError(dir + "/tokenizer.model: " + std::to_string(m->tokenizer_->vocab_size()) +
@@ -77,7 +98,6 @@ std::unique_ptr<Model> Model::load(const std::string& dir, std::optional<WeightT
   for (int l = 0; l < c.n_layers; ++l) {
     m->layers_.push_back(m->file_->layer("model.layers." + std::to_string(l) + ".", c.dim, q_out, kv_out, H));
   }
-  const auto& pf = j.contains("plotforge") && j["plotforge"].is_object() ? j["plotforge"] : nlohmann::json::object();
   const std::string kind = pf.value("model_kind", std::string("transformer"));
   if (pf.contains("tokenizer_sha256") && pf["tokenizer_sha256"].is_string()) {
     m->tokenizer_sha256_ = pf["tokenizer_sha256"].get<std::string>();

@@ -43,13 +43,20 @@ class Model {
   // Loads BUNDLE/{config.json, model.safetensors, tokenizer.model}, its
   // matrices in `weights` (none: as stored). Throws InputError naming the
   // file and field or tensor at fault.
-  static std::unique_ptr<Model> load(const std::string& bundle_dir, std::optional<WeightType> weights = std::nullopt);
+  // With `merge` (a LoRA adapter's directory, inference/adapter.h), the
+  // adapter is folded into the weights as they load: W + scale * B A.
+  static std::unique_ptr<Model> load(const std::string& bundle_dir, std::optional<WeightType> weights = std::nullopt,
+                                     const std::string& merge = "");
 
   const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // The sha256 of the tokenizer the model was trained with, as config.json
   // records it (plotforge.tokenizer_sha256; empty if absent).
   const std::string& tokenizer_sha256() const { return tokenizer_sha256_; }
+  // The checkpoint the bundle was exported from (plotforge.source_sha256;
+  // empty if absent): what an adapter names as its base.
+  const std::string& source_sha256() const { return source_sha256_; }
+  const std::string& dir() const { return dir_; }
   const WeightMatrix& embed() const { return embed_; }      // [vocab, dim]
   const WeightMatrix& lm_head() const { return lm_head_; }  // [vocab, dim] (the embedding when tied)
   bool tied() const { return lm_head_.data == embed_.data; }
@@ -74,7 +81,7 @@ class Model {
   const float* final_norm_ = nullptr;
   const float *latent_to_memory_ = nullptr, *latent_to_embedding_ = nullptr;
   std::vector<LayerWeights> layers_;
-  std::string dir_, tokenizer_sha256_;
+  std::string dir_, tokenizer_sha256_, source_sha256_;
 };
 
 }  // namespace plotforge::runtime

@@ -72,7 +72,7 @@ int Scheduler::check(const std::vector<int>& prompt, const SamplingParams& param
 }
 
 int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
-                      std::shared_ptr<const LatentCondition> latent) {
+                      std::shared_ptr<const LatentCondition> latent, std::shared_ptr<const Adapter> adapter) {
   const int need = check(prompt, params);
   if (static_cast<int>(queue_.size()) >= o_.max_queue) return -1;
   auto a = std::make_unique<Active>();
@@ -81,6 +81,7 @@ int Scheduler::submit(std::vector<int> prompt, const SamplingParams& params,
   a->need = need;
   a->prompt = std::move(prompt);
   a->seq.latent = std::move(latent);
+  a->seq.adapter = std::move(adapter);
   queue_.push_back(std::move(a));
   return queue_.back()->id;
 }
@@ -111,7 +112,7 @@ bool Scheduler::cancel(int id) {
 }
 
 void Scheduler::finish_prefill(Active& a, const float* logits) {
-  if (cache_ && !a.seq.latent) cache_->insert(a.seq);
+  if (cache_ && a.seq.prefix_cacheable()) cache_->insert(a.seq);
   const int vocab = engine_.model().config().vocab;
   a.branches.resize(a.params.n);
   for (int i = 0; i < a.params.n; ++i) {
@@ -154,7 +155,7 @@ void Scheduler::step() {
   for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(running_.size()) < o_.max_running;) {
     Active& next = **it;
     bool wait = false;
-    if (cache_ && !next.seq.latent) {
+    if (cache_ && next.seq.prefix_cacheable()) {
       for (const auto& r : running_) {
         const std::size_t n =
             std::min<std::size_t>({static_cast<std::size_t>(bs), r->prompt.size(), next.prompt.size()});
@@ -170,7 +171,7 @@ void Scheduler::step() {
     if (reserved_blocks_ + next.need > engine_.pool().total_blocks()) break;
     reserved_blocks_ += next.need;
     events_.push_back({SchedulerEvent::kAdmitted, next.id, 0, -1, 0.f, {}});
-    if (cache_ && !next.seq.latent) next.prefilled = cache_->match(next.prompt, &next.seq);
+    if (cache_ && next.seq.prefix_cacheable()) next.prefilled = cache_->match(next.prompt, &next.seq);
     running_.push_back(std::move(*it));
     it = queue_.erase(it);
     if (next.params.max_new_tokens == 0) {
@@ -235,7 +236,7 @@ void Scheduler::step() {
     }
     Finished f{a.id, {}};
     for (auto& b : a.branches) {
-      if (cache_ && !b.seq.latent && b.seq.length() > 0) cache_->insert(b.seq);
+      if (cache_ && b.seq.prefix_cacheable() && b.seq.length() > 0) cache_->insert(b.seq);
       free_sequence(engine_.pool(), b.seq);
       f.completions.push_back(std::move(b.out));
     }

@@ -55,9 +55,10 @@ class Scheduler {
   // an invalid request (empty prompt, prompt not shorter than the context,
   // bad sampling values).
   // With `latent` (a VAE bundle's Model::condition), every branch decodes
-  // under it; such requests bypass the prefix cache.
+  // under it; with `adapter` (inference/adapter.h), with that LoRA
+  // adapter. Such requests bypass the prefix cache.
   int submit(std::vector<int> prompt, const SamplingParams& params,
-             std::shared_ptr<const LatentCondition> latent = nullptr);
+             std::shared_ptr<const LatentCondition> latent = nullptr, std::shared_ptr<const Adapter> adapter = nullptr);
   // The checks submit() makes before queueing (it throws the same errors),
   // including that the request's worst-case KV blocks fit in the whole
   // cache; returns those blocks. Reads only the model and the pool's size:

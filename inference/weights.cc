@@ -70,7 +70,9 @@ WeightMatrix WeightFile::matrix(const std::vector<std::string>& names,
   bool same = stored.has_value();
   for (const TensorView* p : parts) same = same && p->dtype == parts[0]->dtype;
   const WeightType type = matrix_type_ ? *matrix_type_ : same ? *stored : WeightType::kF32;
-  if (parts.size() == 1 && same && type == *stored) {
+  bool changed = false;
+  for (const auto& n : names) changed = changed || deltas_.count(n) > 0;
+  if (parts.size() == 1 && same && type == *stored && !changed) {
     return {type, parts[0]->data, rows, cols};  // used straight from the mapping
   }
   if (type == WeightType::kQ8_0 && cols % kernels::kQ8Block != 0) {
@@ -82,12 +84,16 @@ WeightMatrix WeightFile::matrix(const std::vector<std::string>& names,
   std::size_t at = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const TensorView& t = *parts[i];
-    if (as_matrix_type(t.dtype) == type) {
+    const auto delta = deltas_.find(names[i]);
+    if (as_matrix_type(t.dtype) == type && delta == deltas_.end()) {
       std::memcpy(out.data() + at, t.data, t.bytes);
       at += t.bytes;
       continue;
     }
-    const std::vector<float> values = to_float32(t, path_, names[i]);
+    std::vector<float> values = to_float32(t, path_, names[i]);
+    if (delta != deltas_.end()) {
+      for (std::size_t k = 0; k < values.size(); ++k) values[k] += delta->second[k];
+    }
     for (std::int64_t r = 0; r < t.shape[0]; ++r, at += row_bytes) {
       if (!kernels::encode_row(values.data() + r * cols, cols, type, out.data() + at)) {
         throw InputError(path_ + ": tensor '" + names[i] + "' row " + std::to_string(r) + " holds a value " +
@@ -97,6 +103,15 @@ WeightMatrix WeightFile::matrix(const std::vector<std::string>& names,
     }
   }
   return {type, out.data(), rows, cols};
+}
+
+void WeightFile::add_delta(const std::string& name, std::vector<float> delta) {
+  const TensorView& t = file_.at(name);
+  if (static_cast<std::int64_t>(delta.size()) != t.numel()) {
+    throw InputError(path_ + ": tensor '" + name + "' has " + std::to_string(t.numel()) + " values, its update " +
+                     std::to_string(delta.size()));
+  }
+  deltas_[name] = std::move(delta);
 }
 
 LayerWeights WeightFile::layer(const std::string& p, int dim, int q_out, int kv_out, int hidden) {

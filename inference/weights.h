@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,10 @@ class WeightFile {
   // self_attn.{q,k,v,o}_proj, post_attention_layernorm, mlp.{gate,up,down}_proj.
   LayerWeights layer(const std::string& prefix, int dim, int q_out, int kv_out, int hidden);
 
+  // Adds `delta` (float32, the tensor's shape) to tensor `name` when a
+  // matrix containing it is built (a merged LoRA adapter); call before.
+  void add_delta(const std::string& name, std::vector<float> delta);
+
  private:
   const TensorView& checked(const std::string& name, const std::vector<std::int64_t>& shape) const;
   std::string path_, config_name_;
@@ -70,6 +75,7 @@ class WeightFile {
   SafetensorsFile file_;
   std::vector<std::vector<float>> widened_;
   std::vector<std::vector<std::uint8_t>> converted_;
+  std::map<std::string, std::vector<float>> deltas_;
 };
 
 }  // namespace plotforge::runtime

@@ -82,6 +82,55 @@ TransformerConfig from_hf_llama_json(const nlohmann::json& j, const std::string&
   return c;
 }
 
+namespace {
+
+const char* const kLoraTargets[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
+}  // namespace
+
+std::vector<std::string> LoraConfig::target_list() const {
+  std::vector<std::string> out;
+  std::string known;
+  for (const char* t : kLoraTargets) known += (known.empty() ? "" : ",") + std::string(t);
+  std::size_t start = 0;
+  while (start <= targets.size()) {
+    std::size_t comma = targets.find(',', start);
+    if (comma == std::string::npos) comma = targets.size();
+    const std::string t = targets.substr(start, comma - start);
+    start = comma + 1;
+    if (t.empty()) continue;
+    bool ok = false;
+    for (const char* k : kLoraTargets) ok = ok || t == k;
+    if (!ok) throw InputError("lora.targets: '" + t + "' is not one of " + known);
+    bool seen = false;
+    for (const auto& o : out) seen = seen || o == t;
+    if (!seen) out.push_back(t);
+  }
+  if (out.empty()) throw InputError("lora.targets: name at least one of " + known);
+  return out;
+}
+
+void LoraConfig::validate() const {
+  auto bad = [](const std::string& f, const std::string& why) { return InputError("lora." + f + ": " + why); };
+  if (rank < 0) throw bad("rank", "must not be negative");
+  if (!(alpha > 0)) throw bad("alpha", "must be positive");
+  if (!(dropout >= 0 && dropout < 1)) throw bad("dropout", "must be in [0, 1)");
+  target_list();
+}
+
+long long LoraConfig::parameter_count(const TransformerConfig& c) const {
+  const long long d = c.dim, q = static_cast<long long>(c.n_heads) * c.head_dim(),
+                  kv = static_cast<long long>(c.kv_heads()) * c.head_dim(), h = c.hidden();
+  long long per_layer = 0;
+  for (const auto& t : target_list()) {
+    if (t == "q_proj") per_layer += d + q;
+    if (t == "k_proj" || t == "v_proj") per_layer += d + kv;
+    if (t == "o_proj") per_layer += q + d;
+    if (t == "gate_proj" || t == "up_proj" || t == "down_proj") per_layer += d + h;
+  }
+  return static_cast<long long>(rank) * per_layer * c.n_layers;
+}
+
 void GANConfig::validate() const {
   auto bad = [](const std::string& f, const std::string& why) { return InputError("gan." + f + ": " + why); };
   if (latent < 1) throw bad("latent", "must be positive");

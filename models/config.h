@@ -5,6 +5,9 @@
 // and, for the Transformer, the names of a Hugging Face Llama config.json.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "base/settings.h"
 
 namespace plotforge {
@@ -53,6 +56,34 @@ TransformerConfig model_from_json(const nlohmann::json& j, const std::string& wh
 // that every field is present and of its type, naming the file and field.
 nlohmann::json hf_llama_json(const TransformerConfig& c);
 TransformerConfig from_hf_llama_json(const nlohmann::json& j, const std::string& where);
+
+// LoRA (Hu et al. 2021, as Hugging Face PEFT does it): beside each target
+// projection W of every block, a trainable low-rank path
+//   y = W x + (alpha / rank) * B A dropout(x),  A [rank, in], B [out, rank],
+// A initialised like a Linear layer, B zero (so training starts at the
+// base model), everything else frozen. models/lora.h adds the paths.
+// Rank 0 means no adapters.
+struct LoraConfig {
+  int rank = 0;
+  double alpha = 16;  // PEFT's lora_alpha; the scale is alpha / rank
+  double dropout = 0;
+  std::string targets = "q_proj,v_proj";  // PEFT's default for Llama
+
+  template <class V>
+  void fields(V&& v) {
+    v("rank", rank, "LoRA rank (0: train every weight)");
+    v("alpha", alpha, "LoRA alpha: the adapter's output is scaled by alpha / rank");
+    v("dropout", dropout, "dropout on the adapter's input while training");
+    v("targets", targets, "projections adapted: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj");
+  }
+  double scale() const { return alpha / rank; }
+  // The targets, checked against the seven projection names.
+  std::vector<std::string> target_list() const;
+  void validate() const;  // throws InputError naming the field (lora.KEY)
+  // Trainable parameters the adapters add to a model of shape `c`:
+  // sum over layers and targets of rank * (in + out).
+  long long parameter_count(const TransformerConfig& c) const;
+};
 
 struct GANConfig {
   int latent = 32;  // the VAE's

@@ -34,6 +34,11 @@ torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::
 
 }  // namespace
 
+torch::Tensor LoraPath::operator()(const torch::Tensor& x, bool training) const {
+  const auto in = dropout > 0 ? torch::dropout(x, dropout, training) : x;
+  return torch::matmul(torch::matmul(in, A.t()), B.t()) * scale;
+}
+
 AttentionImpl::AttentionImpl(const TransformerConfig& c)
     : n_heads_(c.n_heads), n_kv_heads_(c.kv_heads()), head_dim_(c.head_dim()) {
   q_proj = register_module("q_proj", linear(c.dim, n_heads_ * head_dim_));
@@ -49,9 +54,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   const auto qkv = torch::nn::functional::linear(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
   const int64_t nq = n_heads_ * head_dim_, nkv = n_kv_heads_ * head_dim_;
   const auto parts = qkv.split_with_sizes({nq, nkv, nkv}, -1);
-  auto q = parts[0].view({B, T, n_heads_, head_dim_}).transpose(1, 2);
-  auto k = parts[1].view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
-  auto v = parts[2].view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  auto q = parts[0], k = parts[1], v = parts[2];
+  if (q_lora.active()) q = q + q_lora(x, is_training());
+  if (k_lora.active()) k = k + k_lora(x, is_training());
+  if (v_lora.active()) v = v + v_lora(x, is_training());
+  q = q.reshape({B, T, n_heads_, head_dim_}).transpose(1, 2);
+  k = k.reshape({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  v = v.reshape({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
   if (fused::applies(q)) {
     q = fused::apply_rotary(q, cos, sin);
     k = fused::apply_rotary(k, cos, sin);
@@ -78,7 +87,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   } else {
     y = causal_attention(q, k, v, start);
   }
-  return o_proj(y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_}));
+  const auto merged = y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_});
+  return o_lora.active() ? o_proj(merged) + o_lora(merged, is_training()) : o_proj(merged);
 }
 
 MLPImpl::MLPImpl(const TransformerConfig& c) {
@@ -91,7 +101,11 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   // gate and up in one GEMM.
   const auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}));
   const auto halves = gu.chunk(2, -1);
-  return down_proj(torch::silu(halves[0]) * halves[1]);
+  auto gate = halves[0], up = halves[1];
+  if (gate_lora.active()) gate = gate + gate_lora(x, is_training());
+  if (up_lora.active()) up = up + up_lora(x, is_training());
+  const auto h = torch::silu(gate) * up;
+  return down_lora.active() ? down_proj(h) + down_lora(h, is_training()) : down_proj(h);
 }
 
 BlockImpl::BlockImpl(const TransformerConfig& c) {

@@ -66,6 +66,17 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// A LoRA path beside one projection (LoraConfig in models/config.h;
+// models/lora.h adds them): scale * B A dropout(x). A and B are
+// registered on the projection's module as lora_A and lora_B, so their
+// names are "layers.N.self_attn.q_proj.lora_A" and the like.
+struct LoraPath {
+  torch::Tensor A, B;  // [rank, in], [out, rank]; undefined: no adapter
+  double scale = 0, dropout = 0;
+  bool active() const { return A.defined(); }
+  torch::Tensor operator()(const torch::Tensor& x, bool training) const;
+};
+
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const TransformerConfig& c);
@@ -73,6 +84,7 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, KVCache* cache,
                         int layer, const Conditioning* cond = nullptr);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  LoraPath q_lora, k_lora, v_lora, o_lora;
 
  private:
   int n_heads_, n_kv_heads_, head_dim_;
@@ -84,6 +96,7 @@ class MLPImpl : public torch::nn::Module {
   explicit MLPImpl(const TransformerConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  LoraPath gate_lora, up_lora, down_lora;
 };
 TORCH_MODULE(MLP);
 

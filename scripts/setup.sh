@@ -23,6 +23,7 @@ DEBIAN_PACKAGES=(
   slurmd slurmctld slurm-client munge   # a one-node cluster for the srun test (scripts/slurm_local.sh)
   python3 python3-pip
   python3-torch python3-numpy   # Debian's python3 + torch 1.13: the PyTorch reference model for parity tests
+  python3-sentencepiece python3-psutil python3-yaml   # Llama tokenizers for the fine-tuning tests; peft's and accelerate's needs
 )
 PYPI_PACKAGES=(numpy h5py tensorboard matplotlib safetensors ml_dtypes nltk openai prometheus_client selenium)   # readers used by tests (h5py, tensorboard, safetensors), plots (matplotlib), BLEU reference (nltk), the server's clients (openai, prometheus_client's text parser, selenium driving Debian's chromium)
 
@@ -71,4 +72,15 @@ fi
 if ! /usr/bin/python3 -c "import transformers" 2>/dev/null; then
   echo "setup: installing transformers 4.44.2 for Debian's python3"
   $SUDO /usr/bin/python3 -m pip install -q --break-system-packages "transformers==4.44.2"
+fi
+
+# PEFT (the LoRA adapter test loads plotforge's adapter with it) and gguf
+# (the GGUF test reads plotforge's file back; transformers loads GGUF files
+# through it), for the same python. --no-deps: their dependencies are
+# Debian's (above) or transformers'; pip would otherwise replace Debian's
+# torch.
+if ! /usr/bin/python3 -c "import peft, gguf" 2>/dev/null; then
+  echo "setup: installing peft 0.12.0, accelerate 0.33.0 and gguf 0.10.0 for Debian's python3"
+  $SUDO /usr/bin/python3 -m pip install -q --break-system-packages --no-deps \
+    "peft==0.12.0" "accelerate==0.33.0" "gguf==0.10.0"
 fi

@@ -1,5 +1,6 @@
 #include "serving/completion_request.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -76,7 +77,8 @@ std::string read_control_label(const json& j, const char* kind, const Tokenizer&
 }
 
 CompletionRequest parse_completion_request(const std::string& body, const Tokenizer& tok,
-                                           const std::string& served_model, int context, std::uint64_t random_seed) {
+                                           const std::vector<std::string>& served_models, int context,
+                                           std::uint64_t random_seed) {
   json j = json_body(body);
   for (const auto& [key, value] : j.items()) {
     if (!known_fields().count(key))
@@ -90,9 +92,11 @@ CompletionRequest parse_completion_request(const std::string& body, const Tokeni
 
   if (has("model")) {
     r.model = json_string(j["model"], "model");
-    if (r.model != served_model) {
-      throw ApiError(404, "model: '" + r.model + "' is not served here; this server serves '" + served_model + "'",
-                     "model", "model_not_found");
+    if (std::find(served_models.begin(), served_models.end(), r.model) == served_models.end()) {
+      std::string names;
+      for (const auto& m : served_models) names += (names.empty() ? "'" : ", '") + m + "'";
+      throw ApiError(404, "model: '" + r.model + "' is not served here; this server serves " + names, "model",
+                     "model_not_found");
     }
   }
   if (has("user")) r.user = json_string(j["user"], "user");

@@ -12,7 +12,8 @@
 //   presence_penalty, frequency_penalty  number in [-2, 2]     0
 //   echo, stream       bool                                    false
 //   stream_options     {"include_usage": bool}                 null
-//   user, model        string (model must name the served model)
+//   user, model        string (model must name the served model or one of
+//                      its LoRA adapters)
 //   top_k              int >= -1 (-1 and 0: off)               off
 //   min_p              number in [0, 1)                        0
 //   repetition_penalty number in (0, 10]                       1
@@ -52,10 +53,12 @@ struct CompletionRequest {
 std::string read_control_label(const nlohmann::json& body, const char* kind, const Tokenizer& tok);
 
 // Throws ApiError(400, message, field) naming the field at fault (or the
-// body, for malformed JSON or invalid UTF-8). `served_model` is the name
-// /v1/models reports (a request naming another model gets 404); `context`
-// bounds the prompt and `random_seed` is used when the body has none.
+// body, for malformed JSON or invalid UTF-8). `served_models` are the names
+// /v1/models reports, the base's first, then its LoRA adapters' (a request
+// naming another model gets 404); `context` bounds the prompt and
+// `random_seed` is used when the body has none.
 CompletionRequest parse_completion_request(const std::string& body, const Tokenizer& tok,
-                                           const std::string& served_model, int context, std::uint64_t random_seed);
+                                           const std::vector<std::string>& served_models, int context,
+                                           std::uint64_t random_seed);
 
 }  // namespace plotforge::serving

@@ -55,7 +55,8 @@ void EngineLoop::wake() {
 }
 
 std::vector<std::shared_ptr<Request>> EngineLoop::submit(const std::vector<std::vector<int>>& prompts,
-                                                         const SamplingParams& params, Clock::time_point arrival) {
+                                                         const SamplingParams& params, Clock::time_point arrival,
+                                                         std::shared_ptr<const runtime::Adapter> adapter) {
   for (const auto& p : prompts) scheduler_.check(p, params);
   std::vector<std::shared_ptr<Request>> out;
   for (const auto& p : prompts) {
@@ -63,6 +64,7 @@ std::vector<std::shared_ptr<Request>> EngineLoop::submit(const std::vector<std::
     r->loop_ = this;
     r->prompt_ = p;
     r->params_ = params;
+    r->adapter_ = adapter;
     r->prompt_tokens_ = static_cast<int>(p.size());
     r->arrival_ = arrival;
     r->last_token_.assign(params.n, arrival);
@@ -130,7 +132,7 @@ void EngineLoop::run() {
         if (stop_ && incoming.empty() && active_.empty()) break;
       }
       for (auto& r : incoming) {
-        const int id = scheduler_.submit(r->prompt_, r->params_);
+        const int id = scheduler_.submit(r->prompt_, r->params_, nullptr, r->adapter_);
         active_[id] = std::move(r);
       }
       bool stopping;

@@ -54,6 +54,7 @@ class Request {
   EngineLoop* loop_ = nullptr;
   std::vector<int> prompt_;
   SamplingParams params_;
+  std::shared_ptr<const runtime::Adapter> adapter_;
   int prompt_tokens_ = 0;
   Clock::time_point arrival_;
   std::atomic<double> ttft_{-1};
@@ -80,9 +81,11 @@ class EngineLoop {
 
   // Queues one request per prompt, all or none. Throws ApiError 429 when the
   // queue cannot take them, 503 while draining, and InputError (400) for an
-  // invalid request (Scheduler::check). `arrival` starts the clocks.
+  // invalid request (Scheduler::check). `arrival` starts the clocks. With
+  // `adapter`, the requests run with that LoRA adapter (inference/adapter.h).
   std::vector<std::shared_ptr<Request>> submit(const std::vector<std::vector<int>>& prompts,
-                                               const SamplingParams& params, Clock::time_point arrival);
+                                               const SamplingParams& params, Clock::time_point arrival,
+                                               std::shared_ptr<const runtime::Adapter> adapter = nullptr);
   // "" while the engine thread is turning; otherwise why it is not.
   std::string health() const;
   // Stops taking requests, lets the running and waiting ones finish until

@@ -142,8 +142,21 @@ struct Server::Routes {
               {"object", "model"},
               {"created", 0},
               {"owned_by", "plotforge"},
+              {"root", model().dir()},
+              {"parent", nullptr},
               {"max_model_len", model().config().context}};
-    res.set_content(dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
+    json data = json::array({m});
+    // LoRA adapters as vLLM lists them: their own id, the base as parent.
+    for (const auto& [name, adapter] : s.adapters_) {
+      data.push_back({{"id", name},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "plotforge"},
+                      {"root", adapter->dir()},
+                      {"parent", s.model_name_},
+                      {"max_model_len", model().config().context}});
+    }
+    res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
   }
 
   void completions(const httplib::Request& req, httplib::Response& res) const {
@@ -160,12 +173,15 @@ struct Server::Routes {
       }
       if (s.draining_) throw ApiError(503, "the server is shutting down");
       std::random_device rd;
-      cr = parse_completion_request(req.body, model().tokenizer(), s.model_name_, model().config().context,
+      cr = parse_completion_request(req.body, model().tokenizer(), s.served_models_, model().config().context,
                                     (static_cast<std::uint64_t>(rd()) << 31) ^ rd());
+      if (cr.model.empty()) cr.model = s.model_name_;
+      const auto adapter = s.adapters_.find(cr.model);
       if (s.o_.log_prompts) {
         for (const auto& p : cr.prompt_texts) access.prompt += p;
       }
-      requests = s.loop_.load()->submit(cr.prompts, cr.params, arrival);
+      requests = s.loop_.load()->submit(cr.prompts, cr.params, arrival,
+                                        adapter == s.adapters_.end() ? nullptr : adapter->second);
     } catch (const ApiError& e) {
       s.metrics_.request_failed(e.status() == 429 ? "queue_full" : e.status() == 503 ? "shutting_down" : "invalid");
       send_error(res, e);
@@ -240,7 +256,7 @@ struct Server::Routes {
     json body = {{"id", id},
                  {"object", "text_completion"},
                  {"created", created},
-                 {"model", s.model_name_},
+                 {"model", cr.model},
                  {"choices", choices},
                  {"usage",
                   {{"prompt_tokens", prompt_tokens},
@@ -270,7 +286,7 @@ struct Server::Routes {
             json j = {{"id", id},
                       {"object", "text_completion"},
                       {"created", created},
-                      {"model", server->model_name_},
+                      {"model", cr.model},
                       {"choices", std::move(choices)}};
             if (with_usage) j["usage"] = std::move(usage);
             const std::string line = "data: " + dump(j) + "\n\n";
@@ -448,8 +464,12 @@ int Server::bind() {
 
 void Server::listen() { http_->listen_after_bind(); }
 
-void Server::set_engine(const runtime::Model& model, EngineLoop& loop, const std::string& model_name) {
+void Server::set_engine(const runtime::Model& model, EngineLoop& loop, const std::string& model_name,
+                        Adapters adapters) {
   model_name_ = model_name;
+  adapters_ = std::move(adapters);
+  served_models_ = {model_name};
+  for (const auto& [name, adapter] : adapters_) served_models_.push_back(name);
   model_ = &model;
   loop_ = &loop;
 }

@@ -8,10 +8,13 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/settings.h"
+#include "inference/adapter.h"
 #include "inference/model.h"
 #include "serving/api_error.h"
 #include "serving/engine_loop.h"
@@ -70,8 +73,11 @@ class Server {
   int bind();
   // Serves on the calling thread until stop().
   void listen();
-  // The model and the engine loop are ready: /health turns 200.
-  void set_engine(const runtime::Model& model, EngineLoop& loop, const std::string& model_name);
+  // The model and the engine loop are ready: /health turns 200. `adapters`
+  // are the LoRA adapters served beside the base, by the name a request's
+  // `model` field gives (inference/adapter.h).
+  using Adapters = std::map<std::string, std::shared_ptr<const runtime::Adapter>>;
+  void set_engine(const runtime::Model& model, EngineLoop& loop, const std::string& model_name, Adapters adapters = {});
   // New completion requests get 503 from now on.
   void set_draining();
   void stop();
@@ -93,6 +99,8 @@ class Server {
   std::atomic<const runtime::Model*> model_{nullptr};
   std::atomic<EngineLoop*> loop_{nullptr};
   std::string model_name_;
+  Adapters adapters_;
+  std::vector<std::string> served_models_;  // model_name_, then the adapters' names
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> next_id_{1};
 };

@@ -11,10 +11,14 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/files.h"
 #include "base/safetensors.h"
 #include "datasets/annotations.h"
+#include "datasets/digest.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
+#include "models/lora.h"
+#include "training/base_model.h"
 #include "training/checkpoint.h"
 #include "training/classifier_objective.h"
 #include "training/gan_objective.h"
@@ -47,11 +51,19 @@ TensorToWrite to_write(const std::string& name, const torch::Tensor& value, bool
   return w;
 }
 
-// The decoder's tensors under Llama's names: "model." + name, lm_head as is.
-void add_llama(std::vector<TensorToWrite>* out, torch::nn::Module& decoder, bool bf16) {
-  for (const auto& p : decoder.named_parameters()) {
-    out->push_back(to_write(p.key().rfind("lm_head", 0) == 0 ? p.key() : "model." + p.key(), p.value(), bf16));
-  }
+// Llama's name of a Transformer parameter: "model." + name, lm_head as is.
+std::string llama_name(const std::string& name) { return name.rfind("lm_head", 0) == 0 ? name : "model." + name; }
+
+// The decoder's tensors under Llama's names.
+void add_llama(std::vector<TensorToWrite>* out, const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+               bool bf16) {
+  for (const auto& [name, value] : weights) out->push_back(to_write(llama_name(name), value, bf16));
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> named(torch::nn::Module& m) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());
+  return out;
 }
 
 // config.json: the model's fields under Hugging Face Llama's names (the
@@ -168,12 +180,11 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
   std::vector<TensorToWrite> tensors;
   nlohmann::json extra = nlohmann::json::object();
   if (state.kind == "transformer") {
-    Transformer model(state.model);
-    load_checkpoint(ckpt, {model.get()});
-    add_llama(&tensors, *model, bf16);
+    Transformer model = load_transformer(run);
+    add_llama(&tensors, merged_weights(model), bf16);  // a LoRA run's adapters merged in
   } else {
     LoadedVAE vae = load_vae(run);
-    add_llama(&tensors, *vae.model->decoder, bf16);
+    add_llama(&tensors, named(*vae.model->decoder), bf16);
     // Everything else under plotforge.*, which Llama loaders ignore.
     for (const auto& p : vae.model->named_parameters()) {
       if (p.key().rfind("decoder.", 0) != 0) tensors.push_back(to_write("plotforge." + p.key(), p.value(), bf16));
@@ -193,7 +204,10 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
                          {"control_tokens", control},
                          {"newline_token_id", tok.newline_id()},
                          {"tokenizer_sha256", state.tokenizer_sha256},
-                         {"checkpoint_step", state.step}};
+                         {"checkpoint_step", state.step},
+                         // What a LoRA adapter of a run started from this
+                         // checkpoint is checked against (export_adapter).
+                         {"source_sha256", sha256_file(ckpt)}};
   config["plotforge"].update(extra);
   const nlohmann::json generation = {{"bos_token_id", 1}, {"eos_token_id", tok.eos_id()},
                                      {"do_sample", true}, {"temperature", 0.8},
@@ -207,6 +221,68 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
     write_file_atomic((dir / "tokenizer.model").string(), read_file(tok_path));
   });
   return state.kind;
+}
+
+void export_adapter(const std::string& checkpoint, const std::string& out, const std::string& base_bundle_arg) {
+  const OpenedRun run = open_run(checkpoint, "transformer");
+  const LoraConfig lora = lora_of(run);
+  if (lora.rank == 0) {
+    throw InputError(run.checkpoint + ": not a LoRA run; export it as a bundle (without --format peft)");
+  }
+  const BaseModel base = base_from_json(config_entry(run, "init_from"), run.checkpoint);
+  // The bundle the adapter applies to: the base itself when it is one, else
+  // the base run's export, recognised by the checkpoint it came from.
+  std::string bundle = base_bundle_arg.empty() && base.bundle ? base.path : base_bundle_arg;
+  if (bundle.empty()) {
+    throw InputError("--base-bundle: " + run.checkpoint + " was trained on the run " + base.path +
+                     "; export that with 'plotforge export' and name the bundle with --base-bundle");
+  }
+  const BaseModel target = open_base(bundle);
+  if (!target.bundle) throw InputError("--base-bundle " + bundle + ": not a bundle directory (no config.json)");
+  std::string source;
+  try {
+    source = nlohmann::json::parse(read_file(bundle + "/config.json")).at("plotforge").at("source_sha256");
+  } catch (const std::exception&) {
+  }
+  if (target.sha256 != base.sha256 && source != base.sha256) {
+    throw InputError("--base-bundle " + bundle + ": not the base " + run.checkpoint + " was trained on (" + base.path +
+                     ", sha256 " + base.sha256.substr(0, 12) + "…)");
+  }
+  Transformer model = load_transformer(run);
+  std::vector<TensorToWrite> tensors;
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& [prefix, path] : lora_paths(model)) {
+    const std::string name = "base_model.model." + llama_name(prefix);
+    tensors.push_back(to_write(name + ".lora_A.weight", path->A, false));
+    tensors.push_back(to_write(name + ".lora_B.weight", path->B, false));
+  }
+  for (const auto& t : lora.target_list()) targets.push_back(t);
+  // PEFT's LoraConfig fields (peft/tuners/lora/config.py), those it needs to
+  // rebuild the adapter; plotforge's own facts go into the metadata.
+  const nlohmann::json config = {{"peft_type", "LORA"},
+                                 {"task_type", "CAUSAL_LM"},
+                                 {"base_model_name_or_path", fs::absolute(bundle).lexically_normal().string()},
+                                 {"r", lora.rank},
+                                 {"lora_alpha", lora.alpha},
+                                 {"lora_dropout", lora.dropout},
+                                 {"target_modules", targets},
+                                 {"bias", "none"},
+                                 {"fan_in_fan_out", false},
+                                 {"inference_mode", true},
+                                 {"init_lora_weights", true},
+                                 {"use_rslora", false},
+                                 {"use_dora", false}};
+  write_bundle_dir(out, [&](const fs::path& dir) {
+    write_safetensors((dir / "adapter_model.safetensors").string(), tensors,
+                      {{"format", "pt"},
+                       {"producer", "plotforge export"},
+                       {"checkpoint_step", std::to_string(run.state.step)},
+                       {"plotforge.base_weights_sha256", target.sha256},
+                       // What the runtime checks (it reads config.json, not the weights' hash).
+                       {"plotforge.base_source_sha256", source},
+                       {"plotforge.tokenizer_sha256", run.state.tokenizer_sha256}});
+    write_file_atomic((dir / "adapter_config.json").string(), config.dump(2) + "\n");
+  });
 }
 
 }  // namespace plotforge

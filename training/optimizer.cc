@@ -6,6 +6,14 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWS
   return make_adamw(*model, s, model->config().tie_embeddings);
 }
 
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 bool takes_weight_decay(const std::string& name, const torch::Tensor& value, bool tied) {
   const bool is_embedding = name.find("embed_tokens") != std::string::npos && !tied;
   return value.dim() >= 2 && !is_embedding;
@@ -14,6 +22,7 @@ bool takes_weight_decay(const std::string& name, const torch::Tensor& value, boo
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model.named_parameters()) {
+    if (!p.value().requires_grad()) continue;
     (takes_weight_decay(p.key(), p.value(), tied) ? decay : no_decay).push_back(p.value());
   }
   return make_adamw(std::move(decay), std::move(no_decay), s);

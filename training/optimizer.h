@@ -17,8 +17,15 @@ struct AdamWSettings {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.1;
 };
 
+// The parameters training updates: those with requires_grad (a LoRA run
+// freezes its base, models/lora.h). Everything the trainer does to
+// parameters (AdamW, clipping, gradient reduction, ZeRO-1 shards) goes
+// through this list.
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& model);
+
 // Parameters whose name contains "embed_tokens" are embeddings: no decay
 // unless `tied` (then they are also the output matrix).
+// Over the trainable parameters only.
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const AdamWSettings& s, bool tied);
 std::unique_ptr<torch::optim::AdamW> make_adamw(Transformer& model, const AdamWSettings& s);
 // Whether the parameter `name` (of that shape) takes weight decay.

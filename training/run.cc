@@ -5,6 +5,8 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "datasets/digest.h"
+#include "models/lora.h"
+#include "training/base_model.h"
 
 namespace plotforge {
 
@@ -24,6 +26,26 @@ OpenedRun open_run(const std::string& path_or_dir, const std::string& kind) {
     throw InputError(r.tokenizer_path + ": sha256 differs from the one " + r.checkpoint + " was trained with");
   }
   return r;
+}
+
+LoraConfig lora_of(const OpenedRun& run) {
+  LoraConfig lora;
+  const auto it = run.state.config.find("lora");
+  if (it != run.state.config.end()) from_json(*it, &lora, run.checkpoint + ": lora");
+  return lora;
+}
+
+Transformer load_transformer(const OpenedRun& run) {
+  Transformer model(run.state.model);
+  const LoraConfig lora = lora_of(run);
+  if (lora.rank > 0) {
+    const auto it = run.state.config.find("init_from");
+    if (it == run.state.config.end()) throw InputError(run.checkpoint + ": a LoRA checkpoint without its base");
+    load_base(base_from_json(*it, run.checkpoint), model);
+    add_lora(model, lora);
+  }
+  load_checkpoint(run.checkpoint, {model.get()});
+  return model;
 }
 
 const nlohmann::json& config_entry(const OpenedRun& run, const std::string& key) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/transformer.h"
 #include "training/checkpoint.h"
 
 namespace plotforge {
@@ -20,6 +21,13 @@ struct OpenedRun {
   CheckpointState state;
 };
 OpenedRun open_run(const std::string& path_or_dir, const std::string& kind);
+
+// A transformer run's model, ready to use: for a LoRA run (training/
+// base_model.h) the base is loaded from the path its checkpoint records
+// (sha256 checked) and the adapters added, then the checkpoint's weights.
+Transformer load_transformer(const OpenedRun& run);
+// The run's LoRA configuration; rank 0 when it has none.
+LoraConfig lora_of(const OpenedRun& run);
 
 // The run's configuration entry `key` (checkpoint.h); InputError naming the
 // checkpoint if it is absent.

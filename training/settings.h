@@ -18,6 +18,10 @@ struct TrainOptions {
   std::string data;         // corpus.h5 (an operand of the command, not a field)
   std::string out;          // run directory (likewise)
   TransformerConfig model;  // [model]; vocab_size comes from the corpus
+  LoraConfig lora;          // [lora]; rank 0: every weight trains
+  // A run, checkpoint or bundle whose weights start the Transformer
+  // (training/base_model.h); its shape replaces [model]. Empty: random.
+  std::string init_from;
 
   int batch_size = 12;  // sequences per micro-batch
   int grad_accum = 1;
@@ -43,6 +47,7 @@ struct TrainOptions {
   template <class V>
   void fields(V&& v) {
     v("resume", resume, "continue from the newest valid checkpoint in --out", flag());
+    v("init-from", init_from, "fine-tune: start from this run, checkpoint or bundle (its shape replaces [model])");
     v("device", device, "auto | cpu | cuda");
     v("seed", seed, "random seed (init and data order)");
     v("batch-size", batch_size, "sequences per micro-batch");

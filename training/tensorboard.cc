@@ -9,32 +9,15 @@
 #include <boost/crc.hpp>
 
 #include "base/error.h"
+#include "base/protobuf_wire.h"
 
 namespace plotforge {
 
 namespace {
 
-// Protobuf wire format: varints, fixed-width little-endian, length-delimited.
-void put_varint(std::string* out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-template <typename T>
-void put_fixed(std::string* out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // x86-64 and aarch64 are little-endian, as the format is
-  out->append(b, sizeof(T));
-}
-
-void put_bytes(std::string* out, int field, const std::string& bytes) {
-  put_varint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
-  put_varint(out, bytes.size());
-  out->append(bytes);
-}
+using protobuf::put_bytes;
+using protobuf::put_fixed;
+using protobuf::put_varint;
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -206,7 +206,8 @@ class Run {
     }
     // Gradients are averaged in buckets started from hooks during backward;
     // under ZeRO-1 they are reduce-scattered after it instead.
-    if (dp_ && !sharded_) reducer_ = std::make_unique<GradientReducer>(*dp_, model_.parameters(), opt_.bucket_bytes());
+    if (dp_ && !sharded_)
+      reducer_ = std::make_unique<GradientReducer>(*dp_, trainable_parameters(model_), opt_.bucket_bytes());
     units_per_step_ = objective_.units_per_micro_batch() * opt_.grad_accum * ctx_.env.world_size;
     peak_flops_ = opt_.peak_flops > 0 ? opt_.peak_flops : (ctx_.cuda() ? peak_bf16_flops(cuda_device_name()) : 0.0);
     elapsed_before_ = state_.elapsed_s;
@@ -394,6 +395,16 @@ class Run {
                        "…; resume with the corpus it was trained on");
     }
     expect_kind(peek, objective_.kind(), path);
+    // A fine-tuned run resumes from the same base with the same adapters.
+    for (const char* key : {"init_from", "lora"}) {
+      const auto none = nlohmann::json();
+      const auto was = peek.config.contains(key) ? peek.config[key] : none;
+      const auto now = state_.config.contains(key) ? state_.config[key] : none;
+      if (was != now) {
+        throw InputError(path + ": trained with " + key + " " + was.dump() + ", but this invocation gives " +
+                         now.dump() + "; resume with the run's own --init-from and --lora.* options");
+      }
+    }
     CheckpointState loaded;
     try {
       loaded = load_checkpoint(path, parts_);
@@ -437,9 +448,10 @@ class Run {
 
   // The global gradient norm, clipped to opt.grad_clip when that is set.
   double clip_gradients() {
-    if (opt_.grad_clip > 0) return torch::nn::utils::clip_grad_norm_(model_.parameters(), opt_.grad_clip);
+    const auto params = trainable_parameters(model_);
+    if (opt_.grad_clip > 0) return torch::nn::utils::clip_grad_norm_(params, opt_.grad_clip);
     double sq = 0;
-    for (const auto& p : model_.parameters()) {
+    for (const auto& p : params) {
       if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
     }
     return std::sqrt(sq);

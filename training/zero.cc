@@ -35,6 +35,7 @@ const torch::optim::AdamWParamState* find_state(const Map& state, const torch::T
 ShardedAdamW::ShardedAdamW(DataParallel& dp, torch::nn::Module& model, const AdamWSettings& s, bool tied) : dp_(dp) {
   std::vector<bool> decays;
   for (const auto& p : model.named_parameters()) {
+    if (!p.value().requires_grad()) continue;  // frozen (a LoRA base): no state, no gradient
     const torch::Tensor& v = p.value();
     if (!params_.empty() && (v.scalar_type() != params_[0].scalar_type() || v.device() != params_[0].device())) {
       throw std::invalid_argument("ZeRO-1: parameter " + p.key() + " differs in dtype or device from the others");

@@ -11,6 +11,7 @@
 #include "base/files.h"
 #include "datasets/annotations.h"
 #include "datasets/documents.h"
+#include "inference/adapter.h"
 #include "inference/latent_gan.h"
 #include "programs/common/completions.h"
 #include "programs/plotforge-run/commands.h"
@@ -26,7 +27,11 @@ int cmd_generate(const Args& args) {
       "gan", po::value<std::string>()->default_value(""),
       "VAE bundle: decode a code from this latent-GAN bundle (--genre picks its genre)")(
       "latent", po::value<std::string>()->default_value(""),
-      "VAE bundle: decode this latent code (comma-separated floats)");
+      "VAE bundle: decode this latent code (comma-separated floats)")(
+      "adapter", po::value<std::string>()->default_value(""),
+      "a LoRA adapter of the bundle (plotforge export --format peft), applied beside the base weights")(
+      "merge-adapter", po::value<std::string>()->default_value(""),
+      "a LoRA adapter folded into the weights at load (one adapter, no per-token cost)");
   add_prompt_options(o);
   RuntimeOptions ro;
   add_fields(o, ro);
@@ -35,12 +40,16 @@ int cmd_generate(const Args& args) {
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run generate --bundle DIR [--prompt TEXT] [--n K] [sampling options]\n"
                      "       plotforge-run generate --bundle VAE_BUNDLE (--prior | --gan GAN_BUNDLE [--genre G] | "
-                     "--latent z1,z2,...)",
+                     "--latent z1,z2,...)\n"
+                     "       plotforge-run generate --bundle BASE (--adapter DIR | --merge-adapter DIR) [options]",
                      o, args, &vm)) {
     return 0;
   }
   read_fields(vm, &ro);
-  const auto model = Model::load(vm["bundle"].as<std::string>(), ro.weight_type());
+  const std::string adapter_dir = vm["adapter"].as<std::string>(), merge_dir = vm["merge-adapter"].as<std::string>();
+  if (!adapter_dir.empty() && !merge_dir.empty()) throw InputError("give one of --adapter and --merge-adapter");
+  const auto model = Model::load(vm["bundle"].as<std::string>(), ro.weight_type(), merge_dir);
+  const auto adapter = adapter_dir.empty() ? nullptr : Adapter::load(adapter_dir, *model);
   const Tokenizer& tok = model->tokenizer();
   // A VAE bundle decodes under one latent code: from the prior, a GAN, or given.
   const bool prior = vm["prior"].as<bool>();
@@ -76,7 +85,7 @@ int cmd_generate(const Args& args) {
   Engine& engine = *rt.engine;
   const std::vector<int> ids = prompt_ids(vm, tok, genre);
   generate_and_print("plotforge-run generate", tok, ids, p, model->config().context,
-                     [&] { return generate(engine, ids, p, ro.prefill_chunk, latent); });
+                     [&] { return generate(engine, ids, p, ro.prefill_chunk, latent, adapter); });
   return 0;
 }
 

@@ -35,7 +35,9 @@ void on_signal(int sig) {
 
 int cmd_serve(const Args& args) {
   po::options_description o("plotforge-run serve");
-  o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'");
+  o.add_options()("bundle", po::value<std::string>()->required(), "bundle directory from 'plotforge export'")(
+      "adapter", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "NAME=DIR: serve the LoRA adapter DIR (plotforge export --format peft) as model NAME; repeatable");
   serving::ServeOptions so;
   add_fields(o, so);
   runtime::RuntimeOptions ro;
@@ -47,7 +49,7 @@ int cmd_serve(const Args& args) {
   po::variables_map vm;
   if (!parse_options("usage: plotforge-run serve --bundle DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
                      "--api-key-file F] [--max-queue N] [--max-running N] [--max-body-bytes N] [--device cpu|cuda] "
-                     "[--db F] [--classifier DIR] [--recommender RUN]",
+                     "[--db F] [--classifier DIR] [--recommender RUN] [--adapter NAME=DIR ...]",
                      o, args, &vm)) {
     return 0;
   }
@@ -92,12 +94,24 @@ int cmd_serve(const Args& args) {
   std::unique_ptr<runtime::Model> model;
   runtime::Runtime rt;
   std::unique_ptr<serving::EngineLoop> loop;
+  serving::Server::Adapters adapters;
   try {
     model = runtime::Model::load(bundle, ro.weight_type());
     if (model->config().latent > 0) {
       throw InputError(bundle +
                        ": a VAE bundle needs a latent code per request; serve runs Transformer bundles "
                        "(decode a VAE with 'plotforge-run generate --prior')");
+    }
+    for (const auto& spec : vm["adapter"].as<std::vector<std::string>>()) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+        throw InputError("--adapter " + spec + ": give NAME=DIR (the name requests put in 'model')");
+      }
+      const std::string adapter_name = spec.substr(0, eq);
+      if (adapter_name == name || adapters.count(adapter_name)) {
+        throw InputError("--adapter " + spec + ": the name '" + adapter_name + "' is already served");
+      }
+      adapters[adapter_name] = runtime::Adapter::load(spec.substr(eq + 1), *model);
     }
     rt = ro.make(*model, so.max_running);
     serving::EngineLoopOptions lo;
@@ -112,7 +126,7 @@ int cmd_serve(const Args& args) {
     http.join();
     throw;
   }
-  server.set_engine(*model, *loop, name);
+  server.set_engine(*model, *loop, name, adapters);
   std::printf("plotforge-run serve: serving '%s' at %s\n", name.c_str(), url.c_str());
   std::fflush(stdout);
 

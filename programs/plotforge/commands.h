@@ -16,6 +16,7 @@ int cmd_prepare(const Args& args);
 int cmd_train(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_export(const Args& args);
+int cmd_import(const Args& args);
 int cmd_vae(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_sentiment(const Args& args);

@@ -30,8 +30,7 @@ int cmd_generate(const Args& args) {
   const SamplingParams p = read_sampling_options(vm, defaults);
   const OpenedRun run = open_run(vm["checkpoint"].as<std::string>(), "transformer");
   const Tokenizer tok = Tokenizer::load(run.tokenizer_path);
-  Transformer model(run.state.model);
-  load_checkpoint(run.checkpoint, {model.get()});
+  Transformer model = load_transformer(run);
   if (vm["device"].as<std::string>() == "cuda") {
     if (!torch::cuda::is_available()) throw InputError("--device cuda: no CUDA device is usable; use --device cpu");
     model->to(torch::kCUDA);

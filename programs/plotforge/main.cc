@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       {"train", "train a generator (configs/*.ini): --kind transformer | vae | gan | classifier", cmd_train},
       {"generate", "write scenes from a checkpoint, conditioned on genre/beat/emotion", cmd_generate},
       {"export", "write a Hugging Face-compatible bundle (safetensors + config.json)", cmd_export},
+      {"import", "read a Hugging Face Llama model into a run directory to fine-tune (docs/finetuning.md)", cmd_import},
       {"vae", "sample (from the prior or a latent GAN, steered), reconstruct, interpolate scenes", cmd_vae},
       {"arcs", "emotional arcs of scripts: valence over narrative time, shape, scenes, characters, corpus modes",
        cmd_arcs, /*blas=*/false},

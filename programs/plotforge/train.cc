@@ -25,6 +25,7 @@ int cmd_train(const Args& args) {
   GANSettings g;
   add_fields(o, t);
   add_fields(o, t.model, "model.");
+  add_fields(o, t.lora, "lora.");
   add_fields(o, v, "vae.");
   add_fields(o, g, "gan.");
   po::variables_map vm;
@@ -39,10 +40,14 @@ int cmd_train(const Args& args) {
   t.out = vm["out"].as<std::string>();
   read_fields(vm, &t);
   read_fields(vm, &t.model, "model.");
+  read_fields(vm, &t.lora, "lora.");
   read_fields(vm, &v, "vae.");
   read_fields(vm, &g, "gan.");
   if (!(t.bucket_mb > 0)) throw InputError("--bucket-mb: must be positive");
   const std::string kind = vm["kind"].as<std::string>();
+  if (kind != "transformer" && (!t.init_from.empty() || t.lora.rank > 0)) {
+    throw InputError("--init-from and --lora.* fine-tune the Transformer; --kind " + kind + " takes neither");
+  }
   if (!t.quiet && launch_env().rank == 0) std::fprintf(stderr, "blas: %s\n", blas_kernels_note().c_str());
   TrainResult r;
   if (kind == "transformer") {

@@ -18,7 +18,7 @@ const Tokenizer& tok() {
   return t;
 }
 
-CompletionRequest parse(const std::string& body) { return parse_completion_request(body, tok(), "m", 128, 99); }
+CompletionRequest parse(const std::string& body) { return parse_completion_request(body, tok(), {"m"}, 128, 99); }
 
 // The field an invalid body is blamed on, and its status.
 std::pair<int, std::string> blame(const std::string& body) {

@@ -1,0 +1,145 @@
+#include "training/hf_llama.h"
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/safetensors.h"
+
+namespace plotforge {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+// A field that must be absent, null or equal to `allowed`.
+void expect_absent_or(const nlohmann::json& j, const std::string& where, const char* field,
+                      const nlohmann::json& allowed, const std::string& why) {
+  const auto it = j.find(field);
+  if (it == j.end() || it->is_null() || *it == allowed) return;
+  throw InputError(where + ": field '" + field + "' is " + it->dump() + "; " + why);
+}
+
+}  // namespace
+
+TransformerConfig read_hf_llama_config(const std::string& path) {
+  const nlohmann::json j = read_json(path);
+  if (!j.is_object()) throw InputError(path + ": not a JSON object");
+  const auto arch = j.find("architectures");
+  const bool llama = arch != j.end() && arch->is_array() && arch->size() == 1 && (*arch)[0] == "LlamaForCausalLM";
+  if (!llama) {
+    throw InputError(path + ": field 'architectures' is " + (arch == j.end() ? std::string("missing") : arch->dump()) +
+                     "; plotforge imports [\"LlamaForCausalLM\"] only");
+  }
+  expect_absent_or(j, path, "model_type", "llama", "plotforge imports Llama models only");
+  expect_absent_or(j, path, "rope_scaling", nullptr,
+                   "rope scaling is not implemented in plotforge (plain rotary embeddings only)");
+  expect_absent_or(j, path, "attention_bias", false, "plotforge's attention has no biases");
+  expect_absent_or(j, path, "mlp_bias", false, "plotforge's MLP has no biases");
+  expect_absent_or(j, path, "hidden_act", "silu", "plotforge's MLP is SwiGLU (silu)");
+  expect_absent_or(j, path, "pretraining_tp", 1, "tensor-parallel slicing of the MLP is not implemented");
+  TransformerConfig c = from_hf_llama_json(j, path);
+  const auto hd = j.find("head_dim");
+  if (hd != j.end() && !hd->is_null() && (!hd->is_number_integer() || hd->get<int>() * c.n_heads != c.dim)) {
+    throw InputError(path + ": field 'head_dim' is " + hd->dump() +
+                     "; plotforge needs hidden_size / num_attention_heads = " +
+                     std::to_string(c.n_heads > 0 ? c.dim / c.n_heads : 0));
+  }
+  try {
+    c.validate();
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
+  }
+  return c;
+}
+
+HfLlama open_hf_llama(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(dir + ": not a directory (a Hugging Face model directory)");
+  HfLlama hf;
+  hf.dir = dir;
+  const fs::path root(dir);
+  hf.config = read_hf_llama_config((root / "config.json").string());
+  const fs::path index = root / "model.safetensors.index.json";
+  if (fs::exists(index, ec)) {
+    const nlohmann::json j = read_json(index.string());
+    const auto map = j.find("weight_map");
+    if (map == j.end() || !map->is_object() || map->empty()) {
+      throw InputError(index.string() + ": field 'weight_map' is missing or empty");
+    }
+    for (const auto& [tensor, file] : map->items()) {
+      if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos) {
+        throw InputError(index.string() + ": weight_map['" + tensor + "'] is not a file name in " + dir);
+      }
+      const fs::path shard = root / file.get<std::string>();
+      if (!fs::is_regular_file(shard, ec)) {
+        throw InputError(shard.string() + ": missing (model.safetensors.index.json names it for " + tensor + ")");
+      }
+      hf.weight_map[tensor] = shard.string();
+    }
+  } else {
+    const fs::path single = root / "model.safetensors";
+    if (!fs::is_regular_file(single, ec)) {
+      throw InputError(dir + ": has neither model.safetensors nor model.safetensors.index.json");
+    }
+    const SafetensorsFile f = SafetensorsFile::open(single.string());
+    for (const auto& [name, view] : f.tensors()) hf.weight_map[name] = single.string();
+  }
+  return hf;
+}
+
+void load_hf_weights(const HfLlama& hf, torch::nn::Module& model, bool grow_vocab) {
+  std::map<std::string, std::unique_ptr<SafetensorsFile>> files;
+  auto file = [&](const std::string& path) -> const SafetensorsFile& {
+    auto& f = files[path];
+    if (!f) f = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path));
+    return *f;
+  };
+  for (const auto& [name, path] : hf.weight_map) {
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      throw InputError(path + ": tensor " + name + " is a bias; plotforge's Llama layers have none");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.named_parameters()) {
+    const std::string& key = p.key();
+    const std::string name = key.rfind("lm_head", 0) == 0 ? key : "model." + key;
+    const auto it = hf.weight_map.find(name);
+    if (it == hf.weight_map.end()) throw InputError(hf.dir + ": tensor " + name + " is missing from its weights");
+    const TensorView& view = file(it->second).at(name);
+    std::vector<float> values = to_float32(view, it->second, name);
+    torch::Tensor src = torch::from_blob(values.data(), view.shape, torch::kFloat32);
+    torch::Tensor& dst = p.value();
+    const bool vocab_rows = grow_vocab && (key == "embed_tokens.weight" || key == "lm_head.weight");
+    const bool same = src.sizes() == dst.sizes();
+    const bool grows =
+        vocab_rows && src.dim() == 2 && dst.dim() == 2 && src.size(1) == dst.size(1) && src.size(0) < dst.size(0);
+    if (!same && !grows) {
+      throw InputError(it->second + ": tensor " + name + " has shape " + c10::str(src.sizes()) + ", expected " +
+                       c10::str(dst.sizes()) + " from config.json");
+    }
+    if (same) {
+      dst.copy_(src);
+    } else {
+      dst.narrow(0, 0, src.size(0)).copy_(src);
+      dst.narrow(0, src.size(0), dst.size(0) - src.size(0))
+          .copy_(src.mean(0, true).expand({dst.size(0) - src.size(0), -1}));
+    }
+  }
+}
+
+}  // namespace plotforge
