@@ -210,9 +210,11 @@ TEST(FineTune, FullFineTuningStartsFromTheBaseWeights) {
   NEEDS_PYTHON();
   const Fixture& f = fixture();
   const std::string dir = testing::temp_dir("full-ft");
-  // With a learning rate of zero the weights stay the base's exactly.
-  auto r = run(plotforge_bin() + " train --data " + f.corpus + " --out " + dir + "/frozen --init-from " + f.run_dir +
-               " --max-steps 2 --batch-size 2 --lr 0 --min-lr 0 --eval-every 2 --eval-batches 1 --quiet --device cpu");
+  // With a learning rate of 1e-30 (it must be positive) every update is
+  // below half an ulp of the weights: they stay the base's exactly.
+  auto r =
+      run(plotforge_bin() + " train --data " + f.corpus + " --out " + dir + "/frozen --init-from " + f.run_dir +
+          " --max-steps 2 --batch-size 2 --lr 1e-30 --min-lr 0 --eval-every 2 --eval-batches 1 --quiet --device cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Transformer base = load_transformer(open_run(f.run_dir, "transformer"));
   Transformer same = load_transformer(open_run(dir + "/frozen", "transformer"));
@@ -395,7 +397,7 @@ const Served& served() {
     auto r = run(plotforge_bin() + " export --checkpoint " + f.run_dir + " --out " + x.base_bundle);
     if (r.exit_code != 0) throw std::runtime_error(r.output);
     x.run_a = lora_run("served-a", 4, 4);
-    x.run_b = lora_run("served-b", 8, 4, "--seed 7 --lr 2e-2");
+    x.run_b = lora_run("served-b", 8, 4, "--seed 7");
     for (auto [run_dir, out] : {std::pair{x.run_a, &x.adapter_a}, std::pair{x.run_b, &x.adapter_b}}) {
       *out = run_dir + "-adapter";
       r = run(plotforge_bin() + " export --checkpoint " + run_dir + " --out " + *out + " --format peft --base-bundle " +
