@@ -67,7 +67,8 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
       // Frozen parameters (a LoRA run's base) are not the run's to keep: the
       // checkpoint records where they come from instead (training/base_model.h).
       for (const auto& p : m->named_parameters()) {
-        if (p.value().requires_grad()) a.write(prefix + "param." + p.key(), p.value().detach().cpu());
+        if (!parts.frozen_from_base || p.value().requires_grad())
+          a.write(prefix + "param." + p.key(), p.value().detach().cpu());
       }
       // Buffers that training changes (batch-norm statistics); the rotary
       // tables are recomputed from the config.
@@ -126,7 +127,7 @@ CheckpointState load_checkpoint(const std::string& path, const CheckpointParts& 
       if (m) {
         torch::NoGradGuard no_grad;
         for (auto& p : m->named_parameters()) {
-          if (!p.value().requires_grad()) continue;  // frozen: loaded from the base beforehand
+          if (parts.frozen_from_base && !p.value().requires_grad()) continue;  // loaded from the base beforehand
           torch::Tensor t;
           if (!a.try_read(prefix + "param." + p.key(), t))
             throw std::runtime_error("missing parameter " + prefix + p.key());

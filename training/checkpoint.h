@@ -51,6 +51,11 @@ struct CheckpointParts {
   torch::optim::Optimizer* optimizer = nullptr;
   torch::nn::Module* aux = nullptr;
   torch::optim::Optimizer* aux_optimizer = nullptr;
+  // A LoRA run: the model's frozen parameters (requires_grad false) are the
+  // base's, which the checkpoint names instead of storing
+  // (training/base_model.h); they are neither written nor read. Off, every
+  // parameter is kept (a recommender's closed-form factors are frozen too).
+  bool frozen_from_base = false;
 };
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts, const CheckpointState& state);

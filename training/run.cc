@@ -44,7 +44,7 @@ Transformer load_transformer(const OpenedRun& run) {
     load_base(base_from_json(*it, run.checkpoint), model);
     add_lora(model, lora);
   }
-  load_checkpoint(run.checkpoint, {model.get()});
+  load_checkpoint(run.checkpoint, {model.get(), nullptr, nullptr, nullptr, lora.rank > 0});
   return model;
 }
 

@@ -156,7 +156,7 @@ class Run {
         model_(objective.model()),
         adamw_{opt.lr, opt.beta1, opt.beta2, opt.adam_eps, opt.weight_decay},
         optimizer_(make_adamw(model_, adamw_, opt.model.tie_embeddings)),
-        parts_{&model_, optimizer_.get(), objective.aux_model(), objective.aux_optimizer()},
+        parts_{&model_, optimizer_.get(), objective.aux_model(), objective.aux_optimizer(), opt.lora.rank > 0},
         metrics_path_((fs::path(opt.out) / "metrics.jsonl").string()),
         schedule_{opt.lr, opt.min_lr, opt.warmup_steps, opt.lr_decay_steps > 0 ? opt.lr_decay_steps : opt.max_steps} {
     if (dp_) {

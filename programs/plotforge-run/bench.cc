@@ -12,6 +12,7 @@
 #include "base/cpu_features.h"
 #include "base/error.h"
 #include "base/files.h"
+#include "inference/adapter.h"
 #include "inference/engine.h"
 #include "inference/model.h"
 #include "inference/prefix_cache.h"
@@ -34,6 +35,8 @@ struct BenchOptions {
   int decode_tokens = 64, prompt_tokens = 128;
   int sessions = 4, branches = 10, prefix_tokens = 192, branch_tokens = 16;
   int repeats = 5;          // branching workload runs, alternating sharing off and on; medians reported
+  std::string adapters;     // adapters workload: LoRA adapter directories, comma-separated ("": skipped)
+  int adapter_batch = 8;    // adapters workload: the decode batch
   std::string concurrency;  // requests workload: closed-loop clients at each level ("": skipped)
   int requests_per_client = 4;
 
@@ -50,6 +53,10 @@ struct BenchOptions {
     v("concurrency", concurrency,
       "requests workload (what plotforge-run serve does, without HTTP): client counts, comma-separated");
     v("requests-per-client", requests_per_client, "requests workload: requests each client sends in turn");
+    v("adapters", adapters,
+      "adapters workload: LoRA adapters of the bundle (plotforge export --format peft), comma-separated; decode "
+      "with none, one, all of them mixed in one batch, and the first merged");
+    v("adapter-batch", adapter_batch, "adapters workload: the decode batch");
   }
 };
 
@@ -156,6 +163,61 @@ void requests_workload(const Model& model, const BenchOptions& o, const std::vec
     std::printf("| %d | %d | %.0f | %.1f | %.1f |\n", C, total, generated / s, 1e3 * percentile(ttft, 50),
                 1e3 * percentile(ttft, 99));
   }
+}
+
+// Decode tokens/s of a batch of B sequences, row r running with
+// adapters[r % adapters.size()] (null: the bare model).
+double decode_tokens_per_s(const Model& model, const RuntimeOptions& ro, int B, int steps,
+                           const std::vector<std::shared_ptr<const Adapter>>& adapters, std::mt19937& rng) {
+  Runtime rt = make_for(model, ro, B);
+  std::vector<Sequence> seqs(B);
+  std::vector<BatchItem> prefill;
+  for (int r = 0; r < B; ++r) {
+    seqs[r].adapter = adapters[r % adapters.size()];
+    prefill.push_back({&seqs[r], random_tokens(16, model.config().vocab, rng), false});
+  }
+  rt.engine->forward(prefill);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) {
+    std::vector<BatchItem> batch;
+    for (auto& q : seqs) batch.push_back({&q, random_tokens(1, model.config().vocab, rng), false});
+    rt.engine->forward(batch);
+  }
+  const double s = seconds_since(t0);
+  for (auto& q : seqs) free_sequence(*rt.pool, q);
+  return static_cast<double>(B) * steps / s;
+}
+
+// Multi-LoRA decoding at one batch size: the bare base, every row with the
+// first adapter, the rows spread over all adapters, and the first adapter
+// merged into the weights. Runs alternate, `repeats` times; medians.
+void adapters_workload(const std::string& bundle, const Model& model, const BenchOptions& o, const RuntimeOptions& ro,
+                       std::mt19937& rng) {
+  std::vector<std::shared_ptr<const Adapter>> all;
+  for (const std::string& dir : split_list(o.adapters)) all.push_back(Adapter::load(dir, model));
+  if (all.empty()) throw InputError("--adapters: no adapter directory given");
+  const auto merged = Model::load(bundle, ro.weight_type(), all[0]->dir());
+  const int B = o.adapter_batch, steps = std::min(o.decode_tokens, model.config().context - 17);
+  const char* names[] = {"base, no adapter", "one adapter on every row", "mixed: row r uses adapter r mod N",
+                         "one adapter merged into the weights"};
+  std::vector<std::vector<double>> runs(4);
+  for (int rep = 0; rep < o.repeats; ++rep) {
+    runs[0].push_back(decode_tokens_per_s(model, ro, B, steps, {nullptr}, rng));
+    runs[1].push_back(decode_tokens_per_s(model, ro, B, steps, {all[0]}, rng));
+    runs[2].push_back(decode_tokens_per_s(model, ro, B, steps, all, rng));
+    runs[3].push_back(decode_tokens_per_s(*merged, ro, B, steps, {nullptr}, rng));
+  }
+  std::printf("\nadapters workload: %zu adapters (first of rank %d), batch %d, %d decode steps; median of %d runs each\n",
+              all.size(), all[0]->rank(), B, steps, o.repeats);
+  std::printf("| adapters | decode tokens/s (median) |\n|---|---|\n");
+  std::vector<double> median(4);
+  for (int k = 0; k < 4; ++k) {
+    std::sort(runs[k].begin(), runs[k].end());
+    median[k] = runs[k][runs[k].size() / 2];
+    std::printf("| %s | %.0f |\n", names[k], median[k]);
+  }
+  std::printf("\nmixed-adapter throughput / single-adapter throughput at batch %d: %.2f (ratio of medians)\n", B,
+              median[2] / median[1]);
 }
 
 // Prints a report on stdout; returns 0.
@@ -286,6 +348,7 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   }
   std::printf("\nprefix sharing speed-up on the branching workload: %.2fx (ratio of medians)\n", median[0] / median[1]);
   if (!o.concurrency.empty()) requests_workload(*model, o, parse_int_list(o.concurrency, "--concurrency"), ro, rng);
+  if (!o.adapters.empty()) adapters_workload(bundle, *model, o, ro, rng);
   std::printf(
       "\nKV cache: each phase reserved a full context per sequence it runs (--cache-blocks or --kv-cache-mb to fix "
       "it); the largest, %d blocks of %d positions, %.0f MB, is touched only as sequences grow. Peak resident "
@@ -312,7 +375,7 @@ int cmd_bench(const Args& args) {
   const std::vector<int> batch_sizes = parse_int_list(b.batch_sizes, "--batch-sizes");  // before the model loads
   if (!b.concurrency.empty()) parse_int_list(b.concurrency, "--concurrency");
   for (int v : {b.decode_tokens, b.prompt_tokens, b.sessions, b.branches, b.prefix_tokens, b.branch_tokens, b.repeats,
-                b.requests_per_client}) {
+                b.requests_per_client, b.adapter_batch}) {
     if (v < 1) throw InputError("bench: every size must be at least 1");
   }
   return run_bench(vm["bundle"].as<std::string>(), b, batch_sizes, ro);
