@@ -207,8 +207,9 @@ void adapters_workload(const std::string& bundle, const Model& model, const Benc
     runs[2].push_back(decode_tokens_per_s(model, ro, B, steps, all, rng));
     runs[3].push_back(decode_tokens_per_s(*merged, ro, B, steps, {nullptr}, rng));
   }
-  std::printf("\nadapters workload: %zu adapters (first of rank %d), batch %d, %d decode steps; median of %d runs each\n",
-              all.size(), all[0]->rank(), B, steps, o.repeats);
+  std::printf(
+      "\nadapters workload: %zu adapters (first of rank %d), batch %d, %d decode steps; median of %d runs each\n",
+      all.size(), all[0]->rank(), B, steps, o.repeats);
   std::printf("| adapters | decode tokens/s (median) |\n|---|---|\n");
   std::vector<double> median(4);
   for (int k = 0; k < 4; ++k) {
