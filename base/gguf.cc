@@ -28,66 +28,58 @@ void put_string(std::string* out, const std::string& s) {
 
 }  // namespace
 
-void GgufWriter::add_u32(const std::string& key, std::uint32_t v) {
+// Every pair starts with its key and value type; arrays then name their
+// element type and count.
+void GgufWriter::begin_pair(const std::string& key, std::uint32_t type) {
   put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kU32);
-  put(&metadata_, v);
+  put<std::uint32_t>(&metadata_, type);
   ++pairs_;
+}
+
+void GgufWriter::begin_array(const std::string& key, std::uint32_t element_type, std::size_t n) {
+  begin_pair(key, kArray);
+  put<std::uint32_t>(&metadata_, element_type);
+  put<std::uint64_t>(&metadata_, n);
+}
+
+void GgufWriter::add_u32(const std::string& key, std::uint32_t v) {
+  begin_pair(key, kU32);
+  put(&metadata_, v);
 }
 
 void GgufWriter::add_i32(const std::string& key, std::int32_t v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kI32);
+  begin_pair(key, kI32);
   put(&metadata_, v);
-  ++pairs_;
 }
 
 void GgufWriter::add_f32(const std::string& key, float v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kF32);
+  begin_pair(key, kF32);
   put(&metadata_, v);
-  ++pairs_;
 }
 
 void GgufWriter::add_bool(const std::string& key, bool v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kBool);
+  begin_pair(key, kBool);
   put<std::uint8_t>(&metadata_, v ? 1 : 0);
-  ++pairs_;
 }
 
 void GgufWriter::add_string(const std::string& key, const std::string& v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kString);
+  begin_pair(key, kString);
   put_string(&metadata_, v);
-  ++pairs_;
 }
 
 void GgufWriter::add_strings(const std::string& key, const std::vector<std::string>& v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kArray);
-  put<std::uint32_t>(&metadata_, kString);
-  put<std::uint64_t>(&metadata_, v.size());
+  begin_array(key, kString, v.size());
   for (const auto& s : v) put_string(&metadata_, s);
-  ++pairs_;
 }
 
 void GgufWriter::add_f32s(const std::string& key, const std::vector<float>& v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kArray);
-  put<std::uint32_t>(&metadata_, kF32);
-  put<std::uint64_t>(&metadata_, v.size());
+  begin_array(key, kF32, v.size());
   for (float x : v) put(&metadata_, x);
-  ++pairs_;
 }
 
 void GgufWriter::add_i32s(const std::string& key, const std::vector<std::int32_t>& v) {
-  put_string(&metadata_, key);
-  put<std::uint32_t>(&metadata_, kArray);
-  put<std::uint32_t>(&metadata_, kI32);
-  put<std::uint64_t>(&metadata_, v.size());
+  begin_array(key, kI32, v.size());
   for (std::int32_t x : v) put(&metadata_, x);
-  ++pairs_;
 }
 
 void GgufWriter::add_tensor(const std::string& name, GgmlType type, const std::vector<std::int64_t>& shape,

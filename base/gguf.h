@@ -42,6 +42,8 @@ class GgufWriter {
   void write(const std::string& path) const;
 
  private:
+  void begin_pair(const std::string& key, std::uint32_t type);
+  void begin_array(const std::string& key, std::uint32_t element_type, std::size_t n);
   struct Tensor {
     std::string name;
     GgmlType type;
