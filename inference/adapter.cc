@@ -120,8 +120,12 @@ void Adapter::apply(int layer, Proj p, const float* x, int x_stride, float* y, i
   const int n = static_cast<int>(rows.size());
   if (pair.A.empty() || n == 0) return;
   // Gather the rows into contiguous ones, two GEMMs, scatter-add back.
-  std::vector<float> in(static_cast<std::size_t>(n) * pair.in), mid(static_cast<std::size_t>(n) * rank_),
-      out(static_cast<std::size_t>(n) * pair.out);
+  // Scratch kept per thread: this runs 7 times per layer per step, and
+  // every element is written before it is read.
+  thread_local std::vector<float> in, mid, out;
+  in.resize(static_cast<std::size_t>(n) * pair.in);
+  mid.resize(static_cast<std::size_t>(n) * rank_);
+  out.resize(static_cast<std::size_t>(n) * pair.out);
   for (int r = 0; r < n; ++r) {
     std::copy_n(x + static_cast<std::size_t>(rows[r]) * x_stride, pair.in, &in[static_cast<std::size_t>(r) * pair.in]);
   }
