@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "base/json_file.h"
 #include "base/safetensors.h"
-#include "inference/cpu_ops.h"
+#include "inference/parallel.h"
 
 namespace plotforge::runtime {
 
@@ -98,11 +98,22 @@ std::shared_ptr<const Adapter> Adapter::load(const std::string& dir, const Model
         throw InputError(st_path + ": " + stem + "'s lora_A/lora_B shapes do not fit the base " + base_dir +
                          " at rank " + std::to_string(a->rank_) + " (an adapter for another base?)");
       }
+      const std::vector<float> A = to_float32(ia->second, st_path, stem + ".lora_A.weight");
+      const std::vector<float> B = to_float32(ib->second, st_path, stem + ".lora_B.weight");
       Pair& pair = a->layers_[l][p];
-      pair.A = to_float32(ia->second, st_path, stem + ".lora_A.weight");
-      pair.B = to_float32(ib->second, st_path, stem + ".lora_B.weight");
+      const int R = a->rank_;
       pair.in = in;
       pair.out = out;
+      pair.At.resize(static_cast<std::size_t>(in) * R);
+      pair.Bt.resize(static_cast<std::size_t>(R) * out);
+      for (int r = 0; r < R; ++r) {
+        for (int i = 0; i < in; ++i) {
+          pair.At[static_cast<std::size_t>(i) * R + r] = A[static_cast<std::size_t>(r) * in + i];
+        }
+        for (int o = 0; o < out; ++o) {
+          pair.Bt[static_cast<std::size_t>(r) * out + o] = a->scale_ * B[static_cast<std::size_t>(o) * R + r];
+        }
+      }
       used += 2;
     }
   }
@@ -114,60 +125,66 @@ std::shared_ptr<const Adapter> Adapter::load(const std::string& dir, const Model
   return a;
 }
 
-void Adapter::apply(int layer, Proj p, const float* x, int x_stride, float* y, int y_stride,
-                    const std::vector<int>& rows) const {
+void Adapter::apply_row(int layer, Proj p, const float* x, float* y) const {
   const Pair& pair = layers_[layer][static_cast<int>(p)];
-  const int n = static_cast<int>(rows.size());
-  if (pair.A.empty() || n == 0) return;
-  // Gather the rows into contiguous ones, two GEMMs, scatter-add back.
-  // Scratch kept per thread: this runs 7 times per layer per step, and
-  // every element is written before it is read.
-  thread_local std::vector<float> in, mid, out;
-  in.resize(static_cast<std::size_t>(n) * pair.in);
-  mid.resize(static_cast<std::size_t>(n) * rank_);
-  out.resize(static_cast<std::size_t>(n) * pair.out);
-  for (int r = 0; r < n; ++r) {
-    std::copy_n(x + static_cast<std::size_t>(rows[r]) * x_stride, pair.in, &in[static_cast<std::size_t>(r) * pair.in]);
+  if (pair.At.empty()) return;
+  const int R = rank_;
+  // mid = A x, all R sums at once; then y += (scale B) mid, one axpy per r.
+  thread_local std::vector<float> mid;
+  mid.assign(static_cast<std::size_t>(R), 0.f);
+  float* m = mid.data();
+  const float* at = pair.At.data();
+  for (int i = 0; i < pair.in; ++i) {
+    const float xi = x[i];
+    const float* row = at + static_cast<std::size_t>(i) * R;
+    for (int r = 0; r < R; ++r) m[r] += xi * row[r];
   }
-  cpu::matmul(in.data(), {WeightType::kF32, reinterpret_cast<const std::uint8_t*>(pair.A.data()), rank_, pair.in},
-              mid.data(), n);
-  cpu::matmul(mid.data(), {WeightType::kF32, reinterpret_cast<const std::uint8_t*>(pair.B.data()), pair.out, rank_},
-              out.data(), n);
-  for (int r = 0; r < n; ++r) {
-    float* dst = y + static_cast<std::size_t>(rows[r]) * y_stride;
-    const float* src = &out[static_cast<std::size_t>(r) * pair.out];
-    for (int k = 0; k < pair.out; ++k) dst[k] += scale_ * src[k];
+  const float* bt = pair.Bt.data();
+  for (int r = 0; r < R; ++r) {
+    const float mr = m[r];
+    const float* row = bt + static_cast<std::size_t>(r) * pair.out;
+    for (int o = 0; o < pair.out; ++o) y[o] += mr * row[o];
   }
+}
+
+long long Adapter::row_work(int layer, Proj p) const {
+  const Pair& pair = layers_[layer][static_cast<int>(p)];
+  return pair.At.empty() ? 0 : static_cast<long long>(rank_) * (pair.in + pair.out);
 }
 
 std::vector<float> Adapter::delta(int layer, Proj p) const {
   const Pair& pair = layers_[layer][static_cast<int>(p)];
-  if (pair.A.empty()) return {};
+  if (pair.At.empty()) return {};
   std::vector<float> d(static_cast<std::size_t>(pair.out) * pair.in, 0.f);
   for (int o = 0; o < pair.out; ++o) {
+    float* drow = &d[static_cast<std::size_t>(o) * pair.in];
     for (int r = 0; r < rank_; ++r) {
-      const float b = scale_ * pair.B[static_cast<std::size_t>(o) * rank_ + r];
-      const float* arow = &pair.A[static_cast<std::size_t>(r) * pair.in];
-      float* drow = &d[static_cast<std::size_t>(o) * pair.in];
-      for (int i = 0; i < pair.in; ++i) drow[i] += b * arow[i];
+      const float b = pair.Bt[static_cast<std::size_t>(r) * pair.out + o];
+      for (int i = 0; i < pair.in; ++i) drow[i] += b * pair.At[static_cast<std::size_t>(i) * rank_ + r];
     }
   }
   return d;
 }
 
 void BatchAdapters::set(int row, const Adapter* a) {
-  if (!a) return;
-  for (auto& g : groups_) {
-    if (g.adapter == a) {
-      g.rows.push_back(row);
-      return;
-    }
-  }
-  groups_.push_back({a, {row}});
+  if (a) rows_.emplace_back(row, a);
 }
 
 void BatchAdapters::apply(int layer, Proj p, const float* in, int in_stride, float* out, int out_stride) const {
-  for (const auto& g : groups_) g.adapter->apply(layer, p, in, in_stride, out, out_stride, g.rows);
+  if (rows_.empty()) return;
+  // Rows are spread over the pool only when a chunk has enough work to
+  // outweigh waking the threads (about 64k multiply-adds; the estimate is
+  // the first row's adapter, adapters of one base differ only in rank).
+  constexpr long long kChunkWork = 1 << 16;
+  const long long work = std::max(1LL, rows_.front().second->row_work(layer, p));
+  const std::size_t min_rows = static_cast<std::size_t>(std::max(2LL, 2 * kChunkWork / work));
+  parallel_for(rows_.size(), min_rows, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto [row, a] = rows_[i];
+      a->apply_row(layer, p, in + static_cast<std::size_t>(row) * in_stride,
+                   out + static_cast<std::size_t>(row) * out_stride);
+    }
+  });
 }
 
 }  // namespace plotforge::runtime

@@ -42,18 +42,25 @@ class Adapter {
   const std::string& dir() const { return dir_; }
   int rank() const { return rank_; }
   float scale() const { return scale_; }
-  // y[r, 0:out] += scale * B A x[r, 0:in] for each r in `rows` (row
-  // strides x_stride and y_stride), when this adapter adapts projection p
-  // of layer l; nothing otherwise.
-  void apply(int layer, Proj p, const float* x, int x_stride, float* y, int y_stride,
-             const std::vector<int>& rows) const;
+  // y[0:out] += scale * B A x[0:in] for one row, when this adapter adapts
+  // projection p of layer l; nothing otherwise. The arithmetic depends on
+  // the row alone (a fixed order), so a row gets the same numbers in any
+  // batch, beside any other adapters.
+  void apply_row(int layer, Proj p, const float* x, float* y) const;
+  // Multiply-adds apply_row does for projection p of layer l (0: not adapted).
+  long long row_work(int layer, Proj p) const;
   // The full update scale * B A of projection p in layer l ([out, in]
   // row-major), empty when not adapted: what merged mode adds.
   std::vector<float> delta(int layer, Proj p) const;
 
  private:
+  // Both factors stored transposed, so that apply_row's inner loops run
+  // over contiguous memory with no reduction across vector lanes: x times
+  // At accumulates `rank` sums at once, and each of them times a row of Bt
+  // is an axpy over the outputs.
   struct Pair {
-    std::vector<float> A, B;  // [rank, in], [out, rank]
+    std::vector<float> At;  // lora_A transposed: [in, rank]
+    std::vector<float> Bt;  // scale * lora_B transposed: [rank, out]
     int in = 0, out = 0;
   };
   std::string dir_;
@@ -62,24 +69,22 @@ class Adapter {
   std::vector<std::array<Pair, kProjections>> layers_;
 };
 
-// Which adapter each row of a batch runs with: the engine groups the rows
-// by adapter and applies each to its rows only.
+// Which adapter each row of a batch runs with. Rows are applied one by one
+// (Adapter::apply_row), spread over the thread pool, so a batch that mixes
+// adapters costs what a batch with one adapter costs: no per-adapter
+// grouping, gathering or small GEMMs.
 class BatchAdapters {
  public:
   // Row `row` of the batch uses `a` (null: the bare base).
   void set(int row, const Adapter* a);
-  bool empty() const { return groups_.empty(); }
+  bool empty() const { return rows_.empty(); }
   // out[row, :] += the row's adapter's update of projection p, for every
   // row with an adapter; `in` and `out` are the batch's matrices (row
   // strides in_stride and out_stride, `out` already offset to p's columns).
   void apply(int layer, Proj p, const float* in, int in_stride, float* out, int out_stride) const;
 
  private:
-  struct Group {
-    const Adapter* adapter;
-    std::vector<int> rows;
-  };
-  std::vector<Group> groups_;
+  std::vector<std::pair<int, const Adapter*>> rows_;
 };
 
 }  // namespace plotforge::runtime

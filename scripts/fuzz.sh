@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DPLOTFORGE_FUZZ=ON -DPLOTFORGE_WITH_CUDA=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz \
+cmake --build build-fuzz --target fountain_fuzz jsonl_fuzz safetensors_fuzz sentencepiece_fuzz bundle_config_fuzz hf_llama_fuzz \
   completion_request_fuzz story_request_fuzz analytics_fuzz interactions_fuzz
 mkdir -p build-fuzz/seeds/fountain build-fuzz/seeds/jsonl
 cp data/sample/*.fountain build-fuzz/seeds/fountain/
@@ -52,6 +52,23 @@ json.dump({"model_kind": "gan", "latent": 8, "noise": 32, "hidden": 16, "layers"
            "genres": ["comedy", "tragedy"], "negative_slope": 0.2}, open(d + "/gan.json", "w"))
 PY
 build-fuzz/fuzz/bundle_config_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/bundle_config
+# Seeds: a config.json as transformers' LlamaConfig writes it, and a
+# sharded model's index.
+mkdir -p build-fuzz/seeds/hf_llama
+python3 - build-fuzz/seeds/hf_llama <<'PY'
+import json, sys
+d = sys.argv[1]
+json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 192,
+           "max_position_embeddings": 128, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "rope_scaling": None,
+           "attention_bias": False, "mlp_bias": False, "hidden_act": "silu", "pretraining_tp": 1,
+           "tie_word_embeddings": True, "vocab_size": 400, "bos_token_id": 1, "eos_token_id": 2,
+           "torch_dtype": "float32"}, open(d + "/config.json", "w"))
+json.dump({"metadata": {"total_size": 1024},
+           "weight_map": {"model.embed_tokens.weight": "model-00001-of-00001.safetensors",
+                          "model.norm.weight": "model-00001-of-00001.safetensors"}}, open(d + "/index.json", "w"))
+PY
+build-fuzz/fuzz/hf_llama_fuzz -max_total_time="$secs" -max_len=4096 -timeout=10 build-fuzz/seeds/hf_llama
 # Seeds: completion bodies of every shape the server reads; the target trains
 # its tokenizer (with the control tokens) on data/sample the first time.
 mkdir -p build-fuzz/seeds/completion_request

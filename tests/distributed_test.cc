@@ -267,6 +267,44 @@ TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
   for (long step = 21; step <= 30; ++step) EXPECT_NEAR(b30.at(step), a30.at(step), 1e-4) << "step " << step;
 }
 
+// LoRA under data parallelism: only the adapters are reduced (and, with
+// ZeRO-1, sharded), the frozen base is never touched, and 2 ranks x B give
+// 1 rank x 2B's run, resumable at world size 1, as for full training.
+TEST(DataParallel, LoRAFineTuningIsTheSameUnderTwoRanks) {
+  const std::string base = testing::temp_dir("dp-lora-base");
+  ASSERT_EQ(run(plotforge_bin() + args(base, 10, 8)).exit_code, 0);
+  const std::string lora = " --init-from " + base + " --lora.rank 4 --lora.alpha 8 --lora.targets q_proj,v_proj,down_proj";
+  const std::string one = testing::temp_dir("dp-lora-one");
+  auto r = run(plotforge_bin() + args(one, 10, 8) + lora);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string zero : {"", " --zero1"}) {
+    const std::string two = testing::temp_dir("dp-lora-two" + std::string(zero.empty() ? "" : "-zero1"));
+    const int port = free_port();
+    const pid_t r1 = spawn_rank(args(two, 10, 4) + lora + zero, 1, 2, port, two + "-rank1.log");
+    const pid_t r0 = spawn_rank(args(two, 10, 4) + lora + zero, 0, 2, port, two + "-rank0.log");
+    ASSERT_EQ(wait_exit(r0), 0) << testing::read_text(two + "-rank0.log");
+    ASSERT_EQ(wait_exit(r1), 0) << testing::read_text(two + "-rank1.log");
+    const std::string log0 = testing::read_text(two + "-rank0.log");
+    EXPECT_NE(log0.find("LoRA rank 4"), std::string::npos) << log0;
+    if (!zero.empty()) {
+      // AdamW's state covers the adapters only (printed in millions: 0.00M here).
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(log0, m, std::regex("AdamW state for ([0-9.]+)M of ([0-9.]+)M parameters")))
+          << log0;
+      EXPECT_LT(std::stod(m[2]), 0.05) << "the frozen base must not be in the optimizer";
+    }
+    const auto a = losses(one), b = losses(two);
+    ASSERT_EQ(b.size(), 10u);
+    for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << zero << " step " << step;
+    const auto norm_a = losses(one, "grad_norm"), norm_b = losses(two, "grad_norm");
+    for (const auto& [step, norm] : norm_a) EXPECT_NEAR(norm_b.at(step), norm, 1e-4 * norm) << zero << " " << step;
+    // The world-2 LoRA checkpoint resumes at world 1.
+    r = run(plotforge_bin() + args(two, 14, 8) + lora + " --resume");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(losses(two).size(), 14u);
+  }
+}
+
 // The VAE and the latent GAN train through the same data-parallel trainer
 // (the GAN's critic, stepped inside its objective, averages its gradients
 // through the trainer's hook): both ranks finish, rank 0 alone logs.

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/safetensors.h"
+#include "models/hf_llama_files.h"
 
 namespace plotforge {
 
@@ -26,45 +27,10 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
-// A field that must be absent, null or equal to `allowed`.
-void expect_absent_or(const nlohmann::json& j, const std::string& where, const char* field,
-                      const nlohmann::json& allowed, const std::string& why) {
-  const auto it = j.find(field);
-  if (it == j.end() || it->is_null() || *it == allowed) return;
-  throw InputError(where + ": field '" + field + "' is " + it->dump() + "; " + why);
-}
-
 }  // namespace
 
 TransformerConfig read_hf_llama_config(const std::string& path) {
-  const nlohmann::json j = read_json(path);
-  if (!j.is_object()) throw InputError(path + ": not a JSON object");
-  const auto arch = j.find("architectures");
-  const bool llama = arch != j.end() && arch->is_array() && arch->size() == 1 && (*arch)[0] == "LlamaForCausalLM";
-  if (!llama) {
-    throw InputError(path + ": field 'architectures' is " + (arch == j.end() ? std::string("missing") : arch->dump()) +
-                     "; plotforge imports [\"LlamaForCausalLM\"] only");
-  }
-  expect_absent_or(j, path, "model_type", "llama", "plotforge imports Llama models only");
-  expect_absent_or(j, path, "rope_scaling", nullptr,
-                   "rope scaling is not implemented in plotforge (plain rotary embeddings only)");
-  expect_absent_or(j, path, "attention_bias", false, "plotforge's attention has no biases");
-  expect_absent_or(j, path, "mlp_bias", false, "plotforge's MLP has no biases");
-  expect_absent_or(j, path, "hidden_act", "silu", "plotforge's MLP is SwiGLU (silu)");
-  expect_absent_or(j, path, "pretraining_tp", 1, "tensor-parallel slicing of the MLP is not implemented");
-  TransformerConfig c = from_hf_llama_json(j, path);
-  const auto hd = j.find("head_dim");
-  if (hd != j.end() && !hd->is_null() && (!hd->is_number_integer() || hd->get<int>() * c.n_heads != c.dim)) {
-    throw InputError(path + ": field 'head_dim' is " + hd->dump() +
-                     "; plotforge needs hidden_size / num_attention_heads = " +
-                     std::to_string(c.n_heads > 0 ? c.dim / c.n_heads : 0));
-  }
-  try {
-    c.validate();
-  } catch (const InputError& e) {
-    throw InputError(path + ": " + e.what());
-  }
-  return c;
+  return hf_llama_config_from_json(read_json(path), path);
 }
 
 HfLlama open_hf_llama(const std::string& dir) {
@@ -76,21 +42,7 @@ HfLlama open_hf_llama(const std::string& dir) {
   hf.config = read_hf_llama_config((root / "config.json").string());
   const fs::path index = root / "model.safetensors.index.json";
   if (fs::exists(index, ec)) {
-    const nlohmann::json j = read_json(index.string());
-    const auto map = j.find("weight_map");
-    if (map == j.end() || !map->is_object() || map->empty()) {
-      throw InputError(index.string() + ": field 'weight_map' is missing or empty");
-    }
-    for (const auto& [tensor, file] : map->items()) {
-      if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos) {
-        throw InputError(index.string() + ": weight_map['" + tensor + "'] is not a file name in " + dir);
-      }
-      const fs::path shard = root / file.get<std::string>();
-      if (!fs::is_regular_file(shard, ec)) {
-        throw InputError(shard.string() + ": missing (model.safetensors.index.json names it for " + tensor + ")");
-      }
-      hf.weight_map[tensor] = shard.string();
-    }
+    hf.weight_map = hf_weight_map_from_index(read_json(index.string()), index.string(), dir);
   } else {
     const fs::path single = root / "model.safetensors";
     if (!fs::is_regular_file(single, ec)) {
