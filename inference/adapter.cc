@@ -137,12 +137,14 @@ void Adapter::apply_row(int layer, Proj p, const float* x, float* y) const {
   for (int i = 0; i < pair.in; ++i) {
     const float xi = x[i];
     const float* row = at + static_cast<std::size_t>(i) * R;
+#pragma omp simd
     for (int r = 0; r < R; ++r) m[r] += xi * row[r];
   }
   const float* bt = pair.Bt.data();
   for (int r = 0; r < R; ++r) {
     const float mr = m[r];
     const float* row = bt + static_cast<std::size_t>(r) * pair.out;
+#pragma omp simd
     for (int o = 0; o < pair.out; ++o) y[o] += mr * row[o];
   }
 }
