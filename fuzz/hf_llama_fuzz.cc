@@ -3,14 +3,14 @@
 // config.json or as model.safetensors.index.json, must give a configuration
 // or a weight map, or throw InputError. The index is resolved against a
 // scratch directory holding one shard, so names that exist are reached too.
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 

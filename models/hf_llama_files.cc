@@ -39,8 +39,8 @@ TransformerConfig hf_llama_config_from_json(const nlohmann::json& j, const std::
   const auto hd = j.find("head_dim");
   if (hd != j.end() && !hd->is_null()) {
     // Compared as a quotient: a huge head_dim must not overflow a product.
-    const bool fits = hd->is_number_integer() && c.n_heads > 0 && c.dim % c.n_heads == 0 &&
-                      hd->get<long long>() == c.dim / c.n_heads;
+    const bool fits =
+        hd->is_number_integer() && c.n_heads > 0 && c.dim % c.n_heads == 0 && hd->get<long long>() == c.dim / c.n_heads;
     if (!fits) {
       throw InputError(where + ": field 'head_dim' is " + hd->dump() +
                        "; plotforge needs hidden_size / num_attention_heads = " +

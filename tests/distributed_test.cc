@@ -273,7 +273,8 @@ TEST(DataParallel, ZeroOneShardsTheOptimizerWithoutChangingTheRun) {
 TEST(DataParallel, LoRAFineTuningIsTheSameUnderTwoRanks) {
   const std::string base = testing::temp_dir("dp-lora-base");
   ASSERT_EQ(run(plotforge_bin() + args(base, 10, 8)).exit_code, 0);
-  const std::string lora = " --init-from " + base + " --lora.rank 4 --lora.alpha 8 --lora.targets q_proj,v_proj,down_proj";
+  const std::string lora =
+      " --init-from " + base + " --lora.rank 4 --lora.alpha 8 --lora.targets q_proj,v_proj,down_proj";
   const std::string one = testing::temp_dir("dp-lora-one");
   auto r = run(plotforge_bin() + args(one, 10, 8) + lora);
   ASSERT_EQ(r.exit_code, 0) << r.output;
