@@ -129,4 +129,81 @@ void block_output(const LayerWeights& w, const float* att, float* x, int n, int 
   for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
 }
 
+namespace {
+
+__attribute__((always_inline)) inline void attend_body(const float* q, const float* const* key_blocks,
+                                                       const float* const* value_blocks, int len, int bs, int hd,
+                                                       float scale, const float* mem_k, const float* mem_v,
+                                                       float mem_score, float* scores, float* out) {
+  float mx = mem_k ? mem_score : -INFINITY;
+  for (int t0 = 0, b = 0; t0 < len; t0 += bs, ++b) {
+    const float* k = key_blocks[b];
+    const int n = std::min(bs, len - t0);
+    for (int i = 0; i < n; ++i) {
+      const float* kr = k + static_cast<std::size_t>(i) * hd;
+      float d = 0;
+#pragma omp simd reduction(+ : d)
+      for (int j = 0; j < hd; ++j) d += q[j] * kr[j];
+      scores[t0 + i] = d * scale;
+      mx = std::max(mx, scores[t0 + i]);
+    }
+  }
+  float sum = 0;
+  for (int t = 0; t < len; ++t) {
+    scores[t] = std::exp(scores[t] - mx);
+    sum += scores[t];
+  }
+  std::fill_n(out, hd, 0.f);
+  float p_mem = 0;
+  if (mem_v) {
+    p_mem = std::exp(mem_score - mx);
+    sum += p_mem;
+  }
+  const float inv = 1.0f / sum;
+  if (mem_v) {
+    const float a = p_mem * inv;
+#pragma omp simd
+    for (int j = 0; j < hd; ++j) out[j] += a * mem_v[j];
+  }
+  for (int t0 = 0, b = 0; t0 < len; t0 += bs, ++b) {
+    const float* v = value_blocks[b];
+    const int n = std::min(bs, len - t0);
+    for (int i = 0; i < n; ++i) {
+      const float a = scores[t0 + i] * inv;
+      const float* vr = v + static_cast<std::size_t>(i) * hd;
+#pragma omp simd
+      for (int j = 0; j < hd; ++j) out[j] += a * vr[j];
+    }
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float* const* key_blocks,
+                                                     const float* const* value_blocks, int len, int bs, int hd,
+                                                     float scale, const float* mem_k, const float* mem_v,
+                                                     float mem_score, float* scores, float* out) {
+  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+}
+#endif
+
+void attend_baseline(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs,
+                     int hd, float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores,
+                     float* out) {
+  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+}
+
+}  // namespace
+
+void attend(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs, int hd,
+            float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores, float* out,
+            kernels::CpuIsa isa) {
+#if defined(__x86_64__)
+  if (isa != kernels::CpuIsa::kPortable) {
+    attend_avx2(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+    return;
+  }
+#endif
+  attend_baseline(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+}
+
 }  // namespace plotforge::runtime::cpu

@@ -49,6 +49,21 @@ inline void axpy(float a, const float* x, float* y, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+// One query (one head of one new token) over its sequence's cached keys
+// and values 0..len-1, block by block: key_blocks[b] is block b's keys of
+// the query's head group (bs rows of hd floats), value_blocks[b] the same
+// for the values; with mem_k and mem_v (a VAE's memory slot, scored
+// mem_score), one more key and value ahead of position 0:
+//   out[0:hd] = softmax(q . k_t * scale) . v_t,
+// scores[0:len] is scratch. Compiled for AVX2 + FMA (isa kAvx2 or wider)
+// and for the baseline x86-64 the runtime is built for (kPortable):
+// attention over the cache is most of a long-context decode step, and at
+// the baseline its loops run 4 lanes wide. Float32 sums in a fixed order
+// per set; the sets differ by rounding (FMA), within a float32 sum's bound.
+void attend(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs, int hd,
+            float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores, float* out,
+            kernels::CpuIsa isa);
+
 // y[i] = x[i] / rms(x[i]) * w, for n rows of d.
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps);
 

@@ -58,93 +58,6 @@ BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchIte
   return r;
 }
 
-namespace {
-
-// One query (one head of one new token) over its sequence's cached keys and
-// values 0..len-1, block by block (key_blocks[b]: block b's keys of the
-// query's head group, bs rows of hd floats; the same for the values), with
-// a VAE's memory slot ahead of position 0 when mem_k is not null:
-//   out = softmax(q . k_t * scale) . v_t.
-// The body is compiled twice, for AVX2 + FMA and for the baseline the
-// runtime is built for, and attend() picks by the CPU as the matrix
-// kernels do (cpu::matmul_isa): attention over the cache is most of a
-// long-context decode step, and at the baseline its loops run 4 lanes wide.
-__attribute__((always_inline)) inline void attend_body(const float* q, const float* const* key_blocks,
-                                                       const float* const* value_blocks, int len, int bs, int hd,
-                                                       float scale, const float* mem_k, const float* mem_v,
-                                                       float mem_score, float* scores, float* out) {
-  float mx = mem_k ? mem_score : -INFINITY;
-  for (int t0 = 0, b = 0; t0 < len; t0 += bs, ++b) {
-    const float* k = key_blocks[b];
-    const int n = std::min(bs, len - t0);
-    for (int i = 0; i < n; ++i) {
-      const float* kr = k + static_cast<std::size_t>(i) * hd;
-      float d = 0;
-#pragma omp simd reduction(+ : d)
-      for (int j = 0; j < hd; ++j) d += q[j] * kr[j];
-      scores[t0 + i] = d * scale;
-      mx = std::max(mx, scores[t0 + i]);
-    }
-  }
-  float sum = 0;
-  for (int t = 0; t < len; ++t) {
-    scores[t] = std::exp(scores[t] - mx);
-    sum += scores[t];
-  }
-  std::fill_n(out, hd, 0.f);
-  float p_mem = 0;
-  if (mem_v) {
-    p_mem = std::exp(mem_score - mx);
-    sum += p_mem;
-  }
-  const float inv = 1.0f / sum;
-  if (mem_v) {
-    const float a = p_mem * inv;
-#pragma omp simd
-    for (int j = 0; j < hd; ++j) out[j] += a * mem_v[j];
-  }
-  for (int t0 = 0, b = 0; t0 < len; t0 += bs, ++b) {
-    const float* v = value_blocks[b];
-    const int n = std::min(bs, len - t0);
-    for (int i = 0; i < n; ++i) {
-      const float a = scores[t0 + i] * inv;
-      const float* vr = v + static_cast<std::size_t>(i) * hd;
-#pragma omp simd
-      for (int j = 0; j < hd; ++j) out[j] += a * vr[j];
-    }
-  }
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float* const* key_blocks,
-                                                     const float* const* value_blocks, int len, int bs, int hd,
-                                                     float scale, const float* mem_k, const float* mem_v,
-                                                     float mem_score, float* scores, float* out) {
-  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
-}
-#endif
-
-void attend_baseline(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs,
-                     int hd, float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores,
-                     float* out) {
-  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
-}
-
-void attend(const float* q, const std::vector<const float*>& key_blocks, const std::vector<const float*>& value_blocks,
-            int len, int bs, int hd, float scale, const float* mem_k, const float* mem_v, float mem_score,
-            float* scores, float* out) {
-#if defined(__x86_64__)
-  static const bool avx2 = cpu::matmul_isa(WeightType::kF32) != kernels::CpuIsa::kPortable;
-  if (avx2) {
-    attend_avx2(q, key_blocks.data(), value_blocks.data(), len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
-    return;
-  }
-#endif
-  attend_baseline(q, key_blocks.data(), value_blocks.data(), len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
-}
-
-}  // namespace
-
 CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) {
   rotary_tables(model.config(), cos_, sin_);
   cpu::prepare_threads();
@@ -199,6 +112,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     }
     // Attention: each new token over its sequence's keys 0..pos, one
     // (token, head) pair per task.
+    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
     parallel_for(static_cast<std::size_t>(N) * H, 64, [&](std::size_t begin, std::size_t end) {
       std::vector<float> scores(c.context);
       std::vector<const float*> key_blocks, value_blocks;
@@ -226,7 +140,8 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
           mem_score = cpu::dot(q, mem_k, hd) * scale;
         }
         float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-        attend(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores.data(), out);
+        cpu::attend(q, key_blocks.data(), value_blocks.data(), len, bs, hd, scale, mem_k, mem_v, mem_score,
+                    scores.data(), out, isa);
       }
     });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,

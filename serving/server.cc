@@ -1,6 +1,7 @@
 #include "serving/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -399,6 +400,10 @@ Server::Server(const ServeOptions& options) : o_(options), http_(std::make_uniqu
   h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   h.set_payload_max_length(static_cast<std::size_t>(o_.max_body_bytes));
   h.set_keep_alive_timeout(5);
+  h.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;  // the last one created is the one that bound
+  });
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     access = AccessInfo{};
     access.start = Clock::now();
@@ -459,6 +464,11 @@ int Server::bind() {
     throw InputError("cannot listen on " + o_.host + ":" + std::to_string(o_.port) +
                      " (in use, or not an address of this machine); pick another --port or --host");
   }
+  // Debian's httplib is a shared library built to listen with a backlog of
+  // 5: 16 players connecting at once overflowed it and a connection was
+  // reset before any handler saw it. Listening again on the same socket
+  // raises the backlog (Linux keeps the socket and its port).
+  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
   return port;
 }
 

@@ -96,6 +96,7 @@ class Server {
   ServeOptions o_;
   Metrics metrics_;
   std::unique_ptr<httplib::Server> http_;
+  int listen_socket_ = -1;  // the socket bind() listens on, to raise its backlog
   std::atomic<const runtime::Model*> model_{nullptr};
   std::atomic<EngineLoop*> loop_{nullptr};
   std::string model_name_;
