@@ -133,14 +133,14 @@ namespace {
 
 __attribute__((always_inline)) inline void attend_body(const float* q, const float* const* key_blocks,
                                                        const float* const* value_blocks, int len, int bs, int hd,
-                                                       float scale, const float* mem_k, const float* mem_v,
+                                                       int stride, float scale, const float* mem_k, const float* mem_v,
                                                        float mem_score, float* scores, float* out) {
   float mx = mem_k ? mem_score : -INFINITY;
   for (int t0 = 0, b = 0; t0 < len; t0 += bs, ++b) {
     const float* k = key_blocks[b];
     const int n = std::min(bs, len - t0);
     for (int i = 0; i < n; ++i) {
-      const float* kr = k + static_cast<std::size_t>(i) * hd;
+      const float* kr = k + static_cast<std::size_t>(i) * stride;
       float d = 0;
 #pragma omp simd reduction(+ : d)
       for (int j = 0; j < hd; ++j) d += q[j] * kr[j];
@@ -170,7 +170,7 @@ __attribute__((always_inline)) inline void attend_body(const float* q, const flo
     const int n = std::min(bs, len - t0);
     for (int i = 0; i < n; ++i) {
       const float a = scores[t0 + i] * inv;
-      const float* vr = v + static_cast<std::size_t>(i) * hd;
+      const float* vr = v + static_cast<std::size_t>(i) * stride;
 #pragma omp simd
       for (int j = 0; j < hd; ++j) out[j] += a * vr[j];
     }
@@ -180,30 +180,30 @@ __attribute__((always_inline)) inline void attend_body(const float* q, const flo
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float* const* key_blocks,
                                                      const float* const* value_blocks, int len, int bs, int hd,
-                                                     float scale, const float* mem_k, const float* mem_v,
+                                                     int stride, float scale, const float* mem_k, const float* mem_v,
                                                      float mem_score, float* scores, float* out) {
-  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+  attend_body(q, key_blocks, value_blocks, len, bs, hd, stride, scale, mem_k, mem_v, mem_score, scores, out);
 }
 #endif
 
 void attend_baseline(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs,
-                     int hd, float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores,
-                     float* out) {
-  attend_body(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+                     int hd, int stride, float scale, const float* mem_k, const float* mem_v, float mem_score,
+                     float* scores, float* out) {
+  attend_body(q, key_blocks, value_blocks, len, bs, hd, stride, scale, mem_k, mem_v, mem_score, scores, out);
 }
 
 }  // namespace
 
 void attend(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs, int hd,
-            float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores, float* out,
+            int stride, float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores, float* out,
             kernels::CpuIsa isa) {
 #if defined(__x86_64__)
   if (isa != kernels::CpuIsa::kPortable) {
-    attend_avx2(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+    attend_avx2(q, key_blocks, value_blocks, len, bs, hd, stride, scale, mem_k, mem_v, mem_score, scores, out);
     return;
   }
 #endif
-  attend_baseline(q, key_blocks, value_blocks, len, bs, hd, scale, mem_k, mem_v, mem_score, scores, out);
+  attend_baseline(q, key_blocks, value_blocks, len, bs, hd, stride, scale, mem_k, mem_v, mem_score, scores, out);
 }
 
 }  // namespace plotforge::runtime::cpu

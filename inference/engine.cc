@@ -140,7 +140,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
           mem_score = cpu::dot(q, mem_k, hd) * scale;
         }
         float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-        cpu::attend(q, key_blocks.data(), value_blocks.data(), len, bs, hd, scale, mem_k, mem_v, mem_score,
+        cpu::attend(q, key_blocks.data(), value_blocks.data(), len, bs, hd, hd, scale, mem_k, mem_v, mem_score,
                     scores.data(), out, isa);
       }
     });

@@ -132,6 +132,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
       for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
       for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
     }
+    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
     parallel_for(static_cast<std::size_t>(N) * H, 64, [&](std::size_t begin, std::size_t end) {
       std::vector<float> scores(c.context);
       std::size_t s = 0;
@@ -140,20 +141,11 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
         while (start[s + 1] <= n) ++s;
         const int first = start[s], len = start[s + 1] - first;
         const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-        float mx = -INFINITY;
-        for (int t = 0; t < len; ++t) {
-          const float* k = &qkv[static_cast<std::size_t>(first + t) * qkv_out + q_out + g * hd];
-          scores[t] = cpu::dot(q, k, hd) * scale;
-          mx = std::max(mx, scores[t]);
-        }
-        float sum = 0;
-        for (int t = 0; t < len; ++t) sum += scores[t] = std::exp(scores[t] - mx);
+        // The scene's keys and values are its rows of qkv: one block.
+        const float* k = &qkv[static_cast<std::size_t>(first) * qkv_out + q_out + g * hd];
+        const float* v = k + kv_out;
         float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-        std::fill_n(out, hd, 0.f);
-        for (int t = 0; t < len; ++t) {
-          const float* v = &qkv[static_cast<std::size_t>(first + t) * qkv_out + q_out + kv_out + g * hd];
-          cpu::axpy(scores[t] / sum, v, out, hd);
-        }
+        cpu::attend(q, &k, &v, len, len, hd, qkv_out, scale, nullptr, nullptr, 0.f, scores.data(), out, isa);
       }
     });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());

@@ -2,7 +2,8 @@
 // (inference/cpu_ops.h's attend), each instruction set this CPU runs
 // against a float64 reference: ragged lengths (1 to past several blocks,
 // not multiples of the block or of the vector width), head sizes that are
-// not multiples of 8, with and without a VAE memory slot. The blocks are
+// not multiples of 8, rows packed or strided, with and without a VAE
+// memory slot. The blocks are
 // scattered in the pool in reverse order, as a forked sequence's are.
 #include <cmath>
 #include <random>
@@ -31,14 +32,15 @@ TEST(Attend, EveryInstructionSetMatchesAFloat64Reference) {
     for (const int bs : {1, 16}) {
       for (const int len : {1, 2, 15, 16, 17, 33, 100}) {
         for (const bool memory : {false, true}) {
+          const int stride = hd + (len % 2) * 3;  // rows packed, or apart as in a qkv matrix
           const int nblocks = (len + bs - 1) / bs;
-          std::vector<float> pool(static_cast<std::size_t>(nblocks) * 2 * bs * hd);
+          std::vector<float> pool(static_cast<std::size_t>(nblocks) * 2 * bs * stride);
           for (auto& v : pool) v = normal(rng);
           std::vector<const float*> kb(nblocks), vb(nblocks);
           for (int b = 0; b < nblocks; ++b) {  // block b of the sequence sits at slot nblocks-1-b
-            const float* slot = pool.data() + static_cast<std::size_t>(nblocks - 1 - b) * 2 * bs * hd;
+            const float* slot = pool.data() + static_cast<std::size_t>(nblocks - 1 - b) * 2 * bs * stride;
             kb[b] = slot;
-            vb[b] = slot + static_cast<std::size_t>(bs) * hd;
+            vb[b] = slot + static_cast<std::size_t>(bs) * stride;
           }
           std::vector<float> q(hd), mk(hd), mv(hd);
           for (int j = 0; j < hd; ++j) q[j] = normal(rng), mk[j] = normal(rng), mv[j] = normal(rng);
@@ -50,7 +52,7 @@ TEST(Attend, EveryInstructionSetMatchesAFloat64Reference) {
           std::vector<double> s(len);
           double mx = memory ? mem_score : -INFINITY;
           for (int t = 0; t < len; ++t) {
-            const float* k = kb[t / bs] + static_cast<std::size_t>(t % bs) * hd;
+            const float* k = kb[t / bs] + static_cast<std::size_t>(t % bs) * stride;
             double d = 0;
             for (int j = 0; j < hd; ++j) d += static_cast<double>(q[j]) * k[j];
             s[t] = d * scale;
@@ -61,11 +63,12 @@ TEST(Attend, EveryInstructionSetMatchesAFloat64Reference) {
           std::vector<double> ref(hd, 0.0);
           for (int j = 0; j < hd; ++j) {
             if (memory) ref[j] += std::exp(mem_score - mx) / sum * mv[j];
-            for (int t = 0; t < len; ++t) ref[j] += s[t] / sum * vb[t / bs][static_cast<std::size_t>(t % bs) * hd + j];
+            for (int t = 0; t < len; ++t)
+              ref[j] += s[t] / sum * vb[t / bs][static_cast<std::size_t>(t % bs) * stride + j];
           }
           for (const kernels::CpuIsa isa : sets_here()) {
             std::vector<float> scores(len), out(hd, 123.f);
-            cpu::attend(q.data(), kb.data(), vb.data(), len, bs, hd, scale, memory ? mk.data() : nullptr,
+            cpu::attend(q.data(), kb.data(), vb.data(), len, bs, hd, stride, scale, memory ? mk.data() : nullptr,
                         memory ? mv.data() : nullptr, static_cast<float>(mem_score), scores.data(), out.data(), isa);
             for (int j = 0; j < hd; ++j) {
               // The output is a convex combination of values of size ~1:

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/json_file.h"
 #include "base/safetensors.h"
 #include "models/hf_llama_files.h"
 
@@ -17,20 +18,8 @@ namespace plotforge {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-}
-
-}  // namespace
-
 TransformerConfig read_hf_llama_config(const std::string& path) {
-  return hf_llama_config_from_json(read_json(path), path);
+  return hf_llama_config_from_json(read_json_object(path), path);
 }
 
 HfLlama open_hf_llama(const std::string& dir) {
@@ -42,7 +31,7 @@ HfLlama open_hf_llama(const std::string& dir) {
   hf.config = read_hf_llama_config((root / "config.json").string());
   const fs::path index = root / "model.safetensors.index.json";
   if (fs::exists(index, ec)) {
-    hf.weight_map = hf_weight_map_from_index(read_json(index.string()), index.string(), dir);
+    hf.weight_map = hf_weight_map_from_index(read_json_object(index.string()), index.string(), dir);
   } else {
     const fs::path single = root / "model.safetensors";
     if (!fs::is_regular_file(single, ec)) {
