@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds (once) what the emotion and audience benchmarks serve: a unigram
+# Builds (once) what the emotion and audience benchmarks serve: a bpe
 # tokenizer of 2,000 pieces and the 37 plays prepared with derived labels
 # (prepare --label-emotions); configs/scenes-transformer.ini trained for
 # STEPS steps on them, exported to W/bundle; and configs/scenes-classifier.ini

@@ -53,6 +53,7 @@ class SentencePieceModel {
   Type type(int id) const { return pieces_[id].type; }
   float score(int id) const { return pieces_[id].score; }
   bool add_dummy_prefix() const { return add_dummy_prefix_; }
+  bool byte_fallback() const { return byte_fallback_; }
   int unk_id() const { return unk_id_; }
   int bos_id() const { return bos_id_; }
   int eos_id() const { return eos_id_; }

@@ -24,7 +24,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kNewline = "<nl>";
+// A newline: the byte piece of byte fallback, or (tokenizers trained before
+// 2026-12-02) the control symbol "<nl>" (tokenizer.h).
+constexpr const char* kNewlineByte = "<0x0A>";
+constexpr const char* kLegacyNewline = "<nl>";
 
 // Runs argv[0] (found on PATH) with stdout and stderr into `log`; returns
 // the exit status, or -1 if it could not start.
@@ -56,7 +59,15 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
   std::vector<std::string> genres;
   for (const auto& d : docs) genres.insert(genres.end(), d.genres.begin(), d.genres.end());
   std::string symbols;
-  for (const auto& t : plotforge::control_tokens(genres)) symbols += (symbols.empty() ? "" : ",") + t;
+  int symbol_count = 0;
+  for (const auto& t : plotforge::control_tokens(genres)) {
+    symbols += (symbols.empty() ? "" : ",") + t;
+    ++symbol_count;
+  }
+  // A char model's vocabulary is its characters; the 256 byte pieces and the
+  // special and control pieces come on top of --vocab-size (spm_train counts
+  // them in it and refuses a size they do not fit in).
+  const int spm_vocab = o.model_type == "char" ? o.vocab_size + 256 + 3 + symbol_count : o.vocab_size;
 
   // spm_train reads one sentence per line: the canonical texts' lines.
   const fs::path work = fs::temp_directory_path() / ("plotforge-spm-" + std::to_string(::getpid()));
@@ -86,14 +97,14 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
       "--input=" + (work / "lines.txt").string(),
       "--model_prefix=" + (work / "tok").string(),
       "--model_type=" + o.model_type,
-      "--vocab_size=" + std::to_string(o.vocab_size),
+      "--vocab_size=" + std::to_string(spm_vocab),
       "--character_coverage=1.0",
       "--normalization_rule_name=identity",
       "--remove_extra_whitespaces=false",
       "--add_dummy_prefix=false",
       "--allow_whitespace_only_pieces=true",
       "--split_digits=true",
-      std::string("--byte_fallback=") + (o.model_type == "char" ? "false" : "true"),
+      "--byte_fallback=true",  // a newline (never inside a piece) is <0x0A>
       "--hard_vocab_limit=false",
       "--max_sentence_length=65536",
       "--input_sentence_size=2000000",
@@ -102,7 +113,6 @@ void Tokenizer::train(const TokenizerTrainOptions& o, const std::vector<Document
       "--bos_id=1",
       "--eos_id=2",
       "--pad_id=-1",
-      std::string("--control_symbols=") + kNewline,
       "--user_defined_symbols=" + symbols,
       "--num_threads=" + std::to_string(std::max(1, o.threads)),
       std::string("--minloglevel=") + (o.quiet ? "2" : "0"),
@@ -135,11 +145,17 @@ Tokenizer Tokenizer::load(const std::string& path) {
   Tokenizer t;
   t.sp_ = std::make_shared<const SentencePieceModel>(SentencePieceModel::parse(bytes, path));
   t.path_ = path;
-  t.newline_id_ = t.piece_id(kNewline);
-  if (t.newline_id_ < 0 || t.sp_->type(t.newline_id_) != SentencePieceModel::Type::kControl) {
+  const int legacy = t.piece_id(kLegacyNewline), byte = t.piece_id(kNewlineByte);
+  if (legacy >= 0 && t.sp_->type(legacy) == SentencePieceModel::Type::kControl) {
+    t.newline_id_ = legacy;
+    t.legacy_newline_ = true;
+  } else if (byte >= 0 && t.sp_->type(byte) == SentencePieceModel::Type::kByte) {
+    t.newline_id_ = byte;
+  } else {
     throw InputError(path +
-                     ": tokenizer lacks the control symbol <nl>; it was not trained by "
-                     "'plotforge tokenizer train', so retrain it with that command");
+                     ": tokenizer has no newline piece (neither byte fallback's <0x0A> nor the control "
+                     "symbol <nl>); it was not trained by 'plotforge tokenizer train', so retrain it with that "
+                     "command");
   }
   for (int id = 0; id < t.sp_->size(); ++id) {
     const std::string& p = t.sp_->piece(id);

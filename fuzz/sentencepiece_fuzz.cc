@@ -1,6 +1,6 @@
 // libFuzzer target: the SentencePiece model reader (a bundle's
 // tokenizer.model is outside data), then encoding and decoding with
-// whatever model it accepted.
+// whatever model it accepted, and its Hugging Face tokenizer files.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "datasets/hf_tokenizer.h"
 #include "datasets/sentencepiece_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -23,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       (void)model.decode(ids.data(), ids.size());
     }
+    (void)plotforge::hf_tokenizer_files(model, 256);  // what export writes beside it
   } catch (const plotforge::InputError&) {
   }
   return 0;

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "datasets/documents.h"
+#include "datasets/tokenizer.h"
 #include "models/transformer.h"
 #include "tests/test_util.h"
 #include "training/checkpoint.h"
@@ -48,7 +50,8 @@ TEST(Export, BundleTensorsEqualTheCheckpointInFp32AndBf16) {
       const std::string bundle = dir + "/bundle-" + tie + "-" + dtype;
       r = run(plotforge_bin() + " export --checkpoint " + run_dir + " --out " + bundle + " --dtype " + dtype);
       ASSERT_EQ(r.exit_code, 0) << r.output;
-      for (const char* f : {"model.safetensors", "config.json", "generation_config.json", "tokenizer.model"}) {
+      for (const char* f : {"model.safetensors", "config.json", "generation_config.json", "tokenizer.model",
+                            "tokenizer.json", "tokenizer_config.json"}) {
         EXPECT_TRUE(fs::exists(bundle + "/" + f)) << f;
       }
       r = run("python3 " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/read_bundle.py " + bundle + " " + expected +
@@ -96,6 +99,23 @@ TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
     EXPECT_EQ(r.exit_code, 0) << "tie_embeddings " << tie << ": " << r.output;
     std::cout << r.output;
   }
+  // AutoTokenizer.from_pretrained(bundle) encodes the sample corpus to the
+  // ids plotforge trained on (tests/hf_tokenizer_test.cc checks more texts
+  // and the bpe and char models).
+  const std::string bundle = dir + "/bundle-true";
+  const Tokenizer tok = Tokenizer::load(bundle + "/tokenizer.model");
+  nlohmann::json cases = {{"texts", nlohmann::json::array()}, {"newline_id", tok.newline_id()}};
+  for (const Document& d : read_documents(testing::sample_dir())) {
+    cases["texts"].push_back({{"text", d.text}, {"ids", tok.encode(d.text)}});
+  }
+  std::vector<int> special = {0, 1, 2};
+  for (const auto& [name, id] : tok.control_tokens()) special.push_back(id);
+  cases["special_ids"] = special;
+  std::ofstream(dir + "/cases.json") << cases.dump();
+  const auto r = run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_tokenizer_check.py " + bundle + " " +
+                     dir + "/cases.json");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::cout << r.output;
 }
 
 }  // namespace

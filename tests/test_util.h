@@ -30,12 +30,12 @@ RunResult run_stdout(const std::string& command);
 std::string python_with(const std::string& modules);
 
 // The sample corpus prepared through the real CLI (tokenizer train + prepare
-// --val-fraction 0.3) with a unigram tokenizer of `vocab_size` pieces; made
+// --val-fraction 0.3) with a bpe tokenizer (the default) of `vocab_size` pieces; made
 // once per process and size. Returns the corpus path; the tokenizer sits
 // beside it as tok.model. Throws with the CLI's output on failure.
 std::string prepared_sample_corpus(int vocab_size);
 
-// Trains (once per process) a unigram tokenizer on the sample corpus.
+// Trains (once per process) a tokenizer (the default type, bpe) on the sample corpus.
 const std::string& sample_tokenizer();
 
 void write_text(const std::string& path, const std::string& text);

@@ -1,5 +1,7 @@
 #include "datasets/tokenizer.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "base/error.h"
@@ -56,6 +58,24 @@ TEST(Tokenizer, BpeAndCharModelsRoundTripToo) {
       EXPECT_EQ(tok.encode("abc").size(), 3u);
     }
   }
+}
+
+// A newline is byte fallback's <0x0A>, as in Llama's tokenizers; tokenizers
+// trained before that change (the checked-in format-1 runs') keep their own
+// <nl>, so their corpora and checkpoints keep their ids.
+TEST(Tokenizer, NewlineIsTheBytePieceAndOlderTokenizersKeepTheirs) {
+  const Tokenizer tok = Tokenizer::load(testing::sample_tokenizer());
+  EXPECT_FALSE(tok.legacy_newline());
+  EXPECT_EQ(tok.piece(tok.newline_id()), "<0x0A>");
+  EXPECT_EQ(tok.encode("\n"), std::vector<int>{tok.newline_id()});
+  EXPECT_EQ(tok.piece_id("<nl>"), -1);
+  const Tokenizer old = Tokenizer::load(std::string(PLOTFORGE_SOURCE_DIR) +
+                                        "/tests/data/checkpoint-format-1/transformer/tokenizer.model");
+  EXPECT_TRUE(old.legacy_newline());
+  EXPECT_EQ(old.piece(old.newline_id()), "<nl>");
+  const auto ids = old.encode("ROMEO.\nBut soft");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), old.newline_id()), 1);
+  EXPECT_EQ(old.decode(ids), "ROMEO.\nBut soft");
 }
 
 TEST(Tokenizer, MissingOrForeignModelsAreClearErrors) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,8 @@
 #include "base/safetensors.h"
 #include "datasets/annotations.h"
 #include "datasets/digest.h"
+#include "datasets/hf_tokenizer.h"
+#include "datasets/sentencepiece_model.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
 #include "models/lora.h"
@@ -203,6 +206,7 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
                          {"model_kind", state.kind},
                          {"control_tokens", control},
                          {"newline_token_id", tok.newline_id()},
+                         {"newline_piece", tok.piece(tok.newline_id())},
                          {"tokenizer_sha256", state.tokenizer_sha256},
                          {"checkpoint_step", state.step},
                          // What a LoRA adapter of a run started from this
@@ -212,13 +216,25 @@ std::string export_bundle(const std::string& checkpoint_arg, const std::string& 
   const nlohmann::json generation = {{"bos_token_id", 1}, {"eos_token_id", tok.eos_id()},
                                      {"do_sample", true}, {"temperature", 0.8},
                                      {"top_p", 1.0},      {"max_new_tokens", 500}};
+  // What transformers and llama.cpp's converter build the same tokenizer from.
+  const std::string tok_bytes = read_file(tok_path);
+  const HfTokenizerFiles hf_tok = hf_tokenizer_files(SentencePieceModel::parse(tok_bytes, tok_path), c.context);
+  if (tok.legacy_newline()) {
+    std::fprintf(stderr,
+                 "warning: %s stores a newline as its own <nl> token (a tokenizer from before 2026-12-02): "
+                 "transformers and llama.cpp encode \"\\n\" as <0x0A>, so text with newlines gets other ids "
+                 "there; a run on a corpus prepared with a newly trained tokenizer does not have this problem\n",
+                 tok_path.c_str());
+  }
   write_bundle_dir(out, [&](const fs::path& dir) {
     write_safetensors(
         (dir / "model.safetensors").string(), tensors,
         {{"format", "pt"}, {"producer", "plotforge export"}, {"checkpoint_step", std::to_string(state.step)}});
     write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
     write_file_atomic((dir / "generation_config.json").string(), generation.dump(2) + "\n");
-    write_file_atomic((dir / "tokenizer.model").string(), read_file(tok_path));
+    write_file_atomic((dir / "tokenizer.model").string(), tok_bytes);
+    write_file_atomic((dir / "tokenizer.json").string(), hf_tok.tokenizer_json);
+    write_file_atomic((dir / "tokenizer_config.json").string(), hf_tok.tokenizer_config_json);
   });
   return state.kind;
 }

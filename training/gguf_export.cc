@@ -89,7 +89,14 @@ void export_gguf(const std::string& checkpoint, const std::string& out, const st
   for (int i = 0; i < sp.size(); ++i) {
     tokens.push_back(sp.piece(i));
     scores.push_back(sp.score(i));
-    types.push_back(static_cast<std::int32_t>(sp.type(i)));  // llama_token_type uses SentencePiece's numbers
+    // llama_token_type uses SentencePiece's numbers. The special tokens
+    // (<unk>, <s>, </s> and plotforge's control tokens, user-defined pieces)
+    // are CONTROL, as llama.cpp's converter makes the bundle's special tokens
+    // (datasets/hf_tokenizer.h).
+    using Type = SentencePieceModel::Type;
+    const Type t = sp.type(i);
+    const Type type = t == Type::kUserDefined || t == Type::kUnknown ? Type::kControl : t;
+    types.push_back(static_cast<std::int32_t>(type));
   }
   g.add_string("tokenizer.ggml.model", "llama");
   g.add_string("tokenizer.ggml.pre", "default");

@@ -18,10 +18,11 @@
 //
 // dtype f32 | f16 | bf16 | q8_0 applies to the matrices; norms stay f32,
 // and a q8_0 matrix whose rows are not a multiple of 32 is written f16 (both
-// as the converter does). A LoRA run is written merged. plotforge's <nl>
-// (newline) and control tokens are in the vocabulary as CONTROL and
-// USER_DEFINED pieces: llama.cpp encodes "\n" as a byte instead, so feed
-// it plotforge's ids, or see docs/finetuning.md.
+// as the converter does). A LoRA run is written merged. plotforge's control
+// tokens (<genre=...>, <scene>, ...) are CONTROL pieces, as llama.cpp's
+// converter makes the bundle's special tokens (datasets/hf_tokenizer.h); a
+// newline is the byte piece <0x0A>, as llama.cpp encodes "\n" (a tokenizer
+// from before 2026-12-02 has its own <nl> instead: datasets/tokenizer.h).
 #pragma once
 
 #include <string>

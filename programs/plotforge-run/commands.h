@@ -9,5 +9,6 @@ int cmd_generate(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_serve(const Args& args);
 int cmd_analytics(const Args& args);
+int cmd_tokenize(const Args& args);
 
 }  // namespace plotforge::programs

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       {"analytics",
        "the audience report of a stories database: visits, choice shares, drop-off, paths, preferences (JSON)",
        cmd_analytics},
+      {"tokenize", "a text's token ids under a bundle's tokenizer (as transformers and llama.cpp give them)",
+       cmd_tokenize},
   };
   return dispatch("plotforge-run", "the lean runtime for exported plotforge bundles (no libtorch)", commands, argc,
                   argv);

@@ -65,15 +65,25 @@ if tokens != want_tokens:
     problems.append("tokenizer.ggml.tokens differ from tokenizer.model's pieces")
 if scores is not None and any(abs(a - sp.get_score(i)) > 1e-6 for i, a in enumerate(scores)):
     problems.append("tokenizer.ggml.scores differ from tokenizer.model's")
+# The special tokens are the bundle's tokenizer.json's, as llama.cpp's converter
+# reads them: special added tokens (<unk> among them) become CONTROL (3); byte
+# pieces are BYTE (6).
+hf_special = {t["id"] for t in json.loads((bundle / "tokenizer.json").read_text())["added_tokens"] if t["special"]}
 for i in range(sp.get_piece_size()):
-    want = 2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 6 if sp.is_byte(i) else None
+    want = 3 if i in hf_special else 6 if sp.is_byte(i) else None
     if want is not None and types[i] != want:
         problems.append(f"token {i} {want_tokens[i]!r} has type {types[i]}, expected {want}")
         break
-for name in ("<nl>", "<scene>"):
-    t = types[want_tokens.index(name)]
-    if t != (3 if name == "<nl>" else 4):
-        problems.append(f"{name} has token type {t}")
+    if want is None and types[i] in (2, 3, 6):
+        problems.append(f"token {i} {want_tokens[i]!r} has type {types[i]} but is not special in tokenizer.json")
+        break
+if "<scene>" not in want_tokens or want_tokens.index("<scene>") not in hf_special:
+    problems.append("<scene> is not a special token of tokenizer.json")
+# The newline: the byte piece <0x0A>, or the control piece <nl> of a tokenizer
+# from before 2026-12-02 or an imported model (docs/tokenizer.md).
+newline = config["plotforge"]["newline_piece"]
+if types[want_tokens.index(newline)] != (6 if newline == "<0x0A>" else 3):
+    problems.append(f"the newline {newline} has token type {types[want_tokens.index(newline)]}")
 for k in ("bos", "eos", "unknown"):
     field(f"tokenizer.ggml.{k}_token_id")
 
