@@ -45,8 +45,10 @@ int cmd_export(const Args& args) {
   const std::string kind =
       export_bundle(vm["checkpoint"].as<std::string>(), vm["out"].as<std::string>(), vm["dtype"].as<std::string>());
   std::cout << "wrote " << kind << " bundle " << vm["out"].as<std::string>()
-            << (kind == "gan" ? " (generator.safetensors, gan.json)\n"
-                              : " (model.safetensors, config.json, generation_config.json, tokenizer.model)\n");
+            << (kind == "gan"          ? " (generator.safetensors, gan.json)\n"
+                : kind == "classifier" ? " (model.safetensors, config.json, tokenizer.model)\n"
+                                       : " (model.safetensors, config.json, generation_config.json, tokenizer.model, "
+                                         "tokenizer.json, tokenizer_config.json)\n");
   return 0;
 }
 
