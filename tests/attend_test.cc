@@ -28,7 +28,7 @@ TEST(Attend, EveryInstructionSetMatchesAFloat64Reference) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
   int checked = 0;
-  for (const int hd : {5, 16, 64, 67}) {
+  for (const int hd : {5, 16, 32, 64, 67, 128}) {
     for (const int bs : {1, 16}) {
       for (const int len : {1, 2, 15, 16, 17, 33, 100}) {
         for (const bool memory : {false, true}) {
