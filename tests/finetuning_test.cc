@@ -284,8 +284,11 @@ TEST(LoRA, ResumeIsExact) {
   NEEDS_PYTHON();
   const std::string straight = lora_run("straight", 4, 4);
   const std::string split = lora_run("split", 4, 4, "--stop-after 2");
+  // The base moved (the same bytes elsewhere): still the run's base.
+  const std::string moved = testing::temp_dir("moved-base") + "/base";
+  fs::copy(fixture().run_dir, moved, fs::copy_options::recursive);
   const auto r = run(plotforge_bin() + " train --data " + fixture().corpus + " --out " + split + " --init-from " +
-                     fixture().run_dir + " --lora.rank 4 --lora.alpha 16 --lora.targets " + kAllTargets +
+                     moved + " --lora.rank 4 --lora.alpha 16 --lora.targets " + kAllTargets +
                      " --max-steps 4 --batch-size 2 --lr 1e-2 --warmup-steps 1 --eval-every 2 --eval-batches 1"
                      " --checkpoint-every 2 --device cpu --resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -396,10 +396,15 @@ class Run {
     }
     expect_kind(peek, objective_.kind(), path);
     // A fine-tuned run resumes from the same base with the same adapters.
+    // The base is the same by its bytes (sha256), wherever it lies now.
     for (const char* key : {"init_from", "lora"}) {
       const auto none = nlohmann::json();
-      const auto was = peek.config.contains(key) ? peek.config[key] : none;
-      const auto now = state_.config.contains(key) ? state_.config[key] : none;
+      auto was = peek.config.contains(key) ? peek.config[key] : none;
+      auto now = state_.config.contains(key) ? state_.config[key] : none;
+      if (std::string(key) == "init_from" && was.is_object() && now.is_object()) {
+        was.erase("path");
+        now.erase("path");
+      }
       if (was != now) {
         throw InputError(path + ": trained with " + key + " " + was.dump() + ", but this invocation gives " +
                          now.dump() + "; resume with the run's own --init-from and --lora.* options");
