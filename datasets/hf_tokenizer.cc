@@ -12,12 +12,9 @@ namespace plotforge {
 
 namespace {
 
-using Type = SentencePieceModel::Type;
 using json = nlohmann::ordered_json;
 
 const char* const kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's escaped space
-
-bool is_special(Type t) { return t == Type::kUnknown || t == Type::kControl || t == Type::kUserDefined; }
 
 // Byte offsets where UTF-8 characters start in s, with s.size() last.
 std::vector<std::size_t> char_starts(const std::string& s) {
@@ -64,7 +61,7 @@ HfTokenizerFiles hf_tokenizer_files(const SentencePieceModel& sp, int context) {
   json added = json::array();
   json decoder_map = json::object();
   for (int id = 0; id < sp.size(); ++id) {
-    if (!is_special(sp.type(id))) continue;
+    if (!hf_special(sp.type(id))) continue;
     json t = {{"id", id},        {"content", sp.piece(id)}, {"single_word", false}, {"lstrip", false},
               {"rstrip", false}, {"normalized", false},     {"special", true}};
     added.push_back(t);

@@ -42,4 +42,12 @@ struct HfTokenizerFiles {
 // `context` becomes model_max_length.
 HfTokenizerFiles hf_tokenizer_files(const SentencePieceModel& sp, int context);
 
+// Whether a piece of this type is a special token of tokenizer.json (and so
+// a CONTROL token of a GGUF): <unk>, control pieces (<s>, </s>, a legacy
+// <nl>) and user-defined ones (plotforge's control tokens).
+inline bool hf_special(SentencePieceModel::Type t) {
+  using Type = SentencePieceModel::Type;
+  return t == Type::kUnknown || t == Type::kControl || t == Type::kUserDefined;
+}
+
 }  // namespace plotforge

@@ -9,6 +9,7 @@
 #include "datasets/documents.h"
 #include "datasets/tokenizer.h"
 #include "models/transformer.h"
+#include "tests/hf_tokenizer_cases.h"
 #include "tests/test_util.h"
 #include "training/checkpoint.h"
 
@@ -104,14 +105,9 @@ TEST(Export, TransformersLoadsTheBundleWithTheSameLogits) {
   // and the bpe and char models).
   const std::string bundle = dir + "/bundle-true";
   const Tokenizer tok = Tokenizer::load(bundle + "/tokenizer.model");
-  nlohmann::json cases = {{"texts", nlohmann::json::array()}, {"newline_id", tok.newline_id()}};
-  for (const Document& d : read_documents(testing::sample_dir())) {
-    cases["texts"].push_back({{"text", d.text}, {"ids", tok.encode(d.text)}});
-  }
-  std::vector<int> special = {0, 1, 2};
-  for (const auto& [name, id] : tok.control_tokens()) special.push_back(id);
-  cases["special_ids"] = special;
-  std::ofstream(dir + "/cases.json") << cases.dump();
+  std::vector<std::string> texts;
+  for (const Document& d : read_documents(testing::sample_dir())) texts.push_back(d.text);
+  std::ofstream(dir + "/cases.json") << testing::hf_tokenizer_cases(tok, texts).dump();
   const auto r = run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_tokenizer_check.py " + bundle + " " +
                      dir + "/cases.json");
   EXPECT_EQ(r.exit_code, 0) << r.output;

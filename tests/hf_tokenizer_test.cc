@@ -5,11 +5,11 @@
 #include "datasets/hf_tokenizer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "base/files.h"
 #include "datasets/documents.h"
 #include "datasets/tokenizer.h"
+#include "tests/hf_tokenizer_cases.h"
 #include "tests/test_util.h"
 
 namespace plotforge {
@@ -40,12 +40,7 @@ TEST(HfTokenizer, TransformersGivesPlotforgesIdsOnTheSampleCorpus) {
     const HfTokenizerFiles files = hf_tokenizer_files(SentencePieceModel::parse(read_file(o.out), o.out), 256);
     testing::write_text(dir + "/tokenizer.json", files.tokenizer_json);
     testing::write_text(dir + "/tokenizer_config.json", files.tokenizer_config_json);
-    nlohmann::json cases = {{"texts", nlohmann::json::array()}, {"newline_id", tok.newline_id()}};
-    for (const std::string& t : texts) cases["texts"].push_back({{"text", t}, {"ids", tok.encode(t)}});
-    std::vector<int> special = {0, 1, 2};  // <unk>, <s>, </s>
-    for (const auto& [name, id] : tok.control_tokens()) special.push_back(id);
-    cases["special_ids"] = special;
-    testing::write_text(dir + "/cases.json", cases.dump());
+    testing::write_text(dir + "/cases.json", testing::hf_tokenizer_cases(tok, texts).dump());
     const auto r = testing::run(python + " " + std::string(PLOTFORGE_SOURCE_DIR) + "/tests/hf_tokenizer_check.py " +
                                 dir + " " + dir + "/cases.json");
     EXPECT_EQ(r.exit_code, 0) << type << ": " << r.output;

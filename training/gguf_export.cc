@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/gguf.h"
+#include "datasets/hf_tokenizer.h"
 #include "datasets/sentencepiece_model.h"
 #include "kernels/weight_formats.h"
 #include "models/lora.h"
@@ -89,13 +90,10 @@ void export_gguf(const std::string& checkpoint, const std::string& out, const st
   for (int i = 0; i < sp.size(); ++i) {
     tokens.push_back(sp.piece(i));
     scores.push_back(sp.score(i));
-    // llama_token_type uses SentencePiece's numbers. The special tokens
-    // (<unk>, <s>, </s> and plotforge's control tokens, user-defined pieces)
-    // are CONTROL, as llama.cpp's converter makes the bundle's special tokens
-    // (datasets/hf_tokenizer.h).
-    using Type = SentencePieceModel::Type;
-    const Type t = sp.type(i);
-    const Type type = t == Type::kUserDefined || t == Type::kUnknown ? Type::kControl : t;
+    // llama_token_type uses SentencePiece's numbers. The special tokens of
+    // the bundle's tokenizer.json are CONTROL, as llama.cpp's converter makes
+    // them.
+    const auto type = hf_special(sp.type(i)) ? SentencePieceModel::Type::kControl : sp.type(i);
     types.push_back(static_cast<std::int32_t>(type));
   }
   g.add_string("tokenizer.ggml.model", "llama");

@@ -26,7 +26,12 @@ int cmd_tokenize(const Args& args) {
   }
   if (vm.count("text") + vm.count("file") != 1) throw InputError("give one of --text and --file");
   const std::string bundle = vm["bundle"].as<std::string>();
-  const Tokenizer tok = Tokenizer::load((std::filesystem::path(bundle) / "tokenizer.model").string());
+  const std::string model = (std::filesystem::path(bundle) / "tokenizer.model").string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(model, ec)) {
+    throw InputError("--bundle " + bundle + ": no tokenizer.model there; give a directory 'plotforge export' wrote");
+  }
+  const Tokenizer tok = Tokenizer::load(model);
   const std::string text = vm.count("text") ? vm["text"].as<std::string>() : read_file(vm["file"].as<std::string>());
   const std::vector<int> ids = tok.encode(text);
   if (vm["pieces"].as<bool>()) {
