@@ -4,6 +4,8 @@
 
 #include <torch/autograd.h>
 
+#include "kernels/cpu_exp.h"
+
 namespace plotforge::fused {
 
 using torch::autograd::AutogradContext;
@@ -108,7 +110,57 @@ class RotaryFn : public torch::autograd::Function<RotaryFn> {
   }
 };
 
+// h = silu(g) * u = g * sigmoid(g) * u; with s = sigmoid(g):
+//   dh/du = g * s,  dh/dg = u * s * (1 + g * (1 - s)).
+class SwiGluFn : public torch::autograd::Function<SwiGluFn> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gu_in) {
+    const auto gu = gu_in.contiguous();
+    const int64_t F = gu.size(-1) / 2, N = gu.numel() / (2 * F);
+    auto out_sizes = gu.sizes().vec();
+    out_sizes.back() = F;
+    auto h = at::empty(out_sizes, gu.options()), sig = at::empty(out_sizes, gu.options());
+    const float* x = gu.data_ptr<float>();
+    float *hp = h.data_ptr<float>(), *sp = sig.data_ptr<float>();
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t f = 0; f < F; ++f) sp[i * F + f] = -x[i * 2 * F + f];
+    kernels::exp_floats(sp, sp, N * F);
+    for (int64_t i = 0; i < N; ++i) {
+      const float *g = x + i * 2 * F, *u = g + F;
+      float *s = sp + i * F, *o = hp + i * F;
+      for (int64_t f = 0; f < F; ++f) {
+        s[f] = 1.0f / (1.0f + s[f]);
+        o[f] = g[f] * s[f] * u[f];
+      }
+    }
+    ctx->save_for_backward({gu, sig});
+    return h;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& gu = saved[0];
+    const auto& sig = saved[1];
+    const auto dh = grads[0].contiguous();
+    const int64_t F = gu.size(-1) / 2, N = gu.numel() / (2 * F);
+    auto dgu = at::empty_like(gu);
+    const float *x = gu.data_ptr<float>(), *sp = sig.data_ptr<float>(), *dp = dh.data_ptr<float>();
+    float* out = dgu.data_ptr<float>();
+    for (int64_t i = 0; i < N; ++i) {
+      const float *g = x + i * 2 * F, *u = g + F, *s = sp + i * F, *d = dp + i * F;
+      float *dg = out + i * 2 * F, *du = dg + F;
+      for (int64_t f = 0; f < F; ++f) {
+        dg[f] = d[f] * u[f] * s[f] * (1.0f + g[f] * (1.0f - s[f]));
+        du[f] = d[f] * g[f] * s[f];
+      }
+    }
+    return {dgu};
+  }
+};
+
 }  // namespace
+
+at::Tensor swiglu(const at::Tensor& gu) { return SwiGluFn::apply(gu); }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   return RMSNormFn::apply(x, weight, eps);

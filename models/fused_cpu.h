@@ -1,11 +1,16 @@
-// Fused CPU float32 forms of two small, op-heavy pieces of the model, each a
+// Fused CPU float32 forms of the small, op-heavy pieces of the model, each a
 // torch autograd function with a hand-written backward:
 //   rms_norm(x, w)        x * rsqrt(mean(x^2) + eps) * w over the last dim
 //   apply_rotary(x, cos, sin)   x * cos + rotate_half(x) * sin
+//   swiglu(gu)            silu(gate) * up, gu = [gate, up] on the last dim
+//   causal_self_attention(qkv, cos, sin, heads, kv_heads)
+//                         split, rotary on q and k, causal softmax attention
+//                         and the heads merged (fused_cpu_attention.cc)
 // On tiny CPU models every op costs far more in dispatch and allocation than
-// in arithmetic; these replace about six ops each (and their backwards) with
-// one loop. Other devices and dtypes take the plain op path in transformer.cc;
-// both paths are checked against each other in tests/model_test.cc.
+// in arithmetic; these replace six to twenty ops each (and their backwards)
+// with loops and, for attention, one OpenBLAS call per head and product.
+// Other devices and dtypes take the plain op path in transformer.cc; both
+// paths are checked against each other in tests/model_test.cc.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -16,5 +21,19 @@ bool applies(const at::Tensor& x);  // CPU, float32
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 // x [..., T, D] with cos/sin [T, D], D even.
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+// gu [..., 2F] -> [..., F]. Keeps the gate's sigmoid ([..., F]) for the backward.
+at::Tensor swiglu(const at::Tensor& gu);
+
+// The attention keeps each head's T x T probabilities for the backward
+// (B * heads * T^2 floats: 0.8 MB a layer for batch 12, 4 heads, T 64), so it
+// is for short contexts: longer ones take libtorch's attention.
+constexpr int64_t kMaxFusedContext = 256;
+// CPU float32 and T <= kMaxFusedContext.
+bool causal_self_attention_applies(const at::Tensor& qkv);
+// qkv [B, T, (heads + 2 kv_heads) * D] (q's heads, then k's, then v's, as
+// the projection writes them), cos/sin [T, D] -> [B, T, heads * D]: query t
+// sees keys 0..t; query head h reads kv head h / (heads / kv_heads).
+at::Tensor causal_self_attention(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& sin, int64_t heads,
+                                 int64_t kv_heads);
 
 }  // namespace plotforge::fused

@@ -53,6 +53,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   // One GEMM for q, k and v: small models are bound by per-op overhead.
   const auto qkv = torch::nn::functional::linear(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
   const int64_t nq = n_heads_ * head_dim_, nkv = n_kv_heads_ * head_dim_;
+  const bool plain_qkv = !q_lora.active() && !k_lora.active() && !v_lora.active();
+  if (cache == nullptr && cond == nullptr && plain_qkv && fused::causal_self_attention_applies(qkv)) {
+    const auto merged = fused::causal_self_attention(qkv, cos, sin, n_heads_, n_kv_heads_);
+    return o_lora.active() ? o_proj(merged) + o_lora(merged, is_training()) : o_proj(merged);
+  }
   const auto parts = qkv.split_with_sizes({nq, nkv, nkv}, -1);
   auto q = parts[0], k = parts[1], v = parts[2];
   if (q_lora.active()) q = q + q_lora(x, is_training());
@@ -100,6 +105,10 @@ MLPImpl::MLPImpl(const TransformerConfig& c) {
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   // gate and up in one GEMM.
   const auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}));
+  if (!gate_lora.active() && !up_lora.active() && fused::applies(gu)) {
+    const auto h = fused::swiglu(gu);
+    return down_lora.active() ? down_proj(h) + down_lora(h, is_training()) : down_proj(h);
+  }
   const auto halves = gu.chunk(2, -1);
   auto gate = halves[0], up = halves[1];
   if (gate_lora.active()) gate = gate + gate_lora(x, is_training());

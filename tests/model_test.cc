@@ -113,6 +113,66 @@ TEST(FusedCpu, MatchPlainOpsForwardAndBackward) {
   EXPECT_FALSE(fused::applies(x.to(torch::kFloat64)));
 }
 
+TEST(FusedCpu, SwiGluMatchesPlainOpsForwardAndBackward) {
+  torch::manual_seed(6);
+  const auto gu = (torch::randn({3, 5, 2 * 13}) * 4).requires_grad_();  // F = 13: vector tails
+  const auto g = torch::randn({3, 5, 13});
+  const auto halves = gu.chunk(2, -1);
+  const auto plain = torch::silu(halves[0]) * halves[1];
+  const auto fused_h = fused::swiglu(gu);
+  EXPECT_TRUE(torch::allclose(fused_h, plain, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(torch::autograd::grad({fused_h}, {gu}, {g})[0],
+                              torch::autograd::grad({plain}, {gu}, {g})[0], 1e-5, 1e-5));
+}
+
+// The fused attention against the ops it replaces: split, rotary, causal
+// softmax attention with kv heads shared by groups of query heads, merge.
+TEST(FusedCpu, CausalSelfAttentionMatchesPlainOpsForwardAndBackward) {
+  for (const int kv : {4, 2, 1}) {
+    torch::manual_seed(7);
+    const int64_t B = 3, T = 11, H = 4, D = 8;
+    const auto qkv = torch::randn({B, T, (H + 2 * kv) * D}, torch::requires_grad());
+    const auto half = torch::randn({T, D / 2});
+    const auto cos = torch::cat({half.cos(), half.cos()}, -1), sin = torch::cat({half.sin(), half.sin()}, -1);
+    const auto g = torch::randn({B, T, H * D});
+    auto rot = [&](const torch::Tensor& t) {
+      const auto h = t.chunk(2, -1);
+      return t * cos + torch::cat({-h[1], h[0]}, -1) * sin;
+    };
+    const auto parts = qkv.split_with_sizes({H * D, kv * D, kv * D}, -1);
+    const auto q = rot(parts[0].reshape({B, T, H, D}).transpose(1, 2));
+    const auto k = rot(parts[1].reshape({B, T, kv, D}).transpose(1, 2)).repeat_interleave(H / kv, 1);
+    const auto v = parts[2].reshape({B, T, kv, D}).transpose(1, 2).repeat_interleave(H / kv, 1);
+    const auto mask = torch::ones({T, T}, torch::kBool).triu(1);
+    const auto scores = torch::matmul(q, k.transpose(-1, -2)).div(std::sqrt(double(D))).masked_fill(mask, -INFINITY);
+    const auto plain = torch::matmul(scores.softmax(-1), v).transpose(1, 2).reshape({B, T, H * D});
+    ASSERT_TRUE(fused::causal_self_attention_applies(qkv));
+    const auto fused_y = fused::causal_self_attention(qkv, cos, sin, H, kv);
+    EXPECT_TRUE(torch::allclose(fused_y, plain, 1e-5, 1e-5)) << "kv heads " << kv;
+    EXPECT_TRUE(torch::allclose(torch::autograd::grad({fused_y}, {qkv}, {g})[0],
+                                torch::autograd::grad({plain}, {qkv}, {g})[0], 1e-4, 1e-5))
+        << "kv heads " << kv;
+  }
+  EXPECT_FALSE(fused::causal_self_attention_applies(torch::randn({1, fused::kMaxFusedContext + 1, 24})));
+}
+
+// The model on the CPU takes the fused path; the same model in float64 takes
+// the plain ops: the two agree on logits and gradients.
+TEST(FusedCpu, TheModelsFusedAndPlainPathsAgree) {
+  torch::manual_seed(8);
+  Transformer fused_m(small_config(2));
+  const auto tokens = torch::randint(0, 50, {2, 16}, torch::kInt64);
+  const auto y = torch::randn({2, 16, 50});
+  const auto loss32 = (fused_m->forward(tokens) * y).sum();
+  const auto g32 = torch::autograd::grad({loss32}, fused_m->parameters());
+  fused_m->to(torch::kFloat64);
+  const auto loss64 = (fused_m->forward(tokens) * y.to(torch::kFloat64)).sum();
+  const auto g64 = torch::autograd::grad({loss64}, fused_m->parameters());
+  EXPECT_NEAR(loss32.item<double>(), loss64.item<double>(), 1e-4 * std::abs(loss64.item<double>()) + 1e-4);
+  for (std::size_t i = 0; i < g32.size(); ++i)
+    EXPECT_TRUE(torch::allclose(g32[i].to(torch::kFloat64), g64[i], 1e-3, 1e-5)) << "parameter " << i;
+}
+
 TEST(Transformer, RejectsBadConfigsNamingTheField) {
   TransformerConfig c = small_config();
   c.n_heads = 3;
