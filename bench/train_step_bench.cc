@@ -17,6 +17,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
+#include "base/heap.h"
 #include "models/transformer.h"
 #include "training/optimizer.h"
 
@@ -64,6 +65,7 @@ void print_op_times(int steps, Step& step) {
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 30;
+  plotforge::keep_freed_memory();  // as plotforge train does
   plotforge::TransformerConfig c;
   c.vocab_size = 87;
   c.dim = 128;
@@ -80,7 +82,7 @@ int main(int argc, char** argv) {
     const auto logits = model->forward(x);
     const auto loss = torch::nn::functional::cross_entropy(logits.view({-1, c.vocab_size}), y.view(-1));
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    plotforge::clip_grad_norm(model->parameters(), 1.0);
     opt->step();
     opt->zero_grad();
     return loss.item<double>();

@@ -3,6 +3,10 @@
 // (CUDA, on GPU machines).
 #pragma once
 
+#include <sstream>
+#include <string>
+#include <type_traits>
+
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
@@ -20,6 +24,20 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
 #else
   return std::get<0>(at::_scaled_dot_product_attention(q, k, v, mask, 0.0, false, is_causal));
 #endif
+}
+
+// The key of a parameter's entry in a torch::optim optimizer's state map:
+// the TensorImpl's printed address in torch 1.13, the pointer itself later.
+template <typename Map>
+typename Map::key_type optimizer_state_key(const Map&, const at::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream o;
+    o << p.unsafeGetTensorImpl();
+    return o.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
 }
 
 }  // namespace plotforge::compat

@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
@@ -452,15 +451,7 @@ class Run {
   }
 
   // The global gradient norm, clipped to opt.grad_clip when that is set.
-  double clip_gradients() {
-    const auto params = trainable_parameters(model_);
-    if (opt_.grad_clip > 0) return torch::nn::utils::clip_grad_norm_(params, opt_.grad_clip);
-    double sq = 0;
-    for (const auto& p : params) {
-      if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
-    }
-    return std::sqrt(sq);
-  }
+  double clip_gradients() { return clip_grad_norm(trainable_parameters(model_), opt_.grad_clip); }
 
   Scalars evaluate() {
     torch::NoGradGuard no_grad;

@@ -2,31 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
-#include <type_traits>
+
+#include "models/torch_compat.h"
 
 namespace plotforge {
 
 namespace {
 
-// The optimizer's state map is keyed by the parameter's TensorImpl: as its
-// printed address in torch 1.13, as the pointer itself in later versions.
-template <typename Map>
-typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream o;
-    o << p.unsafeGetTensorImpl();
-    return o.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
-
 template <typename Map>
 const torch::optim::AdamWParamState* find_state(const Map& state, const torch::Tensor& p) {
-  const auto it = state.find(state_key(state, p));
+  const auto it = state.find(compat::optimizer_state_key(state, p));
   return it == state.end() ? nullptr : &static_cast<const torch::optim::AdamWParamState&>(*it->second);
 }
 
@@ -135,7 +121,7 @@ void ShardedAdamW::gather_into(torch::optim::AdamW& full) {
     st->step(step);
     st->exp_avg(all_avg.narrow(0, offset_[k], params_[k].numel()).view(params_[k].sizes()).clone());
     st->exp_avg_sq(all_sq.narrow(0, offset_[k], params_[k].numel()).view(params_[k].sizes()).clone());
-    state[state_key(state, params_[k])] = std::move(st);
+    state[compat::optimizer_state_key(state, params_[k])] = std::move(st);
   }
 }
 
@@ -150,7 +136,7 @@ void ShardedAdamW::scatter_from(torch::optim::AdamW& full) {
     copy->step(st->step());
     copy->exp_avg(st->exp_avg().reshape(-1).narrow(0, piece.begin, n).clone());
     copy->exp_avg_sq(st->exp_avg_sq().reshape(-1).narrow(0, piece.begin, n).clone());
-    local_state[state_key(local_state, piece.value)] = std::move(copy);
+    local_state[compat::optimizer_state_key(local_state, piece.value)] = std::move(copy);
   }
 }
 

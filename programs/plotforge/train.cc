@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/error.h"
+#include "base/heap.h"
 #include "programs/common/blas_kernels.h"
 #include "programs/plotforge/commands.h"
 #include "training/classifier_objective.h"
@@ -49,6 +50,7 @@ int cmd_train(const Args& args) {
     throw InputError("--init-from and --lora.* fine-tune the Transformer; --kind " + kind + " takes neither");
   }
   if (!t.quiet && launch_env().rank == 0) std::fprintf(stderr, "blas: %s\n", blas_kernels_note().c_str());
+  keep_freed_memory();  // a step's buffers are reused, not faulted in again (base/heap.h)
   TrainResult r;
   if (kind == "transformer") {
     r = train(t);
