@@ -72,17 +72,9 @@ class RMSNormFn : public torch::autograd::Function<RMSNormFn> {
 // repeat their first half in their second (cos[d] == cos[d + D/2]).
 void rotary_loop(const float* x, const float* cos, const float* sin, float* y, int64_t rows, int64_t T, int64_t D,
                  float sign) {
-  const int64_t h = D / 2;
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t t = row % T;
-    const float* xr = x + row * D;
-    const float* c = cos + t * D;
-    const float* s = sin + t * D;
-    float* yr = y + row * D;
-    for (int64_t d = 0; d < h; ++d) {
-      yr[d] = xr[d] * c[d] - sign * xr[d + h] * s[d];
-      yr[d + h] = xr[d + h] * c[d + h] + sign * xr[d] * s[d + h];
-    }
+    rotate_row(x + row * D, cos + t * D, sin + t * D, y + row * D, D, sign);
   }
 }
 

@@ -36,4 +36,15 @@ bool causal_self_attention_applies(const at::Tensor& qkv);
 at::Tensor causal_self_attention(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& sin, int64_t heads,
                                  int64_t kv_heads);
 
+// One row of D floats: y = x*cos + rotate_half(x)*sin with c/s that row's
+// tables; sign -1 applies the transpose (the backward), since the tables'
+// halves repeat. Shared by apply_rotary and the fused attention.
+inline void rotate_row(const float* x, const float* c, const float* s, float* y, int64_t D, float sign) {
+  const int64_t h = D / 2;
+  for (int64_t d = 0; d < h; ++d) {
+    y[d] = x[d] * c[d] - sign * x[d + h] * s[d];
+    y[d + h] = x[d + h] * c[d + h] + sign * x[d] * s[d + h];
+  }
+}
+
 }  // namespace plotforge::fused

@@ -21,16 +21,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// y = x*cos + rotate_half(x)*sin over one row of D floats; sign -1 applies
-// the transpose (the backward), as in fused_cpu.cc's rotary.
-inline void rotate_row(const float* x, const float* c, const float* s, float* y, int64_t D, float sign) {
-  const int64_t h = D / 2;
-  for (int64_t d = 0; d < h; ++d) {
-    y[d] = x[d] * c[d] - sign * x[d + h] * s[d];
-    y[d + h] = x[d + h] * c[d + h] + sign * x[d] * s[d + h];
-  }
-}
-
 struct Shape {
   int64_t B, T, H, G, D;
   int64_t width() const { return (H + 2 * G) * D; }  // a row of qkv
