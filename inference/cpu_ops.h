@@ -35,32 +35,6 @@ inline int gemm_rows(WeightType t) { return t == WeightType::kF32 ? 16 : 48; }
 // bf16 weights vdpbf16ps (x rounded to bf16) where the CPU has it.
 kernels::CpuIsa matmul_isa(WeightType t);
 
-// a . b over n floats (a VAE memory slot's score). Inline and marked for
-// SIMD (plotforge_inference builds with -fopenmp-simd): without the mark
-// the compiler may not reorder a float sum.
-inline float dot(const float* a, const float* b, int n) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// One query (one head of one new token) over its sequence's cached keys
-// and values 0..len-1, block by block: key_blocks[b] is block b's keys of
-// the query's head group (bs rows of hd floats, `stride` floats apart),
-// value_blocks[b] the same for the values (the paged cache: stride hd; a
-// whole sequence's rows of a qkv matrix: one block of len rows); with mem_k and mem_v (a VAE's memory slot, scored
-// mem_score), one more key and value ahead of position 0:
-//   out[0:hd] = softmax(q . k_t * scale) . v_t,
-// scores[0:len] is scratch. Compiled for AVX2 + FMA (isa kAvx2 or wider)
-// and for the baseline x86-64 the runtime is built for (kPortable):
-// attention over the cache is most of a long-context decode step, and at
-// the baseline its loops run 4 lanes wide. Float32 sums in a fixed order
-// per set; the sets differ by rounding (FMA), within a float32 sum's bound.
-void attend(const float* q, const float* const* key_blocks, const float* const* value_blocks, int len, int bs, int hd,
-            int stride, float scale, const float* mem_k, const float* mem_v, float mem_score, float* scores, float* out,
-            kernels::CpuIsa isa);
-
 // y[i] = x[i] / rms(x[i]) * w, for n rows of d.
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps);
 

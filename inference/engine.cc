@@ -9,6 +9,7 @@
 #include "inference/adapter.h"
 #include "inference/cpu_ops.h"
 #include "inference/parallel.h"
+#include "kernels/cpu_paged_attention.h"
 
 #if PLOTFORGE_HAVE_CUDA
 #include "inference/cuda_engine.h"
@@ -88,6 +89,15 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   for (int n = 0; n < N; ++n) adapters.set(n, row_seq[n]->adapter.get());
   const BatchAdapters* lora = adapters.empty() ? nullptr : &adapters;
 
+  // Rows ordered by their block tables, so that rows reading the same
+  // blocks sit together; and split into chunks enough for every thread to
+  // get work with one head per task, of at most 64 rows (their running
+  // softmax state stays in L1/L2).
+  std::vector<int> order(N);
+  for (int n = 0; n < N; ++n) order[n] = n;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row_seq[a]->blocks < row_seq[b]->blocks; });
+  const int chunks = std::max((8 + H - 1) / H, (N + 63) / 64);
+
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
     cpu::rms_norm(x.data(), w.input_norm, h.data(), N, D, c.norm_eps);
@@ -106,44 +116,56 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
       for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
       const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
       for (int g = 0; g < KV; ++g) {
-        std::copy_n(r + q_out + g * hd, hd, pool_.k(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
+        // Keys transposed (position fastest), values as rows (kv_cache.h).
+        float* kb = pool_.k(block, l) + static_cast<std::size_t>(g) * hd * bs + off;
+        for (int j = 0; j < hd; ++j) kb[static_cast<std::size_t>(j) * bs] = r[q_out + g * hd + j];
         std::copy_n(r + q_out + kv_out + g * hd, hd, pool_.v(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
       }
     }
-    // Attention: each new token over its sequence's keys 0..pos, one
-    // (token, head) pair per task.
-    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
-    parallel_for(static_cast<std::size_t>(N) * H, 64, [&](std::size_t begin, std::size_t end) {
-      std::vector<float> scores(c.context);
-      std::vector<const float*> key_blocks, value_blocks;
-      for (std::size_t task = begin; task < end; ++task) {
-        const int n = static_cast<int>(task / H), head = static_cast<int>(task % H);
-        const Sequence& s = *row_seq[n];
-        const int len = row_pos[n] + 1;
-        const int g = head / group;
-        const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-        // Where head group g's keys and values of each block start.
-        const int nblocks = (len + bs - 1) / bs;
-        key_blocks.resize(nblocks);
-        value_blocks.resize(nblocks);
-        for (int b = 0; b < nblocks; ++b) {
-          key_blocks[b] = pool_.k(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-          value_blocks[b] = pool_.v(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-        }
-        // A VAE's memory slot: one more key and value, ahead of position 0.
-        const float* mem_k = nullptr;
-        const float* mem_v = nullptr;
-        float mem_score = 0;
-        if (s.latent) {
-          mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
-          mem_v = mem_k + kv_out;
-          mem_score = cpu::dot(q, mem_k, hd) * scale;
-        }
-        float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-        cpu::attend(q, key_blocks.data(), value_blocks.data(), len, bs, hd, hd, scale, mem_k, mem_v, mem_score,
-                    scores.data(), out, isa);
-      }
-    });
+    // Attention over the cache (kernels/cpu_paged_attention.h): a task is
+    // one head over a chunk of rows in `order`, so rows that share blocks
+    // (forked branches, a cached prefix, a prefill's positions) share each
+    // block's loads.
+    parallel_for(static_cast<std::size_t>(H) * chunks, N * H >= 64 ? 1 : H * chunks + 1,
+                 [&](std::size_t begin, std::size_t end) {
+                   std::vector<kernels::PagedQuery> queries;
+                   std::vector<const float*> kv_ptrs;
+                   for (std::size_t task = begin; task < end; ++task) {
+                     const int head = static_cast<int>(task % H), chunk = static_cast<int>(task / H);
+                     const int g = head / group, first = N * chunk / chunks, last = N * (chunk + 1) / chunks;
+                     // Each row's block pointers for head group g: keys, then values.
+                     std::size_t total = 0;
+                     for (int i = first; i < last; ++i) total += 2 * ((row_pos[order[i]] + bs) / bs);
+                     kv_ptrs.resize(total);
+                     queries.clear();
+                     std::size_t at = 0;
+                     for (int i = first; i < last; ++i) {
+                       const int n = order[i];
+                       const Sequence& s = *row_seq[n];
+                       const int len = row_pos[n] + 1, nblocks = (len + bs - 1) / bs;
+                       const float** kp = &kv_ptrs[at];
+                       const float** vp = kp + nblocks;
+                       at += 2 * nblocks;
+                       for (int b = 0; b < nblocks; ++b) {
+                         kp[b] = pool_.k(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+                         vp[b] = pool_.v(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+                       }
+                       kernels::PagedQuery pq;
+                       pq.q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
+                       pq.k = kp;
+                       pq.v = vp;
+                       pq.len = len;
+                       // A VAE's memory slot: one more key and value, ahead of position 0.
+                       if (s.latent) {
+                         pq.mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
+                         pq.mem_v = pq.mem_k + kv_out;
+                       }
+                       pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
+                       queries.push_back(pq);
+                     }
+                     kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale);
+                   }
+                 });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,
                       l);
   }

@@ -2,7 +2,10 @@
 // sequence, reference counts so sequences can share blocks.
 //
 // A block holds block_size positions of keys and values for every layer:
-//   [layer][K or V][kv_head][position in block][head_dim] floats.
+//   [layer][K or V][kv_head][...] floats, the keys as [head_dim][position
+// in block] (transposed: one vector of scores per key row, the layout
+// kernels/cpu_paged_attention.h reads) and the values as [position in
+// block][head_dim].
 // The pool's memory is reserved, not filled: the operating system maps a
 // page in (zeroed) when a block is first written, and freed blocks are
 // reused first, so a large pool costs only what sequences have used.

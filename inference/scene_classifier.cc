@@ -10,6 +10,7 @@
 #include "inference/cpu_ops.h"
 #include "inference/engine.h"
 #include "inference/parallel.h"
+#include "kernels/cpu_paged_attention.h"
 
 namespace plotforge::runtime {
 
@@ -132,20 +133,37 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
       for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
       for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
     }
-    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
-    parallel_for(static_cast<std::size_t>(N) * H, 64, [&](std::size_t begin, std::size_t end) {
-      std::vector<float> scores(c.context);
-      std::size_t s = 0;
+    // One task per (scene, head): the scene's keys and values are its rows
+    // of qkv, laid out as one block for kernels/cpu_paged_attention.h (keys
+    // transposed, padded to whole tiles), and every row of the scene is a
+    // query over all of it.
+    const std::size_t tasks = scenes.size() * static_cast<std::size_t>(H);
+    parallel_for(tasks, 2, [&](std::size_t begin, std::size_t end) {
+      std::vector<float> kt, v;
+      std::vector<kernels::PagedQuery> queries;
       for (std::size_t task = begin; task < end; ++task) {
-        const int n = static_cast<int>(task / H), head = static_cast<int>(task % H), g = head / group;
-        while (start[s + 1] <= n) ++s;
-        const int first = start[s], len = start[s + 1] - first;
-        const float* q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-        // The scene's keys and values are its rows of qkv: one block.
-        const float* k = &qkv[static_cast<std::size_t>(first) * qkv_out + q_out + g * hd];
-        const float* v = k + kv_out;
-        float* out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-        cpu::attend(q, &k, &v, len, len, hd, qkv_out, scale, nullptr, nullptr, 0.f, scores.data(), out, isa);
+        const int sc = static_cast<int>(task / H), head = static_cast<int>(task % H), g = head / group;
+        const int first = start[sc], len = start[sc + 1] - first;
+        if (len == 0) continue;
+        const int bs = (len + kernels::kPagedTile - 1) / kernels::kPagedTile * kernels::kPagedTile;
+        kt.assign(static_cast<std::size_t>(hd) * bs, 0.f);
+        v.resize(static_cast<std::size_t>(len) * hd);
+        for (int t = 0; t < len; ++t) {
+          const float* row = &qkv[static_cast<std::size_t>(first + t) * qkv_out + q_out + g * hd];
+          for (int j = 0; j < hd; ++j) kt[static_cast<std::size_t>(j) * bs + t] = row[j];
+          std::copy_n(row + kv_out, hd, &v[static_cast<std::size_t>(t) * hd]);
+        }
+        const float* kb = kt.data();
+        const float* vb = v.data();
+        queries.assign(len, kernels::PagedQuery{});
+        for (int t = 0; t < len; ++t) {
+          queries[t].q = &qkv[static_cast<std::size_t>(first + t) * qkv_out + head * hd];
+          queries[t].k = &kb;
+          queries[t].v = &vb;
+          queries[t].len = len;
+          queries[t].out = &att[static_cast<std::size_t>(first + t) * q_out + head * hd];
+        }
+        kernels::attend_paged(queries.data(), len, bs, hd, scale);
       }
     });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());

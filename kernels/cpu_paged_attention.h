@@ -1,0 +1,61 @@
+// Attention of a batch's new tokens over a paged KV cache on the CPU, one
+// cache block at a time for every query that reads it.
+//
+// Why block by block: branches forked from one story (and stories opened
+// from one cached prefix) point at the same physical blocks. Walking each
+// query over its own positions (the classic decode loop) streams a shared
+// block from memory once per query; here a block's keys are loaded, laid
+// out for vector products, and multiplied by every query of the run that
+// shares it, and its values accumulated into each of them, while it sits in
+// L1. A prefill's rows share their sequence's blocks the same way. The
+// softmax is the online one (running max and sum per query, FlashAttention's
+// rescaling), so a block is visited once.
+//
+// Determinism: each query's result is the same float computation whatever
+// other queries it shares blocks with, how many there are, and in which
+// order they come (its blocks in position order, 16 positions at a time,
+// the same operations per lane). So prefix sharing, batch composition and
+// the prefix cache never change a token.
+//
+// Instruction sets: one source, compiled by GCC for AVX-512, AVX2 and plain
+// x86-64, picked when the program loads (target_clones). It is compiled
+// without FMA contraction: GCC fuses a multiply and an add where its
+// register allocation suits it, differently for a run of one query than of
+// four, and a fused sum rounds differently. So the copies give the same
+// bits as each other, too.
+#pragma once
+
+#include <cstddef>
+
+namespace plotforge::kernels {
+
+// Positions per tile of a block: one AVX-512 vector of scores. Blocks hold
+// a multiple of it.
+constexpr int kPagedTile = 16;
+
+// One query of one head. Block b holds positions b*bs ... b*bs+bs-1.
+// Queries whose k[b] pointers are equal read the same block b (their v[b]
+// must be equal too).
+struct PagedQuery {
+  const float* q;         // [hd]
+  const float* const* k;  // k[b]: block b's keys transposed, [hd][bs] (positions contiguous)
+  const float* const* v;  // v[b]: block b's values, [bs][hd]
+  int len;                // positions 0 ... len-1 are attended (len >= 1)
+  // Optional (a VAE's memory slot): one more key and value ahead of
+  // position 0, never masked.
+  const float* mem_k = nullptr;
+  const float* mem_v = nullptr;
+  float* out;  // [hd]: softmax(q . k_t * scale) . v_t
+};
+
+// Runs the m queries. Queries that share blocks are visited together when
+// they sit next to each other in `queries` (order them so); queries that do
+// not share may come in any order. bs is a multiple of kPagedTile; a
+// block's positions past what a query attends are never used (they may hold
+// anything). Allocates its scratch, m * (hd + 2) floats.
+void attend_paged(const PagedQuery* queries, int m, int bs, int hd, float scale);
+
+// The reference: each query on its own, two-pass softmax in double.
+void attend_paged_reference(const PagedQuery* queries, int m, int bs, int hd, float scale);
+
+}  // namespace plotforge::kernels
