@@ -119,6 +119,8 @@ Pool& pool() {
 
 }  // namespace
 
+std::size_t parallel_threads() { return pool().threads(); }
+
 void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn) {
   Pool& p = pool();
   if (n < min_parallel || p.threads() == 1) {

@@ -13,4 +13,7 @@ namespace plotforge::runtime {
 // another thread's parallel_for holds the pool (safe from any thread).
 void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn);
 
+// The threads parallel_for runs on (the caller's included).
+std::size_t parallel_threads();
+
 }  // namespace plotforge::runtime
