@@ -126,6 +126,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     // one head over a chunk of rows in `order`, so rows that share blocks
     // (forked branches, a cached prefix, a prefill's positions) share each
     // block's loads.
+    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
     parallel_for(static_cast<std::size_t>(H) * chunks, N * H >= 64 ? 1 : H * chunks + 1,
                  [&](std::size_t begin, std::size_t end) {
                    std::vector<kernels::PagedQuery> queries;
@@ -163,7 +164,7 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
                        pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
                        queries.push_back(pq);
                      }
-                     kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale);
+                     kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale, isa);
                    }
                  });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,

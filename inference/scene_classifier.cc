@@ -138,6 +138,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
     // transposed, padded to whole tiles), and every row of the scene is a
     // query over all of it.
     const std::size_t tasks = scenes.size() * static_cast<std::size_t>(H);
+    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
     parallel_for(tasks, 2, [&](std::size_t begin, std::size_t end) {
       std::vector<float> kt, v;
       std::vector<kernels::PagedQuery> queries;
@@ -163,7 +164,7 @@ std::vector<std::vector<std::vector<float>>> SceneClassifier::classify_ids(
           queries[t].len = len;
           queries[t].out = &att[static_cast<std::size_t>(first + t) * q_out + head * hd];
         }
-        kernels::attend_paged(queries.data(), len, bs, hd, scale);
+        kernels::attend_paged(queries.data(), len, bs, hd, scale, isa);
       }
     });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data());

@@ -25,26 +25,36 @@ namespace plotforge::kernels {
 // exp_floats' computation on one float, or lane by lane on a GCC vector of
 // floats (vector_size) with I the int32 vector of its width, for kernels
 // that inline it into their own vectorised loops
-// (kernels/cpu_paged_attention.cc).
-template <typename F, typename I = std::int32_t>
-__attribute__((always_inline)) inline F exp_lane(F x) {
+// (kernels/cpu_paged_attention.cc). fma(a, b, c) is a * b + c: by default
+// as written (the compiler fuses it or not); a kernel that must know
+// passes its own.
+struct MulAdd {
+  template <typename F>
+  F operator()(F a, F b, F c) const {
+    return a * b + c;
+  }
+};
+
+template <typename F, typename I = std::int32_t, typename Fma = MulAdd>
+__attribute__((always_inline)) inline F exp_lane(F x, Fma fma = {}) {
   constexpr float kLog2e = 1.44269504088896341f;
   // ln 2 split in two, so n * kLn2Hi is exact for the n that occur.
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   // Adding and taking away 1.5 * 2^23 rounds to the nearest integer.
   constexpr float kRound = 12582912.0f;
-  x = x > -87.3f ? x : F{} - 87.3f;
-  x = x < 88.37f ? x : F{} + 88.37f;
-  const F n = (x * kLog2e + kRound) - kRound;
-  const F r = (x - n * kLn2Hi) - n * kLn2Lo;
+  const F zero = F{};
+  x = x > -87.3f ? x : zero - 87.3f;
+  x = x < 88.37f ? x : zero + 88.37f;
+  const F n = fma(x, zero + kLog2e, zero + kRound) - kRound;
+  const F r = fma(zero - n, zero + kLn2Lo, fma(zero - n, zero + kLn2Hi, x));
   // 1 + r + r^2/2! + ... + r^7/7!, Horner.
-  F p = r * (1.0f / 5040) + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  F p = fma(r, zero + 1.0f / 5040, zero + 1.0f / 720);
+  p = fma(p, r, zero + 1.0f / 120);
+  p = fma(p, r, zero + 1.0f / 24);
+  p = fma(p, r, zero + 1.0f / 6);
+  p = fma(p, r, zero + 0.5f);
+  p = fma(p, r, zero + 1.0f);
+  p = fma(p, r, zero + 1.0f);
   F scale;
   if constexpr (sizeof(F) == sizeof(float)) {
     const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;

@@ -17,15 +17,18 @@
 // the same operations per lane). So prefix sharing, batch composition and
 // the prefix cache never change a token.
 //
-// Instruction sets: one source, compiled by GCC for AVX-512, AVX2 and plain
-// x86-64, picked when the program loads (target_clones). It is compiled
-// without FMA contraction: GCC fuses a multiply and an add where its
-// register allocation suits it, differently for a run of one query than of
-// four, and a fused sum rounds differently. So the copies give the same
-// bits as each other, too.
+// Instruction sets: one body (cpu_paged_attention_body.inc) compiled for
+// AVX-512, for AVX2 + FMA and for plain x86-64, the caller picking one as
+// for the matrix products (cpu_matmul.h's CpuIsa). The multiply-adds are
+// explicit FMAs (plain: a multiply and an add) and the file is compiled
+// with -ffp-contract=off: left to itself, GCC fuses a multiply and an add
+// where its register allocation suits it, differently for a run of one
+// query than of four, and a fused sum rounds differently.
 #pragma once
 
 #include <cstddef>
+
+#include "kernels/cpu_matmul.h"
 
 namespace plotforge::kernels {
 
@@ -52,8 +55,9 @@ struct PagedQuery {
 // they sit next to each other in `queries` (order them so); queries that do
 // not share may come in any order. bs is a multiple of kPagedTile; a
 // block's positions past what a query attends are never used (they may hold
-// anything). Allocates its scratch, m * (hd + 2) floats.
-void attend_paged(const PagedQuery* queries, int m, int bs, int hd, float scale);
+// anything). Allocates its scratch, m * (hd + 2) floats. The caller checks
+// that isa runs on this CPU.
+void attend_paged(const PagedQuery* queries, int m, int bs, int hd, float scale, CpuIsa isa);
 
 // The reference: each query on its own, two-pass softmax in double.
 void attend_paged_reference(const PagedQuery* queries, int m, int bs, int hd, float scale);

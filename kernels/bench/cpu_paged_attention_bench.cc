@@ -10,6 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "base/cpu_features.h"
 #include "kernels/cpu_paged_attention.h"
 
 namespace plotforge::kernels {
@@ -47,8 +48,11 @@ void BM_AttendPaged(benchmark::State& state) {
     queries[i].len = kLen - i % 3;  // ragged last blocks, as sibling branches have
     queries[i].out = out[i].data();
   }
+  const CpuFeatures& f = cpu_features();
+  const CpuIsa isa = f.avx512() && f.fma ? CpuIsa::kAvx512 : f.avx2 && f.fma ? CpuIsa::kAvx2 : CpuIsa::kPortable;
+  state.SetLabel(cpu_isa_name(isa));
   for (auto _ : state) {
-    attend_paged(queries.data(), kQueries, kBs, kHd, 0.125f);
+    attend_paged(queries.data(), kQueries, kBs, kHd, 0.125f, isa);
     benchmark::DoNotOptimize(out[0][0]);
   }
   state.SetItemsProcessed(state.iterations() * kQueries * kLen);

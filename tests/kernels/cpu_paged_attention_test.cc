@@ -1,7 +1,7 @@
-// kernels::attend_paged against its double-precision reference, in
-// whichever copy (AVX-512, AVX2, plain) this CPU runs: ragged lengths and
-// head sizes, shared blocks, the memory slot, NaN in the unused positions
-// of a block; and the same bits for a query whatever it shares.
+// kernels::attend_paged against its double-precision reference, in every
+// instruction set this CPU runs (AVX-512, AVX2 + FMA, plain): ragged
+// lengths and head sizes, shared blocks, the memory slot, NaN in the unused
+// positions of a block; and the same bits for a query whatever it shares.
 #include "kernels/cpu_paged_attention.h"
 
 #include <cmath>
@@ -12,8 +12,18 @@
 
 #include <gtest/gtest.h>
 
+#include "base/cpu_features.h"
+
 namespace plotforge::kernels {
 namespace {
+
+std::vector<CpuIsa> sets_here() {
+  std::vector<CpuIsa> s = {CpuIsa::kPortable};
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2 && f.fma) s.push_back(CpuIsa::kAvx2);
+  if (f.avx512() && f.fma) s.push_back(CpuIsa::kAvx512);
+  return s;
+}
 
 // A pool of blocks (keys [hd][bs], values [bs][hd]) and queries over them.
 struct Case {
@@ -101,65 +111,71 @@ Case story_case(int bs, int hd, int prefix, int stories, int branches, bool mem,
 
 TEST(CpuPagedAttention, MatchesTheReferenceAtRaggedShapes) {
   std::mt19937 rng(7);
-  for (int hd : {8, 32, 40, 64, 128})
-    for (int bs : {16, 32})
-      for (int prefix : {1, 16, 37, 80})
-        for (bool mem : {false, true}) {
-          Case c = story_case(bs, hd, prefix, 3, 3, mem, rng);
-          const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-          attend_paged(c.queries.data(), static_cast<int>(c.queries.size()), bs, hd, scale);
-          std::vector<std::vector<float>> got = c.out;
-          attend_paged_reference(c.queries.data(), static_cast<int>(c.queries.size()), bs, hd, scale);
-          for (std::size_t i = 0; i < got.size(); ++i)
-            for (int j = 0; j < hd; ++j)
-              // Outputs are averages of N(0,1) values: float32 sums of a
-              // few hundred terms, against double.
-              ASSERT_NEAR(got[i][j], c.out[i][j], 2e-5) << "hd " << hd << " bs " << bs << " prefix " << prefix
-                                                        << " mem " << mem << " query " << i << " lane " << j;
-        }
+  for (CpuIsa isa : sets_here())
+    for (int hd : {8, 32, 40, 64, 128})
+      for (int bs : {16, 32})
+        for (int prefix : {1, 16, 37, 80})
+          for (bool mem : {false, true}) {
+            Case c = story_case(bs, hd, prefix, 3, 3, mem, rng);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+            attend_paged(c.queries.data(), static_cast<int>(c.queries.size()), bs, hd, scale, isa);
+            std::vector<std::vector<float>> got = c.out;
+            attend_paged_reference(c.queries.data(), static_cast<int>(c.queries.size()), bs, hd, scale);
+            for (std::size_t i = 0; i < got.size(); ++i)
+              for (int j = 0; j < hd; ++j)
+                // Outputs are averages of N(0,1) values: float32 sums of a
+                // few hundred terms, against double.
+                ASSERT_NEAR(got[i][j], c.out[i][j], 2e-5) << "hd " << hd << " bs " << bs << " prefix " << prefix
+                                                          << " mem " << mem << " query " << i << " lane " << j;
+          }
 }
 
 TEST(CpuPagedAttention, AQuerysBitsDoNotDependOnWhatItShares) {
   std::mt19937 rng(11);
-  for (int hd : {40, 64}) {
-    Case c = story_case(16, hd, 53, 4, 3, false, rng);
-    const int m = static_cast<int>(c.queries.size());
-    attend_paged(c.queries.data(), m, 16, hd, 0.125f);
-    const std::vector<std::vector<float>> together = c.out;
-    // Each alone.
-    for (int i = 0; i < m; ++i) {
-      attend_paged(&c.queries[i], 1, 16, hd, 0.125f);
-      ASSERT_EQ(0, std::memcmp(together[i].data(), c.out[i].data(), hd * sizeof(float))) << "query " << i;
+  for (CpuIsa isa : sets_here())
+    for (int hd : {40, 64}) {
+      Case c = story_case(16, hd, 53, 4, 3, false, rng);
+      const int m = static_cast<int>(c.queries.size());
+      attend_paged(c.queries.data(), m, 16, hd, 0.125f, isa);
+      const std::vector<std::vector<float>> together = c.out;
+      // Each alone.
+      for (int i = 0; i < m; ++i) {
+        attend_paged(&c.queries[i], 1, 16, hd, 0.125f, isa);
+        ASSERT_EQ(0, std::memcmp(together[i].data(), c.out[i].data(), hd * sizeof(float)))
+            << cpu_isa_name(isa) << " query " << i;
+      }
+      // Reversed (other runs, other groups of four).
+      std::vector<PagedQuery> rev(c.queries.rbegin(), c.queries.rend());
+      attend_paged(rev.data(), m, 16, hd, 0.125f, isa);
+      for (int i = 0; i < m; ++i)
+        ASSERT_EQ(0, std::memcmp(together[i].data(), c.out[i].data(), hd * sizeof(float)))
+            << cpu_isa_name(isa) << " query " << i;
     }
-    // Reversed (other runs, other groups of four).
-    std::vector<PagedQuery> rev(c.queries.rbegin(), c.queries.rend());
-    attend_paged(rev.data(), m, 16, hd, 0.125f);
-    for (int i = 0; i < m; ++i)
-      ASSERT_EQ(0, std::memcmp(together[i].data(), c.out[i].data(), hd * sizeof(float))) << "query " << i;
-  }
 }
 
 TEST(CpuPagedAttention, OnePositionIsItsValueAndLargeScoresStayFinite) {
-  std::mt19937 rng(3);
-  Case c(16, 64);
-  const int b = c.new_block(rng);
-  c.poison(b, 1);
-  c.add({b}, 1, false, rng);
-  c.bind();
-  attend_paged(c.queries.data(), 1, 16, 64, 1.0f);
-  for (int j = 0; j < 64; ++j) EXPECT_EQ(c.out[0][j], c.values[b][j]);
-  // Scores of +-1e4: the running max keeps exp in range.
-  Case big(16, 64);
-  const int b2 = big.new_block(rng);
-  big.add({b2}, 16, true, rng);
-  for (float& x : big.q[0]) x *= 1000.f;
-  big.bind();
-  attend_paged(big.queries.data(), 1, 16, 64, 1.0f);
-  std::vector<float> got = big.out[0];
-  attend_paged_reference(big.queries.data(), 1, 16, 64, 1.0f);
-  for (int j = 0; j < 64; ++j) {
-    ASSERT_TRUE(std::isfinite(got[j]));
-    EXPECT_NEAR(got[j], big.out[0][j], 1e-4);
+  for (CpuIsa isa : sets_here()) {
+    std::mt19937 rng(3);
+    Case c(16, 64);
+    const int b = c.new_block(rng);
+    c.poison(b, 1);
+    c.add({b}, 1, false, rng);
+    c.bind();
+    attend_paged(c.queries.data(), 1, 16, 64, 1.0f, isa);
+    for (int j = 0; j < 64; ++j) EXPECT_EQ(c.out[0][j], c.values[b][j]);
+    // Scores of +-1e4: the running max keeps exp in range.
+    Case big(16, 64);
+    const int b2 = big.new_block(rng);
+    big.add({b2}, 16, true, rng);
+    for (float& x : big.q[0]) x *= 1000.f;
+    big.bind();
+    attend_paged(big.queries.data(), 1, 16, 64, 1.0f, isa);
+    std::vector<float> got = big.out[0];
+    attend_paged_reference(big.queries.data(), 1, 16, 64, 1.0f);
+    for (int j = 0; j < 64; ++j) {
+      ASSERT_TRUE(std::isfinite(got[j]));
+      EXPECT_NEAR(got[j], big.out[0][j], 1e-4);
+    }
   }
 }
 
