@@ -4,26 +4,27 @@
 // Why block by block: branches forked from one story (and stories opened
 // from one cached prefix) point at the same physical blocks. Walking each
 // query over its own positions (the classic decode loop) streams a shared
-// block from memory once per query; here a block's keys are loaded, laid
-// out for vector products, and multiplied by every query of the run that
-// shares it, and its values accumulated into each of them, while it sits in
-// L1. A prefill's rows share their sequence's blocks the same way. The
-// softmax is the online one (running max and sum per query, FlashAttention's
-// rescaling), so a block is visited once.
+// block from memory (or L2) once per query; here the queries that share a
+// block (a run of neighbours in the batch) take it one after another, so
+// it comes from L1 after the first. Keys are stored transposed, so a
+// query's 16 scores for 16 positions are one vector. A prefill's rows share
+// their sequence's blocks the same way. The softmax is the online one
+// (running max and sum per query, FlashAttention's rescaling), so a block
+// is visited once. kernels/bench/cpu_paged_attention_bench.cc measures the
+// effect.
 //
-// Determinism: each query's result is the same float computation whatever
-// other queries it shares blocks with, how many there are, and in which
-// order they come (its blocks in position order, 16 positions at a time,
-// the same operations per lane). So prefix sharing, batch composition and
-// the prefix cache never change a token.
+// Determinism: each query's result is its own float computation (its
+// blocks in position order, 16 positions at a time), whatever other
+// queries it shares blocks with, how many there are, and in which order
+// they come. So prefix sharing, batch composition and the prefix cache
+// never change a token.
 //
 // Instruction sets: one body (cpu_paged_attention_body.inc) compiled for
 // AVX-512, for AVX2 + FMA and for plain x86-64, the caller picking one as
 // for the matrix products (cpu_matmul.h's CpuIsa). The multiply-adds are
 // explicit FMAs (plain: a multiply and an add) and the file is compiled
-// with -ffp-contract=off: left to itself, GCC fuses a multiply and an add
-// where its register allocation suits it, differently for a run of one
-// query than of four, and a fused sum rounds differently.
+// with -ffp-contract=off, so no copy's bits depend on where GCC chose to
+// fuse a multiply and an add.
 #pragma once
 
 #include <cstddef>
