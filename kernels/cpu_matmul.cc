@@ -69,6 +69,16 @@ __attribute__((target("f16c"))) inline float q8_scale(const std::uint8_t* block)
 }
 
 // ---- AVX2 + FMA + F16C: 8 lanes, two accumulators per activation row.
+
+// How far ahead of the row it reads the AVX-512 kernel asks for 16-bit and
+// q8_0 weights (bytes). A q8_0 block is 34 bytes and its conversion takes
+// a dozen instructions, so the out-of-order window covers only about a
+// kilobyte of the stream and a core waits on memory: with the prefetch,
+// batch-1 q8_0 went from 10 to 22 GB/s on the development VM (memcpy 25),
+// f16 from 22 to 27 (kernels/bench/cpu_matmul_bench, docs/perf/runtime-cpu.md).
+// Float32 rows stream fast enough without it.
+constexpr std::size_t kPrefetchAhead = 2048;
+
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 template <WeightType T>
@@ -189,6 +199,7 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
   if constexpr (T == WeightType::kQ8_0) {
     for (int b = 0; b < C / kQ8Block; ++b) {
       const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead, _MM_HINT_T0);
       const __m512 d = _mm512_set1_ps(q8_scale(blk));
       const __m512 w0 =
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
@@ -208,6 +219,9 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
   } else {
     int k = 0;
     for (; k + 32 <= C; k += 32) {
+      if constexpr (T != WeightType::kF32)
+        _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+                     _MM_HINT_T0);
       const __m512 w0 = load16<T>(row, k, 0xFFFF), w1 = load16<T>(row, k + 16, 0xFFFF);
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C);
@@ -253,6 +267,7 @@ PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, 
   __m512 acc[NB];
   for (int i = 0; i < NB; ++i) acc[i] = _mm512_setzero_ps();
   for (int k = 0; k < C; k += 32) {
+    _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead, _MM_HINT_T0);
     const int left = C - k;
     const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
     const __m512i wv = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
