@@ -60,6 +60,11 @@ BatchRows batch_rows(const ModelConfig& c, BlockPool& pool, std::vector<BatchIte
 }
 
 CpuEngine::CpuEngine(const Model& model, BlockPool& pool) : Engine(model, pool) {
+  // Attention reads a block 16 positions at a time (kernels/cpu_paged_attention.h).
+  if (pool.block_size() % kernels::kPagedTile != 0) {
+    throw InputError("KV cache blocks of " + std::to_string(pool.block_size()) + " positions: the CPU engine needs a " +
+                     "multiple of " + std::to_string(kernels::kPagedTile));
+  }
   rotary_tables(model.config(), cos_, sin_);
   cpu::prepare_threads();
 }

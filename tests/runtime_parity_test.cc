@@ -331,6 +331,7 @@ TEST(RuntimeParity, DeviceChoiceIsCheckedUpFront) {
   const auto model = runtime::Model::load(trained().bundle);
   EXPECT_THROW(runtime::make_runtime(*model, "tpu", 16, 8), InputError);
   EXPECT_THROW(runtime::make_runtime(*model, "cpu", 16, 0), InputError);
+  EXPECT_THROW(runtime::make_runtime(*model, "cpu", 12, 8), InputError) << "blocks not a multiple of 16 positions";
   const auto rt = runtime::make_runtime(*model, "cpu", 16, 8);
   EXPECT_EQ(rt.pool->total_blocks(), 8);
   // tiny.ini's head_dim (16) is not one the CUDA kernels take: refused
