@@ -62,10 +62,11 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     });
     return;
   }
-  // One slice of weight rows per thread: each sgemm call packs all of x
-  // again, so more slices than threads would pack it more often than the
-  // load balance is worth (on the branching workload, 8 slices spent 10% of
-  // the time packing x).
+  // One slice of weight rows per thread: each sgemm call packs its operands
+  // and sets up its blocking again, and more, smaller slices than threads
+  // cost more than the load balance they buy (plotforge-run bench's
+  // branching workload 6-8% faster with two slices than with eight,
+  // docs/perf/runtime-cpu.md).
   const std::size_t slices = std::min(parallel_threads(), static_cast<std::size_t>(out + 63) / 64);
   parallel_for(slices, 2, [&](std::size_t s_begin, std::size_t s_end) {
     const std::size_t begin = out * s_begin / slices, end = out * s_end / slices;

@@ -132,46 +132,50 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     // (forked branches, a cached prefix, a prefill's positions) share each
     // block's loads.
     const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
-    parallel_for(static_cast<std::size_t>(H) * chunks, N * H >= 64 ? 1 : H * chunks + 1,
-                 [&](std::size_t begin, std::size_t end) {
-                   std::vector<kernels::PagedQuery> queries;
-                   std::vector<const float*> kv_ptrs;
-                   for (std::size_t task = begin; task < end; ++task) {
-                     const int head = static_cast<int>(task % H), chunk = static_cast<int>(task / H);
-                     const int g = head / group, first = N * chunk / chunks, last = N * (chunk + 1) / chunks;
-                     // Each row's block pointers for head group g: keys, then values.
-                     std::size_t total = 0;
-                     for (int i = first; i < last; ++i) total += 2 * ((row_pos[order[i]] + bs) / bs);
-                     kv_ptrs.resize(total);
-                     queries.clear();
-                     std::size_t at = 0;
-                     for (int i = first; i < last; ++i) {
-                       const int n = order[i];
-                       const Sequence& s = *row_seq[n];
-                       const int len = row_pos[n] + 1, nblocks = (len + bs - 1) / bs;
-                       const float** kp = &kv_ptrs[at];
-                       const float** vp = kp + nblocks;
-                       at += 2 * nblocks;
-                       for (int b = 0; b < nblocks; ++b) {
-                         kp[b] = pool_.k(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-                         vp[b] = pool_.v(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-                       }
-                       kernels::PagedQuery pq;
-                       pq.q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-                       pq.k = kp;
-                       pq.v = vp;
-                       pq.len = len;
-                       // A VAE's memory slot: one more key and value, ahead of position 0.
-                       if (s.latent) {
-                         pq.mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
-                         pq.mem_v = pq.mem_k + kv_out;
-                       }
-                       pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-                       queries.push_back(pq);
-                     }
-                     kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale, isa);
-                   }
-                 });
+    // A few rows (one decode step of one sequence) run inline.
+    const std::size_t tasks = static_cast<std::size_t>(H) * chunks;
+    parallel_for(tasks, N * H >= 64 ? 1 : tasks + 1, [&](std::size_t begin, std::size_t end) {
+      std::vector<kernels::PagedQuery> queries;
+      std::vector<const float*> kv_ptrs;
+      for (std::size_t task = begin; task < end; ++task) {
+        const int head = static_cast<int>(task % H), chunk = static_cast<int>(task / H);
+        const int g = head / group, first = N * chunk / chunks, last = N * (chunk + 1) / chunks;
+        // Each row's block pointers for head group g: keys, then values.
+        std::size_t total = 0;
+        for (int i = first; i < last; ++i) {
+          const int len = row_pos[order[i]] + 1;
+          total += 2 * ((len + bs - 1) / bs);
+        }
+        kv_ptrs.resize(total);
+        queries.clear();
+        std::size_t at = 0;
+        for (int i = first; i < last; ++i) {
+          const int n = order[i];
+          const Sequence& s = *row_seq[n];
+          const int len = row_pos[n] + 1, nblocks = (len + bs - 1) / bs;
+          const float** kp = &kv_ptrs[at];
+          const float** vp = kp + nblocks;
+          at += 2 * nblocks;
+          for (int b = 0; b < nblocks; ++b) {
+            kp[b] = pool_.k(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+            vp[b] = pool_.v(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+          }
+          kernels::PagedQuery pq;
+          pq.q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
+          pq.k = kp;
+          pq.v = vp;
+          pq.len = len;
+          // A VAE's memory slot: one more key and value, ahead of position 0.
+          if (s.latent) {
+            pq.mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
+            pq.mem_v = pq.mem_k + kv_out;
+          }
+          pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
+          queries.push_back(pq);
+        }
+        kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale, isa);
+      }
+    });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,
                       l);
   }

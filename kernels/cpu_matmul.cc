@@ -68,8 +68,6 @@ __attribute__((target("f16c"))) inline float q8_scale(const std::uint8_t* block)
   return _cvtsh_ss(h);
 }
 
-// ---- AVX2 + FMA + F16C: 8 lanes, two accumulators per activation row.
-
 // How far ahead of the row it reads the AVX-512 kernel asks for 16-bit and
 // q8_0 weights (bytes). A q8_0 block is 34 bytes and its conversion takes
 // a dozen instructions, so the out-of-order window covers only about a
@@ -79,6 +77,7 @@ __attribute__((target("f16c"))) inline float q8_scale(const std::uint8_t* block)
 // Float32 rows stream fast enough without it.
 constexpr std::size_t kPrefetchAhead = 2048;
 
+// ---- AVX2 + FMA + F16C: 8 lanes, two accumulators per activation row.
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 template <WeightType T>
