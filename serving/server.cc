@@ -356,8 +356,11 @@ struct Server::Routes {
           }
           access.completion_tokens = completion_tokens;
           if (!ok) {
-            cancel_all();
+            // Counted before cancelling: once cancelled, the engine frees the
+            // request's blocks, and a scrape that sees them free must also
+            // see why.
             server->metrics_.request_failed("disconnected");
+            cancel_all();
             return false;
           }
           if (!error.empty()) {
