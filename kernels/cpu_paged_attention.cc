@@ -37,6 +37,8 @@ __attribute__((always_inline)) inline V16 fma(V16 a, V16 b, V16 c) {
       _mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(c)));
 }
 __attribute__((always_inline)) inline V16 splat(float x) { return reinterpret_cast<V16>(_mm512_set1_ps(x)); }
+// Four queries' accumulators (16 of the 32 registers) per group.
+constexpr int kGroup = 4;
 #include "kernels/cpu_paged_attention_body.inc"
 }  // namespace avx512
 #pragma GCC pop_options
@@ -57,6 +59,8 @@ __attribute__((always_inline)) inline V16 fma(V16 a, V16 b, V16 c) {
   return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 __attribute__((always_inline)) inline V16 splat(float x) { return V16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+// A V16 is two of the 16 ymm registers: two queries' accumulators per group.
+constexpr int kGroup = 2;
 #include "kernels/cpu_paged_attention_body.inc"
 }  // namespace avx2
 #pragma GCC pop_options
@@ -66,6 +70,7 @@ namespace portable {
 // No FMA: a multiply, then an add (never fused, cpu_paged_attention.h).
 __attribute__((always_inline)) inline V16 fma(V16 a, V16 b, V16 c) { return a * b + c; }
 __attribute__((always_inline)) inline V16 splat(float x) { return V16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+constexpr int kGroup = 1;  // a V16 is four of the 16 xmm registers
 #include "kernels/cpu_paged_attention_body.inc"
 }  // namespace portable
 

@@ -133,7 +133,8 @@ TEST(CpuPagedAttention, MatchesTheReferenceAtRaggedShapes) {
 TEST(CpuPagedAttention, AQuerysBitsDoNotDependOnWhatItShares) {
   std::mt19937 rng(11);
   for (CpuIsa isa : sets_here())
-    for (int hd : {40, 64}) {
+    // 40: slices of 16 and single floats; 80: a group of four slices, then one.
+    for (int hd : {40, 64, 80}) {
       Case c = story_case(16, hd, 53, 4, 3, false, rng);
       const int m = static_cast<int>(c.queries.size());
       attend_paged(c.queries.data(), m, 16, hd, 0.125f, isa);
