@@ -1,7 +1,8 @@
 // Data parallelism with real processes on this machine (Gloo over loopback):
 // 2 ranks x B equal 1 rank x 2B step for step; a world-2 checkpoint resumes
 // at world 1; a killed rank makes the other exit with a clear error; the
-// launcher environments parse.
+// launcher environments parse; `plotforge train --cpu-ranks` starts its own
+// ranks, and they stop with it.
 #include "training/distributed.h"
 
 #include <signal.h>
@@ -13,7 +14,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -23,6 +26,7 @@
 
 #include "base/error.h"
 #include "tests/test_util.h"
+#include "training/cpu_ranks.h"
 
 namespace plotforge {
 namespace {
@@ -73,11 +77,13 @@ const std::string& corpus() {
   return path;
 }
 
-std::string args(const std::string& out, int steps, int batch) {
+// --cpu-ranks 1 unless asked: one process (launchers ignore the option).
+std::string args(const std::string& out, int steps, int batch, int cpu_ranks = 1) {
   return " train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + corpus() + " --out " +
          out + " --max-steps " + std::to_string(steps) + " --batch-size " + std::to_string(batch) +
          " --model.context 48 --eval-every 10 --eval-batches 4 --checkpoint-every 10 --log-every 1 --quiet "
-         "--dist-timeout 20";
+         "--dist-timeout 20 --cpu-ranks " +
+         std::to_string(cpu_ranks);
 }
 
 // A port the kernel just handed out as free (bind to port 0, read it back).
@@ -352,6 +358,102 @@ TEST(DataParallel, AKilledRankMakesTheOtherExitWithAClearError) {
   EXPECT_EQ(code, 1) << log;
   EXPECT_NE(log.find("rank 0 of 2: a collective failed: rank 1 stopped responding"), std::string::npos) << log;
   EXPECT_LT(waited, 40.0) << "rank 0 must give up within about --dist-timeout (20 s)";
+}
+
+TEST(CpuRanks, AutoTakesOneRankPerCoreAsFarAsTheBatchDivides) {
+  EXPECT_EQ(choose_cpu_ranks(0, 12, 2).ranks, 2);
+  EXPECT_EQ(choose_cpu_ranks(0, 12, 1).ranks, 1);
+  EXPECT_EQ(choose_cpu_ranks(0, 9, 2).ranks, 1);
+  EXPECT_EQ(choose_cpu_ranks(0, 12, 8).ranks, 6);
+  EXPECT_EQ(choose_cpu_ranks(0, 3, 16).ranks, 3);
+  EXPECT_EQ(choose_cpu_ranks(1, 12, 8).ranks, 1);
+  EXPECT_EQ(choose_cpu_ranks(4, 12, 2).ranks, 4);  // asked for: more ranks than cores is the user's call
+  EXPECT_EQ(choose_cpu_ranks(0, 12, 2).why, "auto: 2 cores, batch 12 = 2 x 6");
+  EXPECT_THROW(choose_cpu_ranks(5, 12, 8), InputError);
+  EXPECT_THROW(choose_cpu_ranks(-1, 12, 8), InputError);
+}
+
+// Processes whose command line mentions `needle` (the ranks of one run).
+int processes_mentioning(const std::string& needle) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string zombie;
+    std::ifstream stat(e.path() / "stat");
+    std::getline(stat, zombie);
+    if (cmd.find(needle) != std::string::npos && zombie.find(") Z ") == std::string::npos) ++n;
+  }
+  return n;
+}
+
+TEST(CpuRanks, PlotforgeTrainStartsItsOwnRanksWithTheSameSteps) {
+  const std::string one = testing::temp_dir("cpu-ranks-one"), two = testing::temp_dir("cpu-ranks-two");
+  ASSERT_EQ(run(plotforge_bin() + args(one, 10, 8)).exit_code, 0);
+  auto r = run(plotforge_bin() + args(two, 10, 8, 2));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("batch: 4 x 1 accumulation x 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data parallel: 2 ranks via plotforge, gloo"), std::string::npos) << r.output;
+  const auto a = losses(one), b = losses(two);
+  ASSERT_EQ(b.size(), 10u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-5) << "step " << step;
+  // Its checkpoint resumes in one process, as the one-process run does.
+  ASSERT_EQ(run(plotforge_bin() + args(two, 15, 8) + " --resume").exit_code, 0);
+  ASSERT_EQ(run(plotforge_bin() + args(one, 15, 8) + " --resume").exit_code, 0);
+  const auto a15 = losses(one), b15 = losses(two);
+  for (long step = 11; step <= 15; ++step) EXPECT_NEAR(b15.at(step), a15.at(step), 1e-4) << "step " << step;
+  // A split the batch does not allow is refused before anything starts.
+  r = run(plotforge_bin() + args(testing::temp_dir("cpu-ranks-bad"), 10, 8, 3));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--cpu-ranks 3: the batch of 8 sequences does not divide"), std::string::npos) << r.output;
+}
+
+// A rank that dies stops the run at once (not after --dist-timeout), with
+// its status; a launcher that dies takes its ranks with it.
+TEST(CpuRanks, ADeadRankOrLauncherLeavesNothingRunning) {
+  for (const bool kill_launcher : {false, true}) {
+    const std::string out = testing::temp_dir(kill_launcher ? "cpu-ranks-kill-launcher" : "cpu-ranks-kill-rank");
+    const pid_t launcher = fork();
+    if (launcher == 0) {
+      const std::string cmd = "exec " + plotforge_bin() + args(out, 100000, 8, 2) + " > " + out + ".log 2>&1";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (losses(out).size() < 3 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(losses(out).size(), 3u) << testing::read_text(out + ".log");
+    ASSERT_EQ(processes_mentioning(out + std::string(1, '\0')), 3) << "the launcher and its two ranks";
+    pid_t victim = launcher;
+    if (!kill_launcher) {
+      // A rank: a child of the launcher.
+      for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream stat(e.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;
+        std::istringstream fields(line.substr(line.rfind(')') + 2));
+        std::string state;
+        pid_t ppid = 0;
+        fields >> state >> ppid;
+        if (ppid == launcher) victim = std::stoi(e.path().filename().string());
+      }
+      ASSERT_NE(victim, launcher) << "no rank found under the launcher";
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    kill(victim, SIGKILL);
+    const int code = wait_exit(launcher);
+    EXPECT_EQ(code, 128 + SIGKILL) << testing::read_text(out + ".log");
+    while (processes_mentioning(out + std::string(1, '\0')) > 0 &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(processes_mentioning(out + std::string(1, '\0')), 0)
+        << (kill_launcher ? "ranks outlived their launcher" : "a rank kept running");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 15.0);
+  }
 }
 
 }  // namespace

@@ -60,6 +60,12 @@ LaunchEnv launch_env_from(const std::map<std::string, std::string>& env) {
     e.local_rank = int_var(env, "LOCAL_RANK", 0);
     e.agent_store = has("TORCHELASTIC_USE_AGENT_STORE") && env.at("TORCHELASTIC_USE_AGENT_STORE") == "True";
     e.restart_count = int_var(env, "TORCHELASTIC_RESTART_COUNT", 0);
+    // Ranks that `plotforge train` started itself (training/cpu_ranks.h):
+    // it hosts the store, as torchrun's agent does.
+    if (has("PLOTFORGE_LAUNCHER")) {
+      e.launcher = env.at("PLOTFORGE_LAUNCHER");
+      e.agent_store = true;
+    }
   } else if (has("SLURM_PROCID") && has("SLURM_NTASKS")) {
     e.launcher = "slurm";
     e.rank = int_var(env, "SLURM_PROCID", 0);
@@ -181,7 +187,12 @@ std::string DataParallel::diagnose_failure() {
     return dead.empty() ? "every rank's heartbeat is alive, so one is hung in a collective or the network failed"
                         : dead + " stopped responding (died or was killed)";
   } catch (const std::exception&) {
-    if (env_.agent_store) return "the launcher's rendezvous store is unreachable (torchrun's agent died?)";
+    if (env_.agent_store) {
+      return "the launcher's rendezvous store is unreachable (" +
+             std::string(env_.launcher == "torchrun" ? "torchrun's agent"
+                                                     : "the plotforge train that started the ranks") +
+             " died?)";
+    }
     return env_.rank == 0 ? "the rendezvous store is unusable"
                           : "rank 0, which hosts the rendezvous store, is unreachable (died or was killed)";
   }

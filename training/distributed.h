@@ -24,7 +24,7 @@ struct LaunchEnv {
   int rank = 0, world_size = 1, local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
-  std::string launcher = "none";  // none | torchrun | slurm
+  std::string launcher = "none";  // none | torchrun | slurm | plotforge (training/cpu_ranks.h)
   bool agent_store = false;       // the launcher hosts the store (torchrun)
   int restart_count = 0;          // torchrun's restart attempt
 };

@@ -43,6 +43,13 @@ struct TrainOptions {
   double dist_timeout_s = 300;  // a rank that dies or hangs fails the others after this
   double bucket_mb = 25;        // gradient all-reduce bucket size (MiB)
   bool zero1 = false;           // shard AdamW's state across ranks (training/zero.h)
+  // A Transformer on the CPU without a launcher: data-parallel processes of
+  // one thread each that `plotforge train` starts itself, --batch-size split
+  // among them (training/cpu_ranks.h). 0: auto, one per core as far as the
+  // batch divides evenly (about 15% faster than one process on two threads
+  // on the 2-core VM, docs/perf/training-cpu.md); 1: one process on every
+  // core. Memory grows with the ranks (each holds the model and AdamW).
+  int cpu_ranks = 0;
 
   template <class V>
   void fields(V&& v) {
@@ -73,6 +80,9 @@ struct TrainOptions {
     v("zero1", zero1, "data parallel: shard AdamW's state across ranks (ZeRO stage 1: reduce-scatter, then all-gather)",
       flag());
     v("bucket-mb", bucket_mb, "data parallel: gradient all-reduce bucket size (MiB)");
+    v("cpu-ranks", cpu_ranks,
+      "CPU, Transformer: data-parallel processes of one thread each, the batch split among them (0: auto, one "
+      "per core as far as the batch divides; 1: one process)");
     v("quiet", quiet, "no progress lines", flag());
   }
   std::size_t bucket_bytes() const { return static_cast<std::size_t>(bucket_mb * 1048576.0); }

@@ -3,11 +3,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include <torch/cuda.h>
+
 #include "base/error.h"
 #include "base/heap.h"
 #include "programs/common/blas_kernels.h"
 #include "programs/plotforge/commands.h"
 #include "training/classifier_objective.h"
+#include "training/cpu_ranks.h"
 #include "training/distributed.h"
 #include "training/gan_objective.h"
 #include "training/settings.h"
@@ -15,6 +18,53 @@
 #include "training/vae_objective.h"
 
 namespace plotforge::programs {
+
+namespace {
+
+// `args` with --batch-size set to `batch` (the command line wins over the
+// INI file, so a rank's slice of the batch holds whatever set the total).
+Args with_batch(const Args& args, int batch) {
+  Args out;
+  bool set = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--batch-size" && i + 1 < args.size()) {
+      out.push_back(args[i]);
+      out.push_back(std::to_string(batch));
+      ++i;
+      set = true;
+    } else if (args[i].rfind("--batch-size=", 0) == 0) {
+      out.push_back("--batch-size=" + std::to_string(batch));
+      set = true;
+    } else {
+      out.push_back(args[i]);
+    }
+  }
+  if (!set) out.insert(out.end(), {"--batch-size", std::to_string(batch)});
+  return out;
+}
+
+// A CPU run started without a launcher: as data-parallel ranks of one
+// thread each when --cpu-ranks gives more than one (training/cpu_ranks.h).
+// Returns their exit status, or -1 to train in this process.
+int cpu_ranks(const TrainOptions& t, const std::string& kind, const Args& args) {
+  const bool cpu = t.device == "cpu" || (t.device == "auto" && !torch::cuda::is_available());
+  if (!cpu || kind != "transformer") {
+    if (t.cpu_ranks > 1) throw InputError("--cpu-ranks: for Transformer runs on the CPU only");
+    return -1;
+  }
+  const CpuRanksChoice c = choose_cpu_ranks(t.cpu_ranks, t.batch_size, usable_cores());
+  if (c.ranks <= 1) return -1;
+  if (!t.quiet) {
+    std::fprintf(stderr, "cpu ranks: %d data-parallel processes of one thread each (%s; --cpu-ranks 1: one process)\n",
+                 c.ranks, c.why.c_str());
+  }
+  Args child = {"train"};
+  const Args rest = with_batch(args, t.batch_size / c.ranks);
+  child.insert(child.end(), rest.begin(), rest.end());
+  return run_cpu_ranks(child, c.ranks);
+}
+
+}  // namespace
 
 int cmd_train(const Args& args) {
   po::options_description o("plotforge train");
@@ -48,6 +98,10 @@ int cmd_train(const Args& args) {
   const std::string kind = vm["kind"].as<std::string>();
   if (kind != "transformer" && (!t.init_from.empty() || t.lora.rank > 0)) {
     throw InputError("--init-from and --lora.* fine-tune the Transformer; --kind " + kind + " takes neither");
+  }
+  if (launch_env().launcher == "none") {
+    const int ranks = cpu_ranks(t, kind, args);
+    if (ranks >= 0) return ranks;
   }
   if (!t.quiet && launch_env().rank == 0) std::fprintf(stderr, "blas: %s\n", blas_kernels_note().c_str());
   keep_freed_memory();  // a step's buffers are reused, not faulted in again (base/heap.h)
