@@ -4,6 +4,7 @@
 
 #include <torch/nn/utils/clip_grad.h>
 
+#include "kernels/cpu_adamw.h"
 #include "models/torch_compat.h"
 
 namespace plotforge {
@@ -40,25 +41,18 @@ class LoopAdamW : public torch::optim::AdamW {
         auto& st = static_cast<torch::optim::AdamWParamState&>(*slot);
         st.step(st.step() + 1);
         // torch's scalars, rounded to float where its kernels round them.
-        const float decay = static_cast<float>(1 - lr * o.weight_decay());
-        const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
-        const float a1 = static_cast<float>(1 - beta1), a2 = static_cast<float>(1 - beta2);
-        const float root_bc2 = static_cast<float>(std::sqrt(1 - std::pow(beta2, st.step())));
-        const float step_size = static_cast<float>(-(lr / (1 - std::pow(beta1, st.step()))));
-        const float eps = static_cast<float>(o.eps());
-        const bool decays = o.weight_decay() != 0;
-        float* w = p.data_ptr<float>();
-        const float* g = p.grad().data_ptr<float>();
-        float* m = st.exp_avg().data_ptr<float>();
-        float* v = st.exp_avg_sq().data_ptr<float>();
-        const int64_t n = p.numel();
-        for (int64_t i = 0; i < n; ++i) {
-          const float wi = decays ? w[i] * decay : w[i];
-          m[i] = m[i] * b1 + a1 * g[i];
-          v[i] = v[i] * b2 + a2 * g[i] * g[i];
-          const float denom = std::sqrt(v[i]) / root_bc2 + eps;
-          w[i] = wi + step_size * m[i] / denom;
-        }
+        kernels::AdamWScalars k;
+        k.decay = static_cast<float>(1 - lr * o.weight_decay());
+        k.b1 = static_cast<float>(beta1);
+        k.b2 = static_cast<float>(beta2);
+        k.a1 = static_cast<float>(1 - beta1);
+        k.a2 = static_cast<float>(1 - beta2);
+        k.root_bc2 = static_cast<float>(std::sqrt(1 - std::pow(beta2, st.step())));
+        k.step_size = static_cast<float>(-(lr / (1 - std::pow(beta1, st.step()))));
+        k.eps = static_cast<float>(o.eps());
+        k.decays = o.weight_decay() != 0;
+        kernels::adamw_step(p.data_ptr<float>(), p.grad().data_ptr<float>(), st.exp_avg().data_ptr<float>(),
+                            st.exp_avg_sq().data_ptr<float>(), p.numel(), k);
       }
     }
     return {};
@@ -80,12 +74,7 @@ double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm)
     return std::sqrt(sq);
   }
   double sq = 0;
-  for (const auto& g : grads) {
-    const float* x = g.data_ptr<float>();
-    double part = 0;
-    for (int64_t i = 0, n = g.numel(); i < n; ++i) part += static_cast<double>(x[i]) * x[i];
-    sq += part;
-  }
+  for (const auto& g : grads) sq += kernels::sum_of_squares(g.data_ptr<float>(), g.numel());
   const double norm = std::sqrt(sq);
   const double coef = max_norm / (norm + 1e-6);
   if (max_norm > 0 && coef < 1) {
