@@ -132,8 +132,14 @@ int run_cpu_ranks(const std::vector<std::string>& args, int ranks) {
   for (int r = 0; r < ranks; ++r) {
     const pid_t pid = fork();
     if (pid < 0) {
-      forward(SIGTERM);
-      throw InputError(std::string("--cpu-ranks: could not start a rank: ") + std::strerror(errno));
+      const std::string why = std::strerror(errno);
+      forward(SIGTERM);  // the ranks already started, reaped before saying so
+      for (int i = 0; i < g_count; ++i) waitpid(g_pids[i], nullptr, 0);
+      g_count = 0;
+      sigaction(SIGINT, &old_int, nullptr);
+      sigaction(SIGTERM, &old_term, nullptr);
+      throw InputError("--cpu-ranks: could not start rank " + std::to_string(r) + " (" + why +
+                       "); try fewer ranks, or --cpu-ranks 1");
     }
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGTERM);  // the launcher died: so do its ranks

@@ -49,7 +49,10 @@ Args with_batch(const Args& args, int batch) {
 int cpu_ranks(const TrainOptions& t, const std::string& kind, const Args& args) {
   const bool cpu = t.device == "cpu" || (t.device == "auto" && !torch::cuda::is_available());
   if (!cpu || kind != "transformer") {
-    if (t.cpu_ranks > 1) throw InputError("--cpu-ranks: for Transformer runs on the CPU only");
+    if (t.cpu_ranks > 1)
+      throw InputError(
+          "--cpu-ranks: for Transformer runs on the CPU only (leave it at 0 or 1 here; torchrun or srun start "
+          "ranks for the other generators and for GPUs, docs/distributed.md)");
     return -1;
   }
   const CpuRanksChoice c = choose_cpu_ranks(t.cpu_ranks, t.batch_size, usable_cores());
