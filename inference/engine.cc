@@ -77,9 +77,14 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const std::vector<Sequence*>& row_seq = br.seq;
   const std::vector<int>&row_pos = br.pos, &row_token = br.token;
   const int N = static_cast<int>(row_pos.size());
-  std::vector<float> x(static_cast<std::size_t>(N) * D), h(x.size()), qkv(static_cast<std::size_t>(N) * qkv_out),
-      att(static_cast<std::size_t>(N) * q_out), gu(static_cast<std::size_t>(N) * 2 * F),
-      act(static_cast<std::size_t>(N) * F), proj(x.size());
+  // Buffers only grow; every element a call reads it has written first.
+  auto rows_of = [N](std::vector<float>& v, std::size_t width) -> std::vector<float>& {
+    if (v.size() < static_cast<std::size_t>(N) * width) v.resize(static_cast<std::size_t>(N) * width);
+    return v;
+  };
+  std::vector<float>&x = rows_of(x_, D), &h = rows_of(h_, D), &qkv = rows_of(qkv_, qkv_out),
+  &att = rows_of(att_, q_out), &gu = rows_of(gu_, 2 * static_cast<std::size_t>(F)), &act = rows_of(act_, F),
+  &proj = rows_of(proj_, D);
   for (int n = 0; n < N; ++n) {
     kernels::decode_row(model_.embed(), row_token[n], &x[static_cast<std::size_t>(n) * D]);
     if (row_seq[n]->latent) {

@@ -59,10 +59,17 @@ void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<fl
 class CpuEngine final : public Engine {
  public:
   CpuEngine(const Model& model, BlockPool& pool);
+  // One call at a time (as the scheduler makes them): the activations live
+  // in buffers the engine keeps between calls.
   std::vector<float> forward(std::vector<BatchItem>& batch) override;
 
  private:
   std::vector<float> cos_, sin_;  // [context, head_dim]
+  // The activations of the last forward, kept so that the next one does not
+  // fault fresh pages in: a 512-token prefill of the `small` model needs
+  // 10 MB, and allocating them on every call cost about a tenth of its time
+  // (docs/perf/runtime-cpu.md).
+  std::vector<float> x_, h_, qkv_, att_, gu_, act_, proj_;
 };
 
 // The engine for --device: "cpu", or "cuda" in builds with CUDA, with its

@@ -238,6 +238,76 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i], a1[i]));
 }
 
+// MW weight rows against NB activation rows at once: each output goes
+// through exactly avx512_row's operations in avx512_row's order (so a
+// product's bits do not depend on the batch or on the tiling), but one
+// load of the activations serves MW weight rows. At batch 8-32 the
+// activations, re-read for every weight row, are what the row kernel waits
+// for (from L2 once 32 rows pass the L1); two rows at a time halves that.
+template <WeightType T, int NB, int MW>
+PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const float* x, int C, float* y, int ldy) {
+  __m512 a0[NB][MW], a1[NB][MW];
+  for (int i = 0; i < NB; ++i)
+    for (int j = 0; j < MW; ++j) a0[i][j] = a1[i][j] = _mm512_setzero_ps();
+  if constexpr (T == WeightType::kQ8_0) {
+    for (int b = 0; b < C / kQ8Block; ++b) {
+      __m512 d[MW], w0[MW], w1[MW];
+      for (int j = 0; j < MW; ++j) {
+        const std::uint8_t* blk = row0 + j * stride + static_cast<std::size_t>(b) * kQ8BlockBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead, _MM_HINT_T0);
+        d[j] = _mm512_set1_ps(q8_scale(blk));
+        w0[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
+        w1[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
+      }
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C) + b * kQ8Block;
+        const __m512 x0 = _mm512_loadu_ps(xi), x1 = _mm512_loadu_ps(xi + 16);
+        for (int j = 0; j < MW; ++j) {
+          const __m512 t = _mm512_fmadd_ps(w1[j], x1, _mm512_mul_ps(w0[j], x0));
+          if (b & 1) {
+            a1[i][j] = _mm512_fmadd_ps(t, d[j], a1[i][j]);
+          } else {
+            a0[i][j] = _mm512_fmadd_ps(t, d[j], a0[i][j]);
+          }
+        }
+      }
+    }
+  } else {
+    int k = 0;
+    for (; k + 32 <= C; k += 32) {
+      __m512 w0[MW], w1[MW];
+      for (int j = 0; j < MW; ++j) {
+        const std::uint8_t* row = row0 + j * stride;
+        if constexpr (T != WeightType::kF32)
+          _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+                       _MM_HINT_T0);
+        w0[j] = load16<T>(row, k, 0xFFFF);
+        w1[j] = load16<T>(row, k + 16, 0xFFFF);
+      }
+      for (int i = 0; i < NB; ++i) {
+        const float* xi = x + at(i, C);
+        const __m512 x0 = _mm512_loadu_ps(xi + k), x1 = _mm512_loadu_ps(xi + k + 16);
+        for (int j = 0; j < MW; ++j) {
+          a0[i][j] = _mm512_fmadd_ps(w0[j], x0, a0[i][j]);
+          a1[i][j] = _mm512_fmadd_ps(w1[j], x1, a1[i][j]);
+        }
+      }
+    }
+    for (; k < C; k += 16) {
+      const int left = C - k;
+      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      __m512 w0[MW];
+      for (int j = 0; j < MW; ++j) w0[j] = load16<T>(row0 + j * stride, k, m);
+      for (int i = 0; i < NB; ++i) {
+        const __m512 xm = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
+        for (int j = 0; j < MW; ++j) a0[i][j] = _mm512_fmadd_ps(w0[j], xm, a0[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < NB; ++i)
+    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i][j], a1[i][j]));
+}
+
 template <WeightType T>
 PF_AVX512 void avx512_widen(const std::uint8_t* row, int C, float* out) {
   if constexpr (T == WeightType::kQ8_0) {
@@ -276,6 +346,32 @@ PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, 
     }
   }
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(acc[i]);
+}
+
+// dpbf16_row over MW weight rows at once, as avx512_tile is to avx512_row.
+template <int NB, int MW>
+PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, const std::uint16_t* xb, int C, float* y,
+                               int ldy) {
+  __m512 acc[NB][MW];
+  for (int i = 0; i < NB; ++i)
+    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int k = 0; k < C; k += 32) {
+    const int left = C - k;
+    const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
+    __m512i wv[MW];
+    for (int j = 0; j < MW; ++j) {
+      const std::uint8_t* row = row0 + j * stride;
+      _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead, _MM_HINT_T0);
+      wv[j] = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
+    }
+    for (int i = 0; i < NB; ++i) {
+      const __m512i xv = _mm512_maskz_loadu_epi16(m, xb + at(i, C) + k);
+      for (int j = 0; j < MW; ++j)
+        acc[i][j] = _mm512_dpbf16_ps(acc[i][j], reinterpret_cast<__m512bh>(xv), reinterpret_cast<__m512bh>(wv[j]));
+    }
+  }
+  for (int i = 0; i < NB; ++i)
+    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 // ---- the tiling common to the sets: each weight row once, kTile activation rows at a time.
@@ -326,18 +422,70 @@ void to_bf16(const float* x, std::size_t count, std::uint16_t* out) {
   for (std::size_t i = 0; i < count; ++i) out[i] = float_to_bf16(x[i]);
 }
 
+// AVX-512: each weight row alone at batch 1 (the row kernel, two
+// accumulators per output, streams at memory speed), else kPair rows at a
+// time against up to kTile activation rows (avx512_tile), a leftover row
+// alone.
+constexpr int kPair = 2;
+
+template <WeightType T>
+void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  if (n == 1) return tiled_rows<Avx512Row, T>(w, x, n, y, ldy, rb, re);
+  static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const float*, int, float*, int) = {
+      avx512_tile<T, 1, kPair>, avx512_tile<T, 2, kPair>, avx512_tile<T, 3, kPair>, avx512_tile<T, 4, kPair>};
+  const int C = w.cols;
+  const std::size_t stride = weight_row_bytes(T, C);
+  int r = rb;
+  for (; r + kPair <= re; r += kPair) {
+    for (int i0 = 0; i0 < n; i0 += kTile) {
+      const int nb = std::min(kTile, n - i0);
+      tiles[nb - 1](w.row(r), stride, x + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+    }
+  }
+  if (r < re) tiled_rows<Avx512Row, T>(w, x, n, y, ldy, r, re);
+}
+
+void avx512_typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  switch (w.type) {
+    case WeightType::kF32:
+      return avx512_rows<WeightType::kF32>(w, x, n, y, ldy, rb, re);
+    case WeightType::kBF16:
+      return avx512_rows<WeightType::kBF16>(w, x, n, y, ldy, rb, re);
+    case WeightType::kF16:
+      return avx512_rows<WeightType::kF16>(w, x, n, y, ldy, rb, re);
+    case WeightType::kQ8_0:
+      return avx512_rows<WeightType::kQ8_0>(w, x, n, y, ldy, rb, re);
+  }
+}
+
+// vdpbf16ps: one accumulator per output, so four weight rows at a time
+// (kQuad) fit the registers beside the activations.
+constexpr int kQuad = 4;
+
 void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
   thread_local std::vector<std::uint16_t> xb;
   const int C = w.cols;
   xb.resize(at(n, C));
   to_bf16(x, xb.size(), xb.data());
-  static constexpr void (*fns[kTile])(const std::uint8_t*, const std::uint16_t*, int, float*, int) = {
+  static constexpr void (*rows[kTile])(const std::uint8_t*, const std::uint16_t*, int, float*, int) = {
       dpbf16_row<1>, dpbf16_row<2>, dpbf16_row<3>, dpbf16_row<4>};
-  for (int r = rb; r < re; ++r) {
+  static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const std::uint16_t*, int, float*, int) = {
+      dpbf16_tile<1, kQuad>, dpbf16_tile<2, kQuad>, dpbf16_tile<3, kQuad>, dpbf16_tile<4, kQuad>};
+  const std::size_t stride = weight_row_bytes(WeightType::kBF16, C);
+  int r = rb;
+  if (n > 1) {
+    for (; r + kQuad <= re; r += kQuad) {
+      for (int i0 = 0; i0 < n; i0 += kTile) {
+        const int nb = std::min(kTile, n - i0);
+        tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+      }
+    }
+  }
+  for (; r < re; ++r) {
     const std::uint8_t* row = w.row(r);
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
-      fns[nb - 1](row, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+      rows[nb - 1](row, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
     }
   }
 }
@@ -383,7 +531,7 @@ void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
       if (w.type == WeightType::kBF16) return dpbf16_rows(w, x, n, y, ldy, row_begin, row_end);
       [[fallthrough]];
     case CpuIsa::kAvx512:
-      return typed_rows<Avx512Row>(w, x, n, y, ldy, row_begin, row_end);
+      return avx512_typed_rows(w, x, n, y, ldy, row_begin, row_end);
   }
 }
 
