@@ -5,6 +5,7 @@
 #   LLAMA   a llama.cpp source tree built for this CPU (build/bin/llama-bench,
 #           build/bin/llama-batched-bench), e.g. the one PyPI's
 #           llama-cpp-python sdist vendors (vendor/llama.cpp)
+#   LLAMA_BUILD  its build directory, if not $LLAMA/build
 #   PY      a python with torch, transformers and sentencepiece, for
 #           llama.cpp's convert_hf_to_gguf.py (bench/llamacpp_convert.py runs
 #           it under Debian's torch 1.13)
@@ -21,9 +22,10 @@ RUN=${RUN:-build/bin/plotforge-run}
 REPEATS=${REPEATS:-3}
 DECODE=${DECODE:-64}
 : "${LLAMA:?set LLAMA to a built llama.cpp tree}" "${PY:?set PY to a python with torch, transformers, sentencepiece}"
+LLAMA_BUILD=${LLAMA_BUILD:-$LLAMA/build}
 [ $# -ge 1 ] || { echo "usage: LLAMA=DIR PY=PYTHON $0 BUNDLE..." >&2; exit 2; }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
-echo "== plotforge $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)'); llama.cpp $(git -C "$LLAMA" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "== plotforge $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)'); llama.cpp $(git -C "$LLAMA" rev-parse --short HEAD 2>/dev/null || echo '?') built in $LLAMA_BUILD"
 echo "== $($RUN system | grep -E '^(cpu|blas):' | tr '\n' ' ')"
 out=$(mktemp -d)
 for bundle in "$@"; do
@@ -39,10 +41,14 @@ for bundle in "$@"; do
         $RUN bench --bundle "$bundle" --weights $t --batch-sizes 1,8,32 --decode-tokens $DECODE --prompt-tokens $p \
           --sessions 1 --branches 1 --prefix-tokens 16 --branch-tokens 4 --repeats 1 > "$out/pf-$name-$t-$p-$rep.txt"
       done
-      "$LLAMA/build/bin/llama-bench" -m "$gguf" -t 2 -p "${prompts// /,}" -n $DECODE -r 1 -o json \
-        > "$out/ll-$name-$t-$rep.json" 2> /dev/null
-      "$LLAMA/build/bin/llama-batched-bench" -m "$gguf" -t 2 -npp 16 -ntg $DECODE -npl 8,32 -c $(( 40 * (16 + DECODE) )) \
-        > "$out/llb-$name-$t-$rep.txt" 2> /dev/null
+      # A crash of llama.cpp (its AMX path did, on one machine) is reported
+      # and its row left out, not the whole run.
+      "$LLAMA_BUILD/bin/llama-bench" -m "$gguf" -t 2 -p "${prompts// /,}" -n $DECODE -r 1 -o json \
+        > "$out/ll-$name-$t-$rep.json" 2> /dev/null ||
+        { echo "llama-bench failed (exit $?) on $gguf" >&2; rm -f "$out/ll-$name-$t-$rep.json"; }
+      "$LLAMA_BUILD/bin/llama-batched-bench" -m "$gguf" -t 2 -npp 16 -ntg $DECODE -npl 8,32 -c $(( 40 * (16 + DECODE) )) \
+        > "$out/llb-$name-$t-$rep.txt" 2> /dev/null ||
+        { echo "llama-batched-bench failed (exit $?) on $gguf" >&2; rm -f "$out/llb-$name-$t-$rep.txt"; }
     done
   done
 done
@@ -77,7 +83,10 @@ for b in bundles:
         order = ["decode batch 1", "decode batch 8", "decode batch 32", "prefill 64", "prefill 512"]
         for k in [k for k in order if k in rows]:
             a, l = med(rows[k][0]), med(rows[k][1])
-            print(f"| {name} | {t} | {k} | {a:.0f} | {l:.0f} | {a / l:.2f} |")
+            if l != l:  # llama.cpp failed on every run of this row
+                print(f"| {name} | {t} | {k} | {a:.0f} | failed | - |")
+            else:
+                print(f"| {name} | {t} | {k} | {a:.0f} | {l:.0f} | {a / l:.2f} |")
 print(f"\nmemcpy bandwidth (read+write) in this run: median {med(bw):.2f} GB/s over {len(bw)} measurements; "
       f"medians of {len(glob.glob(out + '/ll-*.json')) // max(1, len(bundles) * 4)} alternating runs")
 PY

@@ -20,6 +20,12 @@
 
 namespace plotforge::kernels {
 
+// On the loops over a tile's activation and weight rows (a few iterations,
+// known at compile time). Without it GCC 12 unrolls them too late to keep
+// the accumulator arrays in registers: it kept a copy of each on the stack
+// and stored it on every step, which halved the multi-row kernels' speed.
+#define PF_UNROLL _Pragma("GCC unroll 16")
+
 const char* cpu_isa_name(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::kPortable:
@@ -52,6 +58,7 @@ void portable_rows(const WeightMatrix& w, const float* x, int n, float* y, int l
       float s[4] = {0, 0, 0, 0};
       int k = 0;
       for (; k + 4 <= C; k += 4) {
+        PF_UNROLL
         for (int j = 0; j < 4; ++j) s[j] += xi[k + j] * row[k + j];
       }
       for (; k < C; ++k) s[k % 4] += xi[k] * row[k];
@@ -103,6 +110,7 @@ PF_AVX2 inline float hsum8(__m256 v) {
 template <WeightType T, int NB>
 PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, int ldy) {
   __m256 a0[NB], a1[NB];
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) a0[i] = a1[i] = _mm256_setzero_ps();
   float tail[NB] = {};
   if constexpr (T == WeightType::kQ8_0) {
@@ -110,10 +118,12 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
       const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
       const __m256 d = _mm256_set1_ps(q8_scale(blk));
       __m256 wv[4];
+      PF_UNROLL
       for (int j = 0; j < 4; ++j) {
         const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
         wv[j] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
       }
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C) + b * kQ8Block;
         __m256 t = _mm256_mul_ps(wv[0], _mm256_loadu_ps(xi));
@@ -125,6 +135,7 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
     int k = 0;
     for (; k + 16 <= C; k += 16) {
       const __m256 w0 = load8<T>(row, k), w1 = load8<T>(row, k + 8);
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C);
         a0[i] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xi + k), a0[i]);
@@ -133,6 +144,7 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
     }
     for (; k + 8 <= C; k += 8) {
       const __m256 w0 = load8<T>(row, k);
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) a0[i] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + at(i, C) + k), a0[i]);
     }
     for (; k < C; ++k) {
@@ -144,9 +156,11 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
         std::memcpy(&h, row + 2 * static_cast<std::size_t>(k), 2);
         wk = T == WeightType::kBF16 ? bf16_to_float(h) : f16_to_float(h);
       }
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) tail[i] += x[at(i, C) + k] * wk;
     }
   }
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = hsum8(_mm256_add_ps(a0[i], a1[i])) + tail[i];
 }
 
@@ -158,6 +172,7 @@ PF_AVX2 void avx2_widen(const std::uint8_t* row, int C, float* out) {
     for (int b = 0; b < C / kQ8Block; ++b) {
       const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
       const __m256 d = _mm256_set1_ps(q8_scale(blk));
+      PF_UNROLL
       for (int j = 0; j < 4; ++j) {
         const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
         _mm256_storeu_ps(out + b * kQ8Block + 8 * j, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
@@ -194,6 +209,7 @@ PF_AVX512 inline __m512 load16(const std::uint8_t* row, int k, __mmask16 m) {
 template <WeightType T, int NB>
 PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float* y, int ldy) {
   __m512 a0[NB], a1[NB];
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   if constexpr (T == WeightType::kQ8_0) {
     for (int b = 0; b < C / kQ8Block; ++b) {
@@ -204,6 +220,7 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
       const __m512 w1 =
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C) + b * kQ8Block;
         const __m512 t = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xi + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xi)));
@@ -222,6 +239,7 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
         _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
                      _MM_HINT_T0);
       const __m512 w0 = load16<T>(row, k, 0xFFFF), w1 = load16<T>(row, k + 16, 0xFFFF);
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C);
         a0[i] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xi + k), a0[i]);
@@ -232,9 +250,11 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
       const int left = C - k;
       const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
       const __m512 w0 = load16<T>(row, k, m);
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) a0[i] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x + at(i, C) + k), a0[i]);
     }
   }
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i], a1[i]));
 }
 
@@ -247,11 +267,13 @@ PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float*
 template <WeightType T, int NB, int MW>
 PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const float* x, int C, float* y, int ldy) {
   __m512 a0[NB][MW], a1[NB][MW];
-  for (int i = 0; i < NB; ++i)
-    for (int j = 0; j < MW; ++j) a0[i][j] = a1[i][j] = _mm512_setzero_ps();
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) PF_UNROLL
+  for (int j = 0; j < MW; ++j) a0[i][j] = a1[i][j] = _mm512_setzero_ps();
   if constexpr (T == WeightType::kQ8_0) {
     for (int b = 0; b < C / kQ8Block; ++b) {
       __m512 d[MW], w0[MW], w1[MW];
+      PF_UNROLL
       for (int j = 0; j < MW; ++j) {
         const std::uint8_t* blk = row0 + j * stride + static_cast<std::size_t>(b) * kQ8BlockBytes;
         _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead, _MM_HINT_T0);
@@ -259,9 +281,11 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
         w0[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
         w1[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
       }
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C) + b * kQ8Block;
         const __m512 x0 = _mm512_loadu_ps(xi), x1 = _mm512_loadu_ps(xi + 16);
+        PF_UNROLL
         for (int j = 0; j < MW; ++j) {
           const __m512 t = _mm512_fmadd_ps(w1[j], x1, _mm512_mul_ps(w0[j], x0));
           if (b & 1) {
@@ -276,6 +300,7 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
     int k = 0;
     for (; k + 32 <= C; k += 32) {
       __m512 w0[MW], w1[MW];
+      PF_UNROLL
       for (int j = 0; j < MW; ++j) {
         const std::uint8_t* row = row0 + j * stride;
         if constexpr (T != WeightType::kF32)
@@ -284,9 +309,11 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
         w0[j] = load16<T>(row, k, 0xFFFF);
         w1[j] = load16<T>(row, k + 16, 0xFFFF);
       }
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const float* xi = x + at(i, C);
         const __m512 x0 = _mm512_loadu_ps(xi + k), x1 = _mm512_loadu_ps(xi + k + 16);
+        PF_UNROLL
         for (int j = 0; j < MW; ++j) {
           a0[i][j] = _mm512_fmadd_ps(w0[j], x0, a0[i][j]);
           a1[i][j] = _mm512_fmadd_ps(w1[j], x1, a1[i][j]);
@@ -297,15 +324,19 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
       const int left = C - k;
       const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
       __m512 w0[MW];
+      PF_UNROLL
       for (int j = 0; j < MW; ++j) w0[j] = load16<T>(row0 + j * stride, k, m);
+      PF_UNROLL
       for (int i = 0; i < NB; ++i) {
         const __m512 xm = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
+        PF_UNROLL
         for (int j = 0; j < MW; ++j) a0[i][j] = _mm512_fmadd_ps(w0[j], xm, a0[i][j]);
       }
     }
   }
-  for (int i = 0; i < NB; ++i)
-    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i][j], a1[i][j]));
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) PF_UNROLL
+  for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i][j], a1[i][j]));
 }
 
 template <WeightType T>
@@ -334,17 +365,20 @@ PF_AVX512 void avx512_widen(const std::uint8_t* row, int C, float* out) {
 template <int NB>
 PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, int C, float* y, int ldy) {
   __m512 acc[NB];
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) acc[i] = _mm512_setzero_ps();
   for (int k = 0; k < C; k += 32) {
     _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead, _MM_HINT_T0);
     const int left = C - k;
     const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
     const __m512i wv = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
+    PF_UNROLL
     for (int i = 0; i < NB; ++i) {
       const __m512i xv = _mm512_maskz_loadu_epi16(m, xb + at(i, C) + k);
       acc[i] = _mm512_dpbf16_ps(acc[i], reinterpret_cast<__m512bh>(xv), reinterpret_cast<__m512bh>(wv));
     }
   }
+  PF_UNROLL
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(acc[i]);
 }
 
@@ -353,25 +387,30 @@ template <int NB, int MW>
 PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, const std::uint16_t* xb, int C, float* y,
                                int ldy) {
   __m512 acc[NB][MW];
-  for (int i = 0; i < NB; ++i)
-    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) PF_UNROLL
+  for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int k = 0; k < C; k += 32) {
     const int left = C - k;
     const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
     __m512i wv[MW];
+    PF_UNROLL
     for (int j = 0; j < MW; ++j) {
       const std::uint8_t* row = row0 + j * stride;
       _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead, _MM_HINT_T0);
       wv[j] = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
     }
+    PF_UNROLL
     for (int i = 0; i < NB; ++i) {
       const __m512i xv = _mm512_maskz_loadu_epi16(m, xb + at(i, C) + k);
+      PF_UNROLL
       for (int j = 0; j < MW; ++j)
         acc[i][j] = _mm512_dpbf16_ps(acc[i][j], reinterpret_cast<__m512bh>(xv), reinterpret_cast<__m512bh>(wv[j]));
     }
   }
-  for (int i = 0; i < NB; ++i)
-    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) PF_UNROLL
+  for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 // ---- the tiling common to the sets: each weight row once, kTile activation rows at a time.
