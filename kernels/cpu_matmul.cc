@@ -1,7 +1,8 @@
 // One file per instruction set would repeat the same loop four times; the
 // sets differ only in how 8 or 16 weights are loaded and widened, so each
-// set is a few load functions and one row-dot template over the weight type
-// and the number of activation rows (1-4) it carries at once.
+// set is a few load functions and one template over the weight type, the
+// number of activation rows (1-4) and, for AVX-512, the number of weight
+// rows (1 or 4) it carries at once.
 #include "kernels/cpu_matmul.h"
 
 #include <immintrin.h>
@@ -206,70 +207,23 @@ PF_AVX512 inline __m512 load16(const std::uint8_t* row, int k, __mmask16 m) {
   }
 }
 
-template <WeightType T, int NB>
-PF_AVX512 void avx512_row(const std::uint8_t* row, const float* x, int C, float* y, int ldy) {
-  __m512 a0[NB], a1[NB];
-  PF_UNROLL
-  for (int i = 0; i < NB; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
-  if constexpr (T == WeightType::kQ8_0) {
-    for (int b = 0; b < C / kQ8Block; ++b) {
-      const std::uint8_t* blk = row + static_cast<std::size_t>(b) * kQ8BlockBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead, _MM_HINT_T0);
-      const __m512 d = _mm512_set1_ps(q8_scale(blk));
-      const __m512 w0 =
-          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
-      const __m512 w1 =
-          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
-      PF_UNROLL
-      for (int i = 0; i < NB; ++i) {
-        const float* xi = x + at(i, C) + b * kQ8Block;
-        const __m512 t = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xi + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xi)));
-        // Alternate the accumulators so consecutive blocks do not wait on one another.
-        if (b & 1) {
-          a1[i] = _mm512_fmadd_ps(t, d, a1[i]);
-        } else {
-          a0[i] = _mm512_fmadd_ps(t, d, a0[i]);
-        }
-      }
-    }
-  } else {
-    int k = 0;
-    for (; k + 32 <= C; k += 32) {
-      if constexpr (T != WeightType::kF32)
-        _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
-                     _MM_HINT_T0);
-      const __m512 w0 = load16<T>(row, k, 0xFFFF), w1 = load16<T>(row, k + 16, 0xFFFF);
-      PF_UNROLL
-      for (int i = 0; i < NB; ++i) {
-        const float* xi = x + at(i, C);
-        a0[i] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xi + k), a0[i]);
-        a1[i] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xi + k + 16), a1[i]);
-      }
-    }
-    for (; k < C; k += 16) {
-      const int left = C - k;
-      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-      const __m512 w0 = load16<T>(row, k, m);
-      PF_UNROLL
-      for (int i = 0; i < NB; ++i) a0[i] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x + at(i, C) + k), a0[i]);
-    }
-  }
-  PF_UNROLL
-  for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i], a1[i]));
-}
-
-// MW weight rows against NB activation rows at once: each output goes
-// through exactly avx512_row's operations in avx512_row's order (so a
-// product's bits do not depend on the batch or on the tiling), but one
-// load of the activations serves MW weight rows. At batch 8-32 the
-// activations, re-read for every weight row, are what the row kernel waits
-// for (from L2 once 32 rows pass the L1); two rows at a time halves that.
+// MW weight rows against NB activation rows at once, one accumulator of 16
+// lanes per output. Every output goes through the same operations in the
+// same order whatever NB and MW are (so a product's bits do not depend on
+// the batch or on the tiling), and one load of the activations serves MW
+// weight rows: at batch 8-32 the activations, re-read for every weight
+// row, are what a one-row pass waits for (from L2 once they pass the L1).
+// One accumulator rather than two leaves room in the registers for four
+// weight rows; a single chain of FMAs still outruns memory at batch 1 (16
+// lanes per 4 cycles against about 10 GB/s per core).
 template <WeightType T, int NB, int MW>
 PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const float* x, int C, float* y, int ldy) {
-  __m512 a0[NB][MW], a1[NB][MW];
+  __m512 acc[NB][MW];
   PF_UNROLL
-  for (int i = 0; i < NB; ++i) PF_UNROLL
-  for (int j = 0; j < MW; ++j) a0[i][j] = a1[i][j] = _mm512_setzero_ps();
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
   if constexpr (T == WeightType::kQ8_0) {
     for (int b = 0; b < C / kQ8Block; ++b) {
       __m512 d[MW], w0[MW], w1[MW];
@@ -287,56 +241,40 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
         const __m512 x0 = _mm512_loadu_ps(xi), x1 = _mm512_loadu_ps(xi + 16);
         PF_UNROLL
         for (int j = 0; j < MW; ++j) {
+          // The block's sum in the unscaled ints, then scaled into the total.
           const __m512 t = _mm512_fmadd_ps(w1[j], x1, _mm512_mul_ps(w0[j], x0));
-          if (b & 1) {
-            a1[i][j] = _mm512_fmadd_ps(t, d[j], a1[i][j]);
-          } else {
-            a0[i][j] = _mm512_fmadd_ps(t, d[j], a0[i][j]);
-          }
+          acc[i][j] = _mm512_fmadd_ps(t, d[j], acc[i][j]);
         }
       }
     }
   } else {
-    int k = 0;
-    for (; k + 32 <= C; k += 32) {
-      __m512 w0[MW], w1[MW];
+    for (int k = 0; k < C; k += 16) {
+      const int left = C - k;
+      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      __m512 w[MW];
       PF_UNROLL
       for (int j = 0; j < MW; ++j) {
         const std::uint8_t* row = row0 + j * stride;
+        // One request per 64-byte line of 16-bit weights (every other step).
         if constexpr (T != WeightType::kF32)
-          _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
-                       _MM_HINT_T0);
-        w0[j] = load16<T>(row, k, 0xFFFF);
-        w1[j] = load16<T>(row, k + 16, 0xFFFF);
+          if ((k & 31) == 0)
+            _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+                         _MM_HINT_T0);
+        w[j] = load16<T>(row, k, m);
       }
       PF_UNROLL
       for (int i = 0; i < NB; ++i) {
-        const float* xi = x + at(i, C);
-        const __m512 x0 = _mm512_loadu_ps(xi + k), x1 = _mm512_loadu_ps(xi + k + 16);
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
         PF_UNROLL
-        for (int j = 0; j < MW; ++j) {
-          a0[i][j] = _mm512_fmadd_ps(w0[j], x0, a0[i][j]);
-          a1[i][j] = _mm512_fmadd_ps(w1[j], x1, a1[i][j]);
-        }
-      }
-    }
-    for (; k < C; k += 16) {
-      const int left = C - k;
-      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-      __m512 w0[MW];
-      PF_UNROLL
-      for (int j = 0; j < MW; ++j) w0[j] = load16<T>(row0 + j * stride, k, m);
-      PF_UNROLL
-      for (int i = 0; i < NB; ++i) {
-        const __m512 xm = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
-        PF_UNROLL
-        for (int j = 0; j < MW; ++j) a0[i][j] = _mm512_fmadd_ps(w0[j], xm, a0[i][j]);
+        for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_fmadd_ps(w[j], xv, acc[i][j]);
       }
     }
   }
   PF_UNROLL
-  for (int i = 0; i < NB; ++i) PF_UNROLL
-  for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0[i][j], a1[i][j]));
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
+  }
 }
 
 template <WeightType T>
@@ -429,7 +367,6 @@ struct Tiles {
     }                                                                                     \
   };
 PF_ROW_FN(Avx2Row, avx2_row)
-PF_ROW_FN(Avx512Row, avx512_row)
 
 template <template <WeightType, int> class Fn, WeightType T>
 void tiled_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
@@ -461,27 +398,31 @@ void to_bf16(const float* x, std::size_t count, std::uint16_t* out) {
   for (std::size_t i = 0; i < count; ++i) out[i] = float_to_bf16(x[i]);
 }
 
-// AVX-512: each weight row alone at batch 1 (the row kernel, two
-// accumulators per output, streams at memory speed), else kPair rows at a
-// time against up to kTile activation rows (avx512_tile), a leftover row
-// alone.
-constexpr int kPair = 2;
+// AVX-512: kQuad weight rows at a time against up to kTile activation rows
+// (at batch 1 too: four streams of weights in flight), leftover rows one by
+// one.
+constexpr int kQuad = 4;
 
 template <WeightType T>
 void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
-  if (n == 1) return tiled_rows<Avx512Row, T>(w, x, n, y, ldy, rb, re);
-  static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const float*, int, float*, int) = {
-      avx512_tile<T, 1, kPair>, avx512_tile<T, 2, kPair>, avx512_tile<T, 3, kPair>, avx512_tile<T, 4, kPair>};
+  using Tile = void (*)(const std::uint8_t*, std::size_t, const float*, int, float*, int);
+  static constexpr Tile quads[kTile] = {avx512_tile<T, 1, kQuad>, avx512_tile<T, 2, kQuad>, avx512_tile<T, 3, kQuad>,
+                                        avx512_tile<T, 4, kQuad>};
+  static constexpr Tile singles[kTile] = {avx512_tile<T, 1, 1>, avx512_tile<T, 2, 1>, avx512_tile<T, 3, 1>,
+                                          avx512_tile<T, 4, 1>};
   const int C = w.cols;
   const std::size_t stride = weight_row_bytes(T, C);
-  int r = rb;
-  for (; r + kPair <= re; r += kPair) {
+  // q8_0 at batch 1 streams fastest one row at a time (measured: four rows
+  // in flight read 15-20% slower; the widening, not the memory, bounds it).
+  const bool in_fours = !(T == WeightType::kQ8_0 && n == 1);
+  for (int r = rb; r < re;) {
+    const bool quad = in_fours && r + kQuad <= re;
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
-      tiles[nb - 1](w.row(r), stride, x + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+      (quad ? quads : singles)[nb - 1](w.row(r), stride, x + at(i0, C), C, y + at(i0, ldy) + r, ldy);
     }
+    r += quad ? kQuad : 1;
   }
-  if (r < re) tiled_rows<Avx512Row, T>(w, x, n, y, ldy, r, re);
 }
 
 void avx512_typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
@@ -497,9 +438,7 @@ void avx512_typed_rows(const WeightMatrix& w, const float* x, int n, float* y, i
   }
 }
 
-// vdpbf16ps: one accumulator per output, so four weight rows at a time
-// (kQuad) fit the registers beside the activations.
-constexpr int kQuad = 4;
+// vdpbf16ps: the same tiling, four weight rows at a time past batch 1.
 
 void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
   thread_local std::vector<std::uint16_t> xb;
@@ -512,12 +451,10 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
       dpbf16_tile<1, kQuad>, dpbf16_tile<2, kQuad>, dpbf16_tile<3, kQuad>, dpbf16_tile<4, kQuad>};
   const std::size_t stride = weight_row_bytes(WeightType::kBF16, C);
   int r = rb;
-  if (n > 1) {
-    for (; r + kQuad <= re; r += kQuad) {
-      for (int i0 = 0; i0 < n; i0 += kTile) {
-        const int nb = std::min(kTile, n - i0);
-        tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
-      }
+  for (; r + kQuad <= re; r += kQuad) {
+    for (int i0 = 0; i0 < n; i0 += kTile) {
+      const int nb = std::min(kTile, n - i0);
+      tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
     }
   }
   for (; r < re; ++r) {
