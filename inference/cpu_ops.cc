@@ -78,8 +78,11 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
       return;
     }
     // Other precisions: widen a panel of rows, multiply it, move on (the
-    // widening is read once against n rows of arithmetic).
-    constexpr int kPanel = 64;
+    // widening is read once against n rows of arithmetic). Panels of about
+    // 1 MB of float32 (L2-sized): sgemm packs x again for every panel, and
+    // 64-row panels spent 8% of a 64-token prefill of the 176M model doing
+    // it (docs/perf/runtime-cpu.md).
+    const int kPanel = std::max(64, (1 << 20) / (4 * in));
     thread_local std::vector<float> panel;
     panel.resize(static_cast<std::size_t>(kPanel) * in);
     for (int p0 = r0; p0 < r0 + rows; p0 += kPanel) {
