@@ -23,8 +23,9 @@ namespace plotforge::kernels {
 
 // On the loops over a tile's activation and weight rows (a few iterations,
 // known at compile time). Without it GCC 12 unrolls them too late to keep
-// the accumulator arrays in registers: it kept a copy of each on the stack
-// and stored it on every step, which halved the multi-row kernels' speed.
+// the accumulator arrays in registers alone: it also kept a copy of each on
+// the stack and stored it on every step (16-40 stores per step in the
+// listing; the store buffer hid their cost on the development VM).
 #define PF_UNROLL _Pragma("GCC unroll 16")
 
 const char* cpu_isa_name(CpuIsa isa) {
@@ -320,14 +321,17 @@ PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, 
   for (int i = 0; i < NB; ++i) y[at(i, ldy)] = _mm512_reduce_add_ps(acc[i]);
 }
 
-// dpbf16_row over MW weight rows at once, as avx512_tile is to avx512_row.
+// dpbf16_row over MW weight rows at once: per output, dpbf16_row's
+// operations in its order (the tiling leaves the bits alone).
 template <int NB, int MW>
 PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, const std::uint16_t* xb, int C, float* y,
                                int ldy) {
   __m512 acc[NB][MW];
   PF_UNROLL
-  for (int i = 0; i < NB; ++i) PF_UNROLL
-  for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
   for (int k = 0; k < C; k += 32) {
     const int left = C - k;
     const __mmask32 m = left >= 32 ? ~0u : (1u << left) - 1;
@@ -347,8 +351,10 @@ PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, con
     }
   }
   PF_UNROLL
-  for (int i = 0; i < NB; ++i) PF_UNROLL
-  for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
+  }
 }
 
 // ---- the tiling common to the sets: each weight row once, kTile activation rows at a time.
