@@ -67,7 +67,7 @@ class CpuEngine final : public Engine {
   std::vector<float> cos_, sin_;  // [context, head_dim]
   // The activations of the last forward, kept so that the next one does not
   // fault fresh pages in: a 512-token prefill of the `small` model needs
-  // 10 MB, and allocating them on every call cost about a tenth of its time
+  // 10 MB, and faulting them in again on every call cost about 7% of its time
   // (docs/perf/runtime-cpu.md).
   std::vector<float> x_, h_, qkv_, att_, gu_, act_, proj_;
 };
