@@ -1,5 +1,8 @@
 #include "base/cpu_features.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -57,6 +60,13 @@ std::string CpuFeatures::summary() const {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detect();
   return f;
+}
+
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 std::int64_t available_memory_bytes() {

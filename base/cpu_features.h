@@ -23,6 +23,10 @@ struct CpuFeatures {
 // The running CPU's features (computed once, thread-safe).
 const CpuFeatures& cpu_features();
 
+// Cores this process may run on: its affinity mask (taskset, a container's
+// cpuset), which std::thread::hardware_concurrency ignores; at least 1.
+int usable_cores();
+
 // MemAvailable from /proc/meminfo in bytes, or -1 where it cannot be read.
 std::int64_t available_memory_bytes();
 

@@ -82,11 +82,11 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     // 1 MB of float32 (L2-sized): sgemm packs x again for every panel, and
     // 64-row panels spent 8% of a 64-token prefill of the 176M model doing
     // it (docs/perf/runtime-cpu.md).
-    const int kPanel = std::max(64, (1 << 20) / (4 * in));
+    const int panel_rows = std::max(64, (1 << 20) / (4 * in));
     thread_local std::vector<float> panel;
-    panel.resize(static_cast<std::size_t>(kPanel) * in);
-    for (int p0 = r0; p0 < r0 + rows; p0 += kPanel) {
-      const int pr = std::min(kPanel, r0 + rows - p0);
+    panel.resize(static_cast<std::size_t>(panel_rows) * in);
+    for (int p0 = r0; p0 < r0 + rows; p0 += panel_rows) {
+      const int pr = std::min(panel_rows, r0 + rows - p0);
       kernels::widen_rows(w, p0, p0 + pr, panel.data(), matmul_isa(WeightType::kF32));
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0, out);
     }

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/cpu_features.h"
+
 namespace plotforge::runtime {
 
 namespace {
@@ -39,8 +41,9 @@ constexpr std::uint64_t kIndexMask = (std::uint64_t{1} << kIndexBits) - 1;
 class Pool {
  public:
   Pool() {
-    const unsigned n = std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+    // One thread per core this process may use (base/cpu_features.h).
+    const int n = usable_cores();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
   }
   ~Pool() {
     {

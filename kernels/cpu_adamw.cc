@@ -6,8 +6,8 @@ namespace plotforge::kernels {
 
 namespace {
 
-// The reference's expression for one float, with the decay decided outside
-// the loop.
+// AdamW's expression for one float, with the decay decided outside the
+// loop: the kernel's copies and the reference run this one loop.
 template <bool kDecays>
 __attribute__((always_inline)) inline void adamw_loop(float* __restrict w, const float* __restrict g,
                                                       float* __restrict m, float* __restrict v, std::int64_t n,
@@ -33,13 +33,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void adamw_step(flo
   }
 }
 
-void adamw_step_reference(float* w, const float* g, float* m, float* v, std::int64_t n, const AdamWScalars& s) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float wi = s.decays ? w[i] * s.decay : w[i];
-    m[i] = m[i] * s.b1 + s.a1 * g[i];
-    v[i] = v[i] * s.b2 + s.a2 * g[i] * g[i];
-    const float denom = std::sqrt(v[i]) / s.root_bc2 + s.eps;
-    w[i] = wi + s.step_size * m[i] / denom;
+// The same loop, for plain x86-64 and not vectorised: one float at a time.
+__attribute__((optimize("no-tree-vectorize"))) void adamw_step_reference(float* w, const float* g, float* m, float* v,
+                                                                         std::int64_t n, const AdamWScalars& s) {
+  if (s.decays) {
+    adamw_loop<true>(w, g, m, v, n, s);
+  } else {
+    adamw_loop<false>(w, g, m, v, n, s);
   }
 }
 

@@ -1,6 +1,5 @@
 #include "training/cpu_ranks.h"
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -42,13 +41,6 @@ CpuRanksChoice choose_cpu_ranks(int requested, int batch_size, int cores) {
   }
   c.why += ", batch " + split + " = " + std::to_string(c.ranks) + " x " + std::to_string(batch_size / c.ranks);
   return c;
-}
-
-int usable_cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return std::max(1, CPU_COUNT(&set));
 }
 
 namespace {

@@ -34,9 +34,6 @@ struct CpuRanksChoice {
 // n must divide the batch: InputError otherwise, naming --cpu-ranks.
 CpuRanksChoice choose_cpu_ranks(int requested, int batch_size, int cores);
 
-// Cores this process may run on (its affinity mask).
-int usable_cores();
-
 // Starts `ranks` copies of this program (/proc/self/exe) with `args` (its
 // whole command line after the program name), each with the rank variables
 // of a rendezvous store this process hosts and OMP_NUM_THREADS and

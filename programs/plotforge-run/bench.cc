@@ -382,9 +382,18 @@ int cmd_bench(const Args& args) {
   ro.validate();
   const std::vector<int> batch_sizes = parse_int_list(b.batch_sizes, "--batch-sizes");  // before the model loads
   if (!b.concurrency.empty()) parse_int_list(b.concurrency, "--concurrency");
-  for (int v : {b.decode_tokens, b.prompt_tokens, b.prefill_repeats, b.sessions, b.branches, b.prefix_tokens,
-                b.branch_tokens, b.repeats, b.requests_per_client, b.adapter_batch}) {
-    if (v < 1) throw InputError("bench: every size must be at least 1");
+  const std::pair<const char*, int> sizes[] = {{"decode-tokens", b.decode_tokens},
+                                               {"prompt-tokens", b.prompt_tokens},
+                                               {"prefill-repeats", b.prefill_repeats},
+                                               {"sessions", b.sessions},
+                                               {"branches", b.branches},
+                                               {"prefix-tokens", b.prefix_tokens},
+                                               {"branch-tokens", b.branch_tokens},
+                                               {"repeats", b.repeats},
+                                               {"requests-per-client", b.requests_per_client},
+                                               {"adapter-batch", b.adapter_batch}};
+  for (const auto& [name, v] : sizes) {
+    if (v < 1) throw InputError("--" + std::string(name) + " must be at least 1 (got " + std::to_string(v) + ")");
   }
   return run_bench(vm["bundle"].as<std::string>(), b, batch_sizes, ro);
 }

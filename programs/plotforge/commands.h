@@ -3,9 +3,7 @@
 // lists them for the shared dispatcher.
 #pragma once
 
-#include <algorithm>
-#include <thread>
-
+#include "base/cpu_features.h"
 #include "programs/common/options.h"
 
 namespace plotforge::programs {
@@ -23,6 +21,6 @@ int cmd_sentiment(const Args& args);
 int cmd_arcs(const Args& args);
 int cmd_recommend(const Args& args);
 
-inline int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+inline int default_threads() { return usable_cores(); }
 
 }  // namespace plotforge::programs

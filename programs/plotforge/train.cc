@@ -5,6 +5,7 @@
 
 #include <torch/cuda.h>
 
+#include "base/cpu_features.h"
 #include "base/error.h"
 #include "base/heap.h"
 #include "programs/common/blas_kernels.h"
