@@ -28,9 +28,20 @@ CpuFeatures detect() {
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
   f.f16c = f.avx2 && (c >> 29) & 1;
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-  if (a >= 7) {
+  const unsigned max_leaf = a;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  const bool osxsave = (c >> 27) & 1;
+  if (max_leaf >= 7) {
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    const bool amx_tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
     f.avx512_bf16 = f.avx512f && (a >> 5) & 1;
+    // AMX needs the OS to save the tile state too: XCR0 bits 17 and 18.
+    if (amx_tile && amx_bf16 && osxsave) {
+      unsigned lo, hi;
+      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      f.amx_bf16 = ((lo >> 17) & 3u) == 3u;
+    }
   }
 #endif
   return f;
@@ -54,6 +65,7 @@ std::string CpuFeatures::summary() const {
   add(avx512dq, "avx512dq");
   add(avx512_bf16, "avx512_bf16");
   add(avx512_vnni, "avx512_vnni");
+  add(amx_bf16, "amx_bf16");
   return s.empty() ? "none of avx2, avx512 (portable kernels)" : s;
 }
 

@@ -14,6 +14,9 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512_bf16 = false;  // vdpbf16ps: bf16 pairs into fp32 sums
   bool avx512_vnni = false;  // vpdpbusd: int8 dot products into int32
+  // AMX tiles with bf16 products, and an OS that saves their state: what
+  // oneDNN's fast bf16 GEMM needs (models/projection.h).
+  bool amx_bf16 = false;
   // AVX-512 as the kernels use it: F, BW, VL and DQ together.
   bool avx512() const { return avx512f && avx512bw && avx512vl && avx512dq; }
   // "avx2 fma f16c avx512f ... " for logs and `PROGRAM system`.

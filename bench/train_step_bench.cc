@@ -1,10 +1,12 @@
 // One training step of the shakespeare-char model on random tokens, timed:
 // the harness behind the step-time figures in docs/perf/training-cpu.md.
 //
-// usage: train_step_bench [STEPS] [--ops]   (default 30, after 5 warm-up steps)
-//   --ops  also runs STEPS steps under libtorch's profiler and prints each
-//          operator's self time per step (time not spent in operators it
-//          called), largest first: where a step goes.
+// usage: train_step_bench [STEPS] [--ops] [--bf16]   (default 30, after 5 warm-up steps)
+//   --ops   also runs STEPS steps under libtorch's profiler and prints each
+//           operator's self time per step (time not spent in operators it
+//           called), largest first: where a step goes.
+//   --bf16  the linear maps as bf16 products (models/projection.h), as
+//           `plotforge train --cpu-matmul bf16`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <torch/torch.h>
 
 #include "base/heap.h"
+#include "models/projection.h"
 #include "models/transformer.h"
 #include "training/optimizer.h"
 
@@ -65,6 +68,11 @@ void print_op_times(int steps, Step& step) {
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 30;
+  bool ops = false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--ops") == 0) ops = true;
+    if (std::strcmp(argv[i], "--bf16") == 0) plotforge::set_cpu_matmul(plotforge::CpuMatmul::kBFloat16);
+  }
   plotforge::keep_freed_memory();  // as plotforge train does
   plotforge::TransformerConfig c;
   c.vocab_size = 87;
@@ -91,7 +99,9 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
-  std::printf("shakespeare-char training step (batch 12 x 64, %d threads): %.1f ms\n", torch::get_num_threads(), ms);
-  if (argc > 2 && std::strcmp(argv[2], "--ops") == 0) print_op_times(steps, step);
+  std::printf("shakespeare-char training step (batch 12 x 64, %d threads, %s products): %.1f ms\n",
+              torch::get_num_threads(), plotforge::cpu_matmul() == plotforge::CpuMatmul::kBFloat16 ? "bf16" : "fp32",
+              ms);
+  if (ops) print_op_times(steps, step);
   return 0;
 }

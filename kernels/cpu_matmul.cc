@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/dtype.h"
+#include "kernels/cpu_bf16.h"
 
 namespace plotforge::kernels {
 
@@ -400,10 +401,6 @@ void typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy,
   }
 }
 
-void to_bf16(const float* x, std::size_t count, std::uint16_t* out) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = float_to_bf16(x[i]);
-}
-
 // AVX-512: kQuad weight rows at a time against up to kTile activation rows
 // (at batch 1 too: four streams of weights in flight), leftover rows one by
 // one.
@@ -450,7 +447,7 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   thread_local std::vector<std::uint16_t> xb;
   const int C = w.cols;
   xb.resize(at(n, C));
-  to_bf16(x, xb.size(), xb.data());
+  floats_to_bf16(x, xb.size(), xb.data());
   static constexpr void (*rows[kTile])(const std::uint8_t*, const std::uint16_t*, int, float*, int) = {
       dpbf16_row<1>, dpbf16_row<2>, dpbf16_row<3>, dpbf16_row<4>};
   static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const std::uint16_t*, int, float*, int) = {

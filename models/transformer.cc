@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "models/attention.h"
 #include "models/fused_cpu.h"
+#include "models/projection.h"
 
 namespace plotforge {
 
@@ -51,12 +52,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                      KVCache* cache, int layer, const Conditioning* cond) {
   const int64_t B = x.size(0), T = x.size(1);
   // One GEMM for q, k and v: small models are bound by per-op overhead.
-  const auto qkv = torch::nn::functional::linear(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
+  const auto qkv = project(x, torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}));
   const int64_t nq = n_heads_ * head_dim_, nkv = n_kv_heads_ * head_dim_;
   const bool plain_qkv = !q_lora.active() && !k_lora.active() && !v_lora.active();
   if (cache == nullptr && cond == nullptr && plain_qkv && fused::causal_self_attention_applies(qkv)) {
     const auto merged = fused::causal_self_attention(qkv, cos, sin, n_heads_, n_kv_heads_);
-    return o_lora.active() ? o_proj(merged) + o_lora(merged, is_training()) : o_proj(merged);
+    const auto out = project(merged, o_proj->weight);
+    return o_lora.active() ? out + o_lora(merged, is_training()) : out;
   }
   const auto parts = qkv.split_with_sizes({nq, nkv, nkv}, -1);
   auto q = parts[0], k = parts[1], v = parts[2];
@@ -93,7 +95,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     y = causal_attention(q, k, v, start);
   }
   const auto merged = y.transpose(1, 2).contiguous().view({B, T, n_heads_ * head_dim_});
-  return o_lora.active() ? o_proj(merged) + o_lora(merged, is_training()) : o_proj(merged);
+  const auto out = project(merged, o_proj->weight);
+  return o_lora.active() ? out + o_lora(merged, is_training()) : out;
 }
 
 MLPImpl::MLPImpl(const TransformerConfig& c) {
@@ -104,17 +107,19 @@ MLPImpl::MLPImpl(const TransformerConfig& c) {
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   // gate and up in one GEMM.
-  const auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}));
+  const auto gu = project(x, torch::cat({gate_proj->weight, up_proj->weight}));
   if (!gate_lora.active() && !up_lora.active() && fused::applies(gu)) {
     const auto h = fused::swiglu(gu);
-    return down_lora.active() ? down_proj(h) + down_lora(h, is_training()) : down_proj(h);
+    const auto out = project(h, down_proj->weight);
+    return down_lora.active() ? out + down_lora(h, is_training()) : out;
   }
   const auto halves = gu.chunk(2, -1);
   auto gate = halves[0], up = halves[1];
   if (gate_lora.active()) gate = gate + gate_lora(x, is_training());
   if (up_lora.active()) up = up + up_lora(x, is_training());
   const auto h = torch::silu(gate) * up;
-  return down_lora.active() ? down_proj(h) + down_lora(h, is_training()) : down_proj(h);
+  const auto out = project(h, down_proj->weight);
+  return down_lora.active() ? out + down_lora(h, is_training()) : out;
 }
 
 BlockImpl::BlockImpl(const TransformerConfig& c) {
@@ -194,7 +199,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KVCache* cac
   for (int i = 0; i < config_.n_layers; ++i) x = layers[i]->as<BlockImpl>()->forward(x, cos, sin, cache, i, cond);
   x = norm(x);
   if (cache) cache->length += static_cast<int>(T);
-  return config_.tie_embeddings ? torch::matmul(x, embed_tokens->weight.t()) : lm_head(x);
+  return project(x, config_.tie_embeddings ? embed_tokens->weight : lm_head->weight);
 }
 
 std::int64_t TransformerImpl::parameter_count() const {

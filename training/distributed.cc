@@ -12,6 +12,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "base/error.h"
+#include "training/shm_allreduce.h"
 
 #if PLOTFORGE_HAVE_NCCL
 #include "training/nccl_comm.h"
@@ -100,6 +101,9 @@ struct DataParallel::Impl {
   std::unique_ptr<NcclComm> nccl;  // on GPUs
 #endif
   int cuda_device = -1;
+  // Ranks that plotforge train started on this machine: all-reduces of CPU
+  // tensors go through shared memory instead of Gloo's loopback TCP.
+  std::unique_ptr<ShmAllReduce> shm;
   std::thread heartbeat;
   std::atomic<bool> stop{false};
 };
@@ -148,6 +152,8 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
                                        : c10d::ProcessGroupGloo::createDefaultDevice());
       options->threads = 1;
       impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+      if (env.launcher == "plotforge")
+        impl_->shm = std::make_unique<ShmAllReduce>(*impl_->store, env.rank, env.world_size, timeout);
     }
     // The store client serializes its operations, so a thread can share it.
     impl_->heartbeat = std::thread([this] {
@@ -167,7 +173,10 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   }
 }
 
-const char* DataParallel::backend() const { return impl_->cuda_device >= 0 ? "nccl" : "gloo"; }
+const char* DataParallel::backend() const {
+  if (impl_->cuda_device >= 0) return "nccl";
+  return impl_->shm ? "shared memory (gloo for the rest)" : "gloo";
+}
 
 DataParallel::~DataParallel() {
   impl_->stop = true;
@@ -227,6 +236,11 @@ void DataParallel::average_gradients(const std::vector<at::Tensor>& params, std:
 
 namespace {
 
+class DonePending : public DataParallel::Pending {
+ public:
+  void wait() override {}
+};
+
 class GlooPending : public DataParallel::Pending {
  public:
   explicit GlooPending(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
@@ -242,6 +256,18 @@ std::unique_ptr<DataParallel::Pending> DataParallel::allreduce_async(at::Tensor 
 #if PLOTFORGE_HAVE_NCCL
   if (impl_->nccl) return impl_->nccl->allreduce_sum(flat);
 #endif
+  if (impl_->shm && flat.device().is_cpu() && flat.is_contiguous()) {
+    // Done before returning: the ranks meet at its barriers in the order
+    // they call it, which is the same on every rank.
+    if (flat.scalar_type() == at::kFloat) {
+      impl_->shm->sum(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()));
+      return std::make_unique<DonePending>();
+    }
+    if (flat.scalar_type() == at::kDouble) {
+      impl_->shm->sum(flat.data_ptr<double>(), static_cast<std::size_t>(flat.numel()));
+      return std::make_unique<DonePending>();
+    }
+  }
   std::vector<at::Tensor> t = {std::move(flat)};
   return std::make_unique<GlooPending>(impl_->pg->allreduce(t));
 }

@@ -17,6 +17,7 @@
 #include <torch/utils.h>
 
 #include "base/atomic_file.h"
+#include "base/cpu_features.h"
 #include "base/error.h"
 #include "datasets/corpus.h"
 #include "datasets/loader.h"
@@ -118,6 +119,7 @@ LoaderOptions TrainContext::loader(Split split) const {
 TrainContext begin_training(const TrainOptions& opt) {
   check_options(opt);
   TrainContext ctx;
+  ctx.cpu_matmul = choose_cpu_matmul(opt.cpu_matmul, cpu_features(), libtorch_has_onednn());
   ctx.corpus = std::make_shared<CorpusData>(read_corpus(opt.data));
   ctx.env = launch_env();
   ctx.device = pick_device(opt.device, ctx.env.local_rank);
@@ -135,6 +137,7 @@ TrainContext begin_training(const TrainOptions& opt) {
   if (!ctx.cuda()) {
     // Bit-for-bit reproducible CPU runs: exact resume depends on it.
     at::globalContext().setDeterministicAlgorithms(true, false);
+    set_cpu_matmul(ctx.cpu_matmul.mode);
   }
   torch::manual_seed(opt.seed);
   return ctx;
@@ -428,12 +431,14 @@ class Run {
 
   void describe() const {
     const auto& env = ctx_.env;
+    const std::string cpu = std::string("cpu (deterministic; ") +
+                            (ctx_.cpu_matmul.mode == CpuMatmul::kBFloat16 ? "bf16" : "fp32") + " products, " +
+                            ctx_.cpu_matmul.why + ")";
     std::fprintf(stderr,
                  "%s on %s\n"
                  "batch: %d x %d accumulation x %d ranks = %ld %s per step; %ld steps\n",
-                 objective_.describe().c_str(), ctx_.cuda() ? "cuda (bf16 autocast)" : "cpu (deterministic)",
-                 opt_.batch_size, opt_.grad_accum, env.world_size, units_per_step_, objective_.unit().c_str(),
-                 opt_.max_steps);
+                 objective_.describe().c_str(), ctx_.cuda() ? "cuda (bf16 autocast)" : cpu.c_str(), opt_.batch_size,
+                 opt_.grad_accum, env.world_size, units_per_step_, objective_.unit().c_str(), opt_.max_steps);
     if (dp_) {
       std::fprintf(stderr, "data parallel: %d ranks via %s, %s, rendezvous %s:%d\n", env.world_size,
                    env.launcher.c_str(), dp_->backend(), env.master_addr.c_str(), env.master_port);

@@ -23,6 +23,7 @@
 
 #include "datasets/corpus.h"
 #include "datasets/loader.h"
+#include "models/projection.h"
 #include "training/distributed.h"
 #include "training/objective.h"
 #include "training/settings.h"
@@ -46,6 +47,8 @@ struct TrainContext {
   LaunchEnv env;
   std::shared_ptr<DataParallel> dp;  // null when training alone
   c10::Device device{c10::kCPU};
+  // On the CPU: how the linear maps multiply, and why (--cpu-matmul).
+  CpuMatmulChoice cpu_matmul{CpuMatmul::kFloat32, ""};
   bool cuda() const { return device.is_cuda(); }
   bool rank0() const { return env.rank == 0; }
   // Loader options for this rank: the run's seed and micro-batch; validation
