@@ -6,7 +6,9 @@
 # `plotforge train --config configs/shakespeare-char.ini` (the same model
 # size, batch, context, iterations and schedule). Prints both wall times,
 # both validation losses and the ratio.
-# usage: scripts/bench_training_cpu.sh   (PF, W as environment overrides)
+# usage: scripts/bench_training_cpu.sh   (PF, W as environment overrides;
+#        PF_ARGS: more `plotforge train` options, e.g. "--cpu-matmul fp32" to
+#        see a CPU without AMX's default on one that has it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PF=${PF:-build/bin/plotforge}
@@ -29,7 +31,7 @@ echo "$nano"
 echo "== plotforge"
 rm -rf $W/char-run
 t0=$(date +%s.%N)
-$PF train --config configs/shakespeare-char.ini --data $W/char.h5 --out $W/char-run --quiet > /dev/null
+$PF train --config configs/shakespeare-char.ini --data $W/char.h5 --out $W/char-run ${PF_ARGS:-} 2>&1 | grep -E "^(Transformer|data parallel|gradients|cpu ranks)"
 t1=$(date +%s.%N)
 python3 - "$W/char-run/metrics.jsonl" "$t0" "$t1" "$nano" <<'PY'
 import json, re, sys
