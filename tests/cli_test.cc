@@ -63,6 +63,10 @@ TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
       {"prepare --input " + testing::sample_dir() + " --tokenizer " + testing::sample_tokenizer() + " --out " + dir +
            "/c.h5 --val-fraction 1.5",
        "--val-fraction"},
+      // Refused in the launcher, before any rank starts.
+      {"train --config " + std::string(PLOTFORGE_SOURCE_DIR) + "/configs/tiny.ini --data " + dir + "/none.h5 --out " +
+           dir + "/run --cpu-matmul fp16",
+       "--cpu-matmul: 'fp16' is not auto, fp32 or bf16"},
   };
   for (const auto& c : cases) {
     const auto r = run(plotforge_bin() + " " + c.args);
@@ -70,6 +74,7 @@ TEST(Cli, BadInputsExitNonZeroNamingTheFile) {
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
   }
   EXPECT_FALSE(std::filesystem::exists(dir + "/c.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
 }
 
 TEST(Cli, RecommendEvalOnAPlantedLog) {

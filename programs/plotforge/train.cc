@@ -8,6 +8,7 @@
 #include "base/cpu_features.h"
 #include "base/error.h"
 #include "base/heap.h"
+#include "models/projection.h"
 #include "programs/common/blas_kernels.h"
 #include "programs/plotforge/commands.h"
 #include "training/classifier_objective.h"
@@ -99,6 +100,7 @@ int cmd_train(const Args& args) {
   read_fields(vm, &v, "vae.");
   read_fields(vm, &g, "gan.");
   if (!(t.bucket_mb > 0)) throw InputError("--bucket-mb: must be positive");
+  choose_cpu_matmul(t.cpu_matmul, cpu_features(), libtorch_has_onednn());  // a bad value fails here, not in each rank
   const std::string kind = vm["kind"].as<std::string>();
   if (kind != "transformer" && (!t.init_from.empty() || t.lora.rank > 0)) {
     throw InputError("--init-from and --lora.* fine-tune the Transformer; --kind " + kind + " takes neither");
