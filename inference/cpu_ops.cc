@@ -41,6 +41,9 @@ kernels::CpuIsa matmul_isa(WeightType t) {
   if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && cpu_features().avx512_bf16) {
     return kernels::CpuIsa::kAvx512Bf16;
   }
+  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kQ8_0 && cpu_features().avx512_vnni) {
+    return kernels::CpuIsa::kAvx512Vnni;
+  }
   return widest;
 }
 

@@ -14,6 +14,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +40,8 @@ const char* cpu_isa_name(CpuIsa isa) {
       return "avx512";
     case CpuIsa::kAvx512Bf16:
       return "avx512_bf16";
+    case CpuIsa::kAvx512Vnni:
+      return "avx512_vnni";
   }
   return "?";
 }
@@ -299,6 +302,142 @@ PF_AVX512 void avx512_widen(const std::uint8_t* row, int C, float* out) {
   }
 }
 
+// ---- AVX-512 VNNI: q8_0 weights against x quantised to q8_0 per block of
+// 32 (llama.cpp's q8_0 x q8_0 product): vpdpbusd sums four int8 products
+// into an int32 lane, so a pair of blocks (64 weights) is one instruction
+// where the widening path converts and multiplies 64 floats. Each block's
+// sum is an exact int32; it is scaled by the weight's and x's block scales
+// and accumulated in float32, the blocks in order.
+#define PF_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+
+// Activation rows quantised, each padded to a whole pair of blocks: per
+// pair of blocks its 64 |x| as unsigned bytes, the 64 signs as a mask, and
+// 16 scales (the first block's 8 times, then the second's).
+struct QuantisedRows {
+  int pairs = 0;
+  std::vector<std::uint8_t> abs;   // n rows of pairs * 64
+  std::vector<std::uint64_t> neg;  // n rows of pairs: bit k set where x_k < 0
+  std::vector<float> d;            // n rows of pairs * 16
+};
+
+// Vectorised: the engine calls a product once per thread's rows, so each
+// call quantises x again (a scalar loop with libm's rounding cost more than
+// the product at batch 1).
+PF_AVX512VNNI void quantise_q8(const float* x, int n, int C, QuantisedRows* out) {
+  const int blocks = C / kQ8Block;
+  out->pairs = (blocks + 1) / 2;
+  const std::size_t pairs = static_cast<std::size_t>(n) * out->pairs;
+  out->abs.resize(pairs * 64);
+  out->neg.resize(pairs);
+  out->d.resize(pairs * 16);
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < out->pairs; ++p) {
+      const std::size_t pair = static_cast<std::size_t>(i) * out->pairs + p;
+      std::uint64_t neg = 0;
+      for (int h = 0; h < 2; ++h) {
+        const int b = 2 * p + h;
+        __m512i q0 = _mm512_setzero_si512(), q1 = _mm512_setzero_si512();
+        float d = 0;
+        if (b < blocks) {  // the second half of an odd last pair stays zero
+          const float* xb = x + at(i, C) + b * kQ8Block;
+          const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+          const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+          d = amax / 127.0f;
+          const __m512 inv = _mm512_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+          // Rounded to nearest, ties to even (the default rounding mode).
+          q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, inv));
+          q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, inv));
+        }
+        std::uint8_t* a = out->abs.data() + pair * 64 + h * kQ8Block;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(a), _mm512_cvtepi32_epi8(_mm512_abs_epi32(q0)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(a + 16), _mm512_cvtepi32_epi8(_mm512_abs_epi32(q1)));
+        const std::uint64_t m = static_cast<std::uint64_t>(_mm512_movepi32_mask(q0)) |
+                                static_cast<std::uint64_t>(_mm512_movepi32_mask(q1)) << 16;
+        neg |= m << (h * kQ8Block);
+        _mm256_storeu_ps(out->d.data() + pair * 16 + h * 8, _mm256_set1_ps(d));
+      }
+      out->neg[pair] = neg;
+    }
+  }
+}
+
+// A pair of q8_0 blocks as 64 int8s, and their two scales as 16 lanes.
+PF_AVX512VNNI inline __m512i q8_pair(const std::uint8_t* a, bool two, __m512* dw) {
+  _mm_prefetch(reinterpret_cast<const char*>(a) + kPrefetchAhead, _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(a) + kPrefetchAhead + 64, _MM_HINT_T0);
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 2));
+  std::uint16_t ha, hb;
+  std::memcpy(&ha, a, 2);
+  std::memcpy(&hb, two ? a + kQ8BlockBytes : a, 2);
+  *dw = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<short>(ha))),
+                                                _mm_set1_epi16(static_cast<short>(hb)), 1));
+  if (!two) return _mm512_zextsi256_si512(lo);  // the second half of a row's odd last pair: zeros
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + kQ8BlockBytes + 2)), 1);
+}
+
+// MW weight rows against NB quantised activation rows. Per output the same
+// operations in the same order whatever NB and MW are.
+template <int NB, int MW>
+PF_AVX512VNNI void vnni_q8_tile(const std::uint8_t* row0, std::size_t stride, const QuantisedRows& xq, int i0, int C,
+                                float* y, int ldy) {
+  __m512 acc[NB][MW];
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
+  const int blocks = C / kQ8Block;
+  for (int p = 0; p < xq.pairs; ++p) {
+    const bool two = 2 * p + 1 < blocks;
+    __m512i w[MW];
+    __m512 dw[MW];
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j)
+      w[j] = q8_pair(row0 + j * stride + static_cast<std::size_t>(2 * p) * kQ8BlockBytes, two, &dw[j]);
+    PF_UNROLL
+    for (int i = 0; i < NB; ++i) {
+      const std::size_t pair = static_cast<std::size_t>(i0 + i) * xq.pairs + p;
+      const __m512i ax = _mm512_loadu_si512(xq.abs.data() + pair * 64);
+      const __mmask64 neg = xq.neg[pair];
+      const __m512 dx = _mm512_loadu_ps(xq.d.data() + pair * 16);
+      PF_UNROLL
+      for (int j = 0; j < MW; ++j) {
+        // vpdpbusd takes unsigned x signed: |x| against w with x's sign.
+        const __m512i sw = _mm512_mask_sub_epi8(w[j], neg, _mm512_setzero_si512(), w[j]);
+        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sw);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[j], dx), acc[i][j]);
+      }
+    }
+  }
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) {
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) y[at(i, ldy) + j] = _mm512_reduce_add_ps(acc[i][j]);
+  }
+}
+
+// Past batch 1 two weight rows share each load of the activations; at
+// batch 1 one row at a time, as the widening path.
+void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
+  thread_local QuantisedRows xq;
+  const int C = w.cols;
+  quantise_q8(x, n, C, &xq);
+  using Tile = void (*)(const std::uint8_t*, std::size_t, const QuantisedRows&, int, int, float*, int);
+  static constexpr Tile pairs[kTile] = {vnni_q8_tile<1, 2>, vnni_q8_tile<2, 2>, vnni_q8_tile<3, 2>, vnni_q8_tile<4, 2>};
+  static constexpr Tile singles[kTile] = {vnni_q8_tile<1, 1>, vnni_q8_tile<2, 1>, vnni_q8_tile<3, 1>,
+                                          vnni_q8_tile<4, 1>};
+  const std::size_t stride = weight_row_bytes(WeightType::kQ8_0, C);
+  for (int r = rb; r < re;) {
+    const bool two = n > 1 && r + 2 <= re;
+    for (int i0 = 0; i0 < n; i0 += kTile) {
+      const int nb = std::min(kTile, n - i0);
+      (two ? pairs : singles)[nb - 1](w.row(r), stride, xq, i0, C, y + at(i0, ldy) + r, ldy);
+    }
+    r += two ? 2 : 1;
+  }
+}
+
 // ---- AVX-512 BF16: bf16 weights against x rounded to bf16, vdpbf16ps.
 #define PF_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
@@ -473,7 +612,7 @@ template <WeightType T>
 void widen_typed(const WeightMatrix& w, int rb, int re, float* out, CpuIsa isa) {
   for (int r = rb; r < re; ++r) {
     float* o = out + at(r - rb, w.cols);
-    if (isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16) {
+    if (isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16 || isa == CpuIsa::kAvx512Vnni) {
       avx512_widen<T>(w.row(r), w.cols, o);
     } else if (isa == CpuIsa::kAvx2) {
       avx2_widen<T>(w.row(r), w.cols, o);
@@ -506,6 +645,9 @@ void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
       return portable_rows(w, x, n, y, ldy, row_begin, row_end);
     case CpuIsa::kAvx2:
       return typed_rows<Avx2Row>(w, x, n, y, ldy, row_begin, row_end);
+    case CpuIsa::kAvx512Vnni:
+      if (w.type == WeightType::kQ8_0) return vnni_q8_rows(w, x, n, y, ldy, row_begin, row_end);
+      return avx512_typed_rows(w, x, n, y, ldy, row_begin, row_end);
     case CpuIsa::kAvx512Bf16:
       if (w.type == WeightType::kBF16) return dpbf16_rows(w, x, n, y, ldy, row_begin, row_end);
       [[fallthrough]];

@@ -13,26 +13,32 @@
 //   kAvx512Bf16  kAvx512, and for bf16 weights vdpbf16ps on x rounded to
 //                bf16 (pairs of products in one instruction; twice the
 //                arithmetic rate, for batches where arithmetic bounds it).
+//   kAvx512Vnni  kAvx512, and for q8_0 weights vpdpbusd on x quantised to
+//                q8_0 per block of 32 (llama.cpp's q8_0 x q8_0 product):
+//                64 int8 products in one instruction instead of widening
+//                each weight to float, which bounds q8_0 at batch 1.
 //
 // Accuracy against matmul_rows_reference (float64 sums of the decoded
 // weights): every set but kAvx512Bf16's bf16 path is within
 //   (cols / 4 + 8) * 2^-24 * sum_k |x_k w_k|,
 // the worst-case bound of float32 sums of cols / 4 terms; kAvx512Bf16 on
-// bf16 weights adds 2^-8 * sum_k |x_k w_k| for rounding x to bf16.
+// bf16 weights adds 2^-8 * sum_k |x_k w_k| for rounding x to bf16;
+// kAvx512Vnni on q8_0 weights adds sum_k |w_k| * amax_k / 254, amax_k the
+// largest |x| in k's block of 32 (x rounded to the block's 255 levels).
 #pragma once
 
 #include "kernels/weight_formats.h"
 
 namespace plotforge::kernels {
 
-enum class CpuIsa { kPortable, kAvx2, kAvx512, kAvx512Bf16 };
+enum class CpuIsa { kPortable, kAvx2, kAvx512, kAvx512Bf16, kAvx512Vnni };
 const char* cpu_isa_name(CpuIsa isa);
 
 // For rows r in [row_begin, row_end) and i < n:
 //   y[i * ldy + r] = sum_k x[i * w.cols + k] * W[r, k].
 // Threads split a call by rows (disjoint [row_begin, row_end) ranges); one
 // call allocates nothing but, for kAvx512Bf16 on bf16, a thread-local copy
-// of x in bf16. The caller checks that isa runs on this CPU.
+// of x in bf16 (for kAvx512Vnni on q8_0, x quantised). The caller checks that isa runs on this CPU.
 void matmul_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int row_begin, int row_end,
                  CpuIsa isa);
 

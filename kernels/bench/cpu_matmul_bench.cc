@@ -62,9 +62,14 @@ const Weights& weights(WeightType t) {
 void BM_Matmul(benchmark::State& state) {
   const auto t = static_cast<WeightType>(state.range(0));
   const int n = static_cast<int>(state.range(1));
-  const CpuIsa isa = state.range(2) ? CpuIsa::kAvx512Bf16 : widest();
+  // range(2): the type's own instruction: vdpbf16ps for bf16, vpdpbusd for q8_0.
+  const CpuIsa isa = !state.range(2) ? widest() : t == WeightType::kQ8_0 ? CpuIsa::kAvx512Vnni : CpuIsa::kAvx512Bf16;
   if (isa == CpuIsa::kAvx512Bf16 && !(cpu_features().avx512() && cpu_features().avx512_bf16)) {
     state.SkipWithError("no AVX-512 BF16 on this CPU");
+    return;
+  }
+  if (isa == CpuIsa::kAvx512Vnni && !(cpu_features().avx512() && cpu_features().avx512_vnni)) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
     return;
   }
   static std::mutex build;
@@ -98,7 +103,7 @@ void BM_Memcpy(benchmark::State& state) {
 void matmul_args(benchmark::internal::Benchmark* b) {
   for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
     for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0});
-    if (t == WeightType::kBF16) {
+    if (t == WeightType::kBF16 || t == WeightType::kQ8_0) {
       for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1});
     }
   }

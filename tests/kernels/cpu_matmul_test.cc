@@ -31,6 +31,7 @@ std::vector<CpuIsa> runnable_isas() {
   if (f.avx2 && f.fma && f.f16c) out.push_back(CpuIsa::kAvx2);
   if (f.avx512() && f.fma && f.f16c) out.push_back(CpuIsa::kAvx512);
   if (f.avx512() && f.avx512_bf16) out.push_back(CpuIsa::kAvx512Bf16);
+  if (f.avx512() && f.avx512_vnni) out.push_back(CpuIsa::kAvx512Vnni);
   return out;
 }
 
@@ -48,6 +49,24 @@ Encoded encode(const std::vector<float>& values, int rows, int cols, WeightType 
   }
   e.w = {t, e.bytes.data(), rows, cols};
   return e;
+}
+
+// kAvx512Vnni's bound for rounding x to q8_0: sum_k |w_k| * amax_k / 254,
+// amax_k the largest |x| in k's block of 32 (half a step of the block's
+// scale amax / 127).
+double quantisation_error(const WeightMatrix& w, const float* x, int row) {
+  std::vector<float> wr(w.cols);
+  decode_row(w, row, wr.data());
+  double err = 0;
+  for (int b = 0; b < w.cols / 32; ++b) {
+    double amax = 0, wsum = 0;
+    for (int k = b * 32; k < b * 32 + 32; ++k) {
+      amax = std::max(amax, std::fabs(double(x[k])));
+      wsum += std::fabs(double(wr[k]));
+    }
+    err += wsum * amax / 254;
+  }
+  return err;
 }
 
 TEST(CpuMatmul, EveryIsaAndTypeMatchesTheReferenceAtRaggedShapes) {
@@ -77,6 +96,7 @@ TEST(CpuMatmul, EveryIsaAndTypeMatchesTheReferenceAtRaggedShapes) {
           matmul_rows(e.w, x.data(), n, y.data(), ldy, 0, 6, isa);
           matmul_rows(e.w, x.data(), n, y.data(), ldy, 6, rows, isa);
           const bool rounds_x = isa == CpuIsa::kAvx512Bf16 && t == WeightType::kBF16;
+          const bool quantises_x = isa == CpuIsa::kAvx512Vnni && t == WeightType::kQ8_0;
           for (int i = 0; i < n; ++i) {
             for (int r = 0; r < ldy; ++r) {
               const std::size_t o = static_cast<std::size_t>(i) * ldy + r;
@@ -86,6 +106,7 @@ TEST(CpuMatmul, EveryIsaAndTypeMatchesTheReferenceAtRaggedShapes) {
               }
               double tol = (cols / 4 + 8) * std::ldexp(1.0, -24) * abs_sum[o];
               if (rounds_x) tol += std::ldexp(1.0, -8) * abs_sum[o];
+              if (quantises_x) tol += 1.001 * quantisation_error(e.w, x.data() + static_cast<std::size_t>(i) * cols, r);
               ASSERT_NEAR(y[o], ref[o], tol) << cpu_isa_name(isa) << " " << weight_type_name(t) << " cols " << cols
                                              << " n " << n << " row " << r << " batch row " << i;
             }
@@ -101,11 +122,11 @@ TEST(CpuMatmul, AReductionIsTheSameWhateverTheBatch) {
   // kernel sums a row's products in the same order for any n.
   std::mt19937 rng(3);
   std::normal_distribution<float> d(0.f, 1.f);
-  const int rows = 9, cols = 200;
+  const int rows = 9, cols = 224;  // q8_0: 7 blocks, an odd count (the VNNI path's last pair is half)
   std::vector<float> wv(rows * cols), x(33 * cols);
   for (float& v : wv) v = d(rng);
   for (float& v : x) v = d(rng);
-  for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16}) {
+  for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
     const Encoded e = encode(wv, rows, cols, t);
     for (CpuIsa isa : runnable_isas()) {
       std::vector<float> batch(33 * rows), alone(rows);
