@@ -40,7 +40,8 @@ long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t value, const 
 }
 
 std::runtime_error sys_error(const std::string& what) {
-  return std::runtime_error("shared memory all-reduce: " + what + ": " + std::strerror(errno));
+  return std::runtime_error("shared memory all-reduce: " + what + ": " + std::strerror(errno) +
+                            " (is /dev/shm mounted and writable? --cpu-ranks 1 trains in one process without it)");
 }
 
 }  // namespace
