@@ -173,6 +173,8 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
   }
 }
 
+bool DataParallel::shares_memory() const { return impl_->shm != nullptr; }
+
 const char* DataParallel::backend() const {
   if (impl_->cuda_device >= 0) return "nccl";
   return impl_->shm ? "shared memory (gloo for the rest)" : "gloo";

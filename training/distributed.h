@@ -45,7 +45,10 @@ class DataParallel {
   ~DataParallel();
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
-  const char* backend() const;  // "nccl" or "gloo"
+  const char* backend() const;  // "nccl", "gloo" or "shared memory (gloo for the rest)"
+  // All-reduces of CPU tensors meet in shared memory (training/shm_allreduce.h),
+  // synchronously: allreduce_async has finished when it returns.
+  bool shares_memory() const;
 
   // Averages the gradients over ranks, in flat buckets of about bucket_bytes.
   void average_gradients(const std::vector<at::Tensor>& params, std::size_t bucket_bytes);

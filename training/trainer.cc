@@ -348,7 +348,7 @@ class Run {
   }
 
   TrainResult finish() {
-    if (reducer_ && ctx_.rank0()) {
+    if (reducer_ && ctx_.rank0() && !dp_->shares_memory()) {
       std::fprintf(stderr, "data parallel: %d of %d gradient buckets started during the last backward (overlapped)\n",
                    reducer_->launched_during_backward(), reducer_->buckets());
     }
@@ -444,8 +444,10 @@ class Run {
                    env.launcher.c_str(), dp_->backend(), env.master_addr.c_str(), env.master_port);
     }
     if (reducer_) {
-      std::fprintf(stderr, "gradients: all-reduced in %d buckets of about %.1f MB\n", reducer_->buckets(),
-                   opt_.bucket_bytes() / 1e6);
+      std::fprintf(
+          stderr, "gradients: all-reduced in %d buckets of about %.1f MB%s\n", reducer_->buckets(),
+          opt_.bucket_bytes() / 1e6,
+          dp_->shares_memory() ? ", each in shared memory as its gradients are ready (the ranks wait there)" : "");
     }
     if (sharded_) {
       std::fprintf(stderr,
