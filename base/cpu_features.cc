@@ -27,11 +27,9 @@ CpuFeatures detect() {
   unsigned a, b, c, d;
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
   f.f16c = f.avx2 && (c >> 29) & 1;
+  const bool osxsave = (c >> 27) & 1;  // xgetbv works
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-  const unsigned max_leaf = a;
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-  const bool osxsave = (c >> 27) & 1;
-  if (max_leaf >= 7) {
+  if (a >= 7) {
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
     const bool amx_tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));

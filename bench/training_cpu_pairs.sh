@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-set -euo pipefail
 # The before/after pairs of docs/perf/training-cpu.md (issue 20), alternated
 # in one run: 300 steps of shakespeare-char without evaluation, two ranks
 # started by plotforge train (shared memory) or by hand as torchrun would
 # (Gloo over loopback TCP), each with fp32 and bf16 products. Wall time of
 # the whole command, three rounds.
 # usage: bench/training_cpu_pairs.sh   (PF as an environment override)
+set -euo pipefail
 cd "$(dirname "$0")/.."
 W=runs/bench-side-by-side
 PF=${PF:-build/bin/plotforge}

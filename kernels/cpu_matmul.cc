@@ -612,7 +612,7 @@ template <WeightType T>
 void widen_typed(const WeightMatrix& w, int rb, int re, float* out, CpuIsa isa) {
   for (int r = rb; r < re; ++r) {
     float* o = out + at(r - rb, w.cols);
-    if (isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16 || isa == CpuIsa::kAvx512Vnni) {
+    if (is_avx512(isa)) {
       avx512_widen<T>(w.row(r), w.cols, o);
     } else if (isa == CpuIsa::kAvx2) {
       avx2_widen<T>(w.row(r), w.cols, o);

@@ -33,6 +33,11 @@ namespace plotforge::kernels {
 
 enum class CpuIsa { kPortable, kAvx2, kAvx512, kAvx512Bf16, kAvx512Vnni };
 const char* cpu_isa_name(CpuIsa isa);
+// kAvx512 and the sets built on it: everything but their own types' paths
+// runs kAvx512's code.
+inline bool is_avx512(CpuIsa isa) {
+  return isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16 || isa == CpuIsa::kAvx512Vnni;
+}
 
 // For rows r in [row_begin, row_end) and i < n:
 //   y[i * ldy + r] = sum_k x[i * w.cols + k] * W[r, k].

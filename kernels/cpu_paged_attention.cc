@@ -76,8 +76,7 @@ constexpr int kGroup = 1;  // a V16 is four of the 16 xmm registers
 
 void attend_paged(const PagedQuery* queries, int m, int bs, int hd, float scale, CpuIsa isa) {
 #if defined(__x86_64__)
-  if (isa == CpuIsa::kAvx512 || isa == CpuIsa::kAvx512Bf16 || isa == CpuIsa::kAvx512Vnni)
-    return avx512::run(queries, m, bs, hd, scale);
+  if (is_avx512(isa)) return avx512::run(queries, m, bs, hd, scale);
   if (isa == CpuIsa::kAvx2) return avx2::run(queries, m, bs, hd, scale);
 #endif
   portable::run(queries, m, bs, hd, scale);
