@@ -249,10 +249,17 @@ class Disconnect(unittest.TestCase):
             for attempt in range(5):
                 events = stream_raw(server.url, body, read_tokens=5)
                 self.assertGreaterEqual(len(events), 5)
+                # The gauges are published after each engine step, so right
+                # after the first tokens they can still show the idle engine
+                # from before the request; the end-to-end latency count says
+                # the engine has finished with the request (run out or
+                # cancelled), and the gauges published after that are its.
                 t0 = time.time()
+                ended = "plotforge:e2e_request_latency_seconds_count"
                 while True:
                     m = metrics(server)
-                    if m["plotforge:num_requests_running"] == 0 and m["plotforge:kv_cache_usage_perc"] == 0:
+                    if (m[ended] > before[ended] and m["plotforge:num_requests_running"] == 0 and
+                            m["plotforge:kv_cache_usage_perc"] == 0):
                         break
                     self.assertLess(time.time() - t0, 1.0, "still running a second after the client left: %s" % m)
                     time.sleep(0.02)
