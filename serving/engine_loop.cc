@@ -172,7 +172,6 @@ void EngineLoop::run() {
         }
       }
       dispatch();
-      publish_gauges();
     }
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> l(m_);
@@ -201,19 +200,41 @@ void EngineLoop::run() {
 void EngineLoop::dispatch() {
   const auto now = Clock::now();
   std::uint64_t generated = 0, admitted_prompt = 0;
-  for (auto& ev : scheduler_.take_events()) {
+  std::vector<runtime::SchedulerEvent> events = scheduler_.take_events();
+  std::vector<runtime::Finished> finished = scheduler_.take_finished();
+  // Admissions and endings are counted, and the gauges published, before any
+  // client is woken: a client that has its tokens or its answer and then
+  // scrapes /metrics sees the step that produced them, not the one before.
+  for (const auto& ev : events) {
+    if (ev.kind != runtime::SchedulerEvent::kAdmitted) continue;
     auto it = active_.find(ev.id);
     if (it == active_.end()) continue;
     Request& r = *it->second;
-    if (ev.kind == runtime::SchedulerEvent::kAdmitted) {
-      r.admitted_ = true;
-      admitted_prompt += r.prompt_tokens_;
-      metrics_.observe_queue_time(seconds(now - r.arrival_));
+    r.admitted_ = true;
+    admitted_prompt += r.prompt_tokens_;
+    metrics_.observe_queue_time(seconds(now - r.arrival_));
+    std::lock_guard<std::mutex> l(m_);
+    --waiting_;
+  }
+  for (const auto& ev : events)
+    if (ev.kind != runtime::SchedulerEvent::kAdmitted && active_.count(ev.id)) ++generated;
+  metrics_.add_tokens(admitted_prompt, generated);
+  for (const auto& f : finished) {
+    auto it = active_.find(f.id);
+    if (it == active_.end()) continue;
+    Request& r = *it->second;
+    metrics_.observe_e2e(seconds(now - r.arrival_));
+    if (!r.admitted_) {
       std::lock_guard<std::mutex> l(m_);
       --waiting_;
-      continue;
     }
-    ++generated;
+  }
+  publish_gauges();
+  for (auto& ev : events) {
+    if (ev.kind == runtime::SchedulerEvent::kAdmitted) continue;
+    auto it = active_.find(ev.id);
+    if (it == active_.end()) continue;
+    Request& r = *it->second;
     if (r.ttft_ < 0) {
       r.ttft_ = seconds(now - r.arrival_);
       metrics_.observe_ttft(r.ttft_);
@@ -227,17 +248,11 @@ void EngineLoop::dispatch() {
     }
     r.cv_.notify_all();
   }
-  metrics_.add_tokens(admitted_prompt, generated);
   int ended = 0;
-  for (auto& f : scheduler_.take_finished()) {
+  for (auto& f : finished) {
     auto it = active_.find(f.id);
     if (it == active_.end()) continue;
     Request& r = *it->second;
-    metrics_.observe_e2e(seconds(now - r.arrival_));
-    if (!r.admitted_) {
-      std::lock_guard<std::mutex> l(m_);
-      --waiting_;
-    }
     {
       std::lock_guard<std::mutex> l(r.m_);
       r.pending_.finished = true;
