@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/aligned.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
 
@@ -145,23 +146,37 @@ const TensorView& SafetensorsFile::at(const std::string& name) const {
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  // Whole lines first, so each of them starts on one (the header's keys are
+  // sorted by name whatever the data's order).
+  std::vector<const TensorToWrite*> layout;
+  for (const auto& t : tensors) layout.push_back(&t);
+  std::stable_partition(layout.begin(), layout.end(),
+                        [](const TensorToWrite* t) { return t->bytes.size() % kCacheLine == 0; });
   nlohmann::json header = nlohmann::json::object();
   std::uint64_t offset = 0;
-  for (const auto& t : tensors) {
-    header[t.name] = {
-        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+  for (const TensorToWrite* t : layout) {
+    header[t->name] = {
+        {"dtype", dtype_name(t->dtype)}, {"shape", t->shape}, {"data_offsets", {offset, offset + t->bytes.size()}}};
+    offset += t->bytes.size();
   }
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string h = header.dump();
-  while ((8 + h.size()) % 8 != 0) h.push_back(' ');
+  while ((8 + h.size()) % kCacheLine != 0) h.push_back(' ');
   std::string out;
   out.reserve(8 + h.size() + offset);
   const std::uint64_t n = h.size();
   out.append(reinterpret_cast<const char*>(&n), 8);
   out += h;
-  for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  for (const TensorToWrite* t : layout) out.append(reinterpret_cast<const char*>(t->bytes.data()), t->bytes.size());
   write_file_atomic(path, out);
+}
+
+void SafetensorsFile::release(const TensorView& t) const {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(t.data) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(t.data) + t.bytes) / page * page;
+  // Advice only: a failure leaves the pages where they were.
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 std::vector<float> to_float32(const TensorView& t, const std::string& file, const std::string& name) {

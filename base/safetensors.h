@@ -5,7 +5,11 @@
 //   header: {"name": {"dtype": "F32"|"BF16"|..., "shape": [...],
 //            "data_offsets": [begin, end]}, ..., "__metadata__": {str: str}}
 // Offsets are relative to the end of the header. We pad the header with
-// spaces so the data starts 8-byte aligned, as Hugging Face's writer does.
+// spaces so the data starts on a 64-byte line (Hugging Face's writer pads
+// to 8), and lay out first the tensors whose sizes are multiples of 64, so
+// each of those starts on a line too: the runtime then uses matrices
+// straight from the mapping (it copies a matrix that is not aligned,
+// base/aligned.h says why).
 //
 // The reader maps the file and validates it strictly: header length within
 // the file and at most 100 MB, valid JSON, known dtypes, shapes whose byte
@@ -43,6 +47,10 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // Throws InputError naming the tensor if absent.
   const TensorView& at(const std::string& name) const;
+  // Tells the kernel that the mapping's whole pages inside t will not be
+  // read again (t was copied out): they leave the process's resident set
+  // and come back from the file if they are read after all.
+  void release(const TensorView& t) const;
 
  private:
   SafetensorsFile() = default;

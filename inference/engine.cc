@@ -78,11 +78,11 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   const std::vector<int>&row_pos = br.pos, &row_token = br.token;
   const int N = static_cast<int>(row_pos.size());
   // Buffers only grow; every element a call reads it has written first.
-  auto rows_of = [N](std::vector<float>& v, std::size_t width) -> std::vector<float>& {
+  auto rows_of = [N](AlignedVector<float>& v, std::size_t width) -> AlignedVector<float>& {
     if (v.size() < static_cast<std::size_t>(N) * width) v.resize(static_cast<std::size_t>(N) * width);
     return v;
   };
-  std::vector<float>&x = rows_of(x_, D), &h = rows_of(h_, D), &qkv = rows_of(qkv_, qkv_out),
+  AlignedVector<float>&x = rows_of(x_, D), &h = rows_of(h_, D), &qkv = rows_of(qkv_, qkv_out),
   &att = rows_of(att_, q_out), &gu = rows_of(gu_, 2 * static_cast<std::size_t>(F)), &act = rows_of(act_, F),
   &proj = rows_of(proj_, D);
   for (int n = 0; n < N; ++n) {

@@ -73,14 +73,18 @@ WeightMatrix WeightFile::matrix(const std::vector<std::string>& names,
   bool changed = false;
   for (const auto& n : names) changed = changed || deltas_.count(n) > 0;
   if (parts.size() == 1 && same && type == *stored && !changed) {
-    return {type, parts[0]->data, rows, cols};  // used straight from the mapping
+    const TensorView& t = *parts[0];
+    if (cache_aligned(t.data)) return {type, t.data, rows, cols};  // used straight from the mapping
+    AlignedVector<std::uint8_t>& out = converted_.emplace_back(t.data, t.data + t.bytes);
+    file_.release(t);
+    return {type, out.data(), rows, cols};
   }
   if (type == WeightType::kQ8_0 && cols % kernels::kQ8Block != 0) {
     throw InputError(path_ + ": tensor '" + names[0] + "' has " + std::to_string(cols) +
                      " columns; q8_0 needs a multiple of 32 (use --weights bf16 or f16)");
   }
   const std::size_t row_bytes = kernels::weight_row_bytes(type, cols);
-  std::vector<std::uint8_t>& out = converted_.emplace_back(static_cast<std::size_t>(rows) * row_bytes);
+  AlignedVector<std::uint8_t>& out = converted_.emplace_back(static_cast<std::size_t>(rows) * row_bytes);
   std::size_t at = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const TensorView& t = *parts[i];

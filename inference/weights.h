@@ -2,7 +2,10 @@
 // config implies. Matrices stay in their stored precision (float32, bf16,
 // f16) and are used straight from the mapping, or are converted once at load
 // to the precision the runtime was asked for (--weights, down to q8_0);
-// vectors (norms, biases) are float32. Shared by every bundle the runtime
+// vectors (norms, biases) are float32. Every matrix starts on a 64-byte
+// line: one in the mapping that does not (a file from another writer;
+// ours aligns them, base/safetensors.h) is copied into aligned memory and
+// its pages of the mapping released. Shared by every bundle the runtime
 // loads (model.h, scene_classifier.h).
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "base/safetensors.h"
 #include "kernels/weight_formats.h"
 
@@ -74,7 +78,7 @@ class WeightFile {
   std::optional<WeightType> matrix_type_;
   SafetensorsFile file_;
   std::vector<std::vector<float>> widened_;
-  std::vector<std::vector<std::uint8_t>> converted_;
+  std::vector<AlignedVector<std::uint8_t>> converted_;
   std::map<std::string, std::vector<float>> deltas_;
 };
 

@@ -50,10 +50,29 @@ TEST(Safetensors, WriteThenReadRoundTrip) {
   EXPECT_EQ(f.metadata().at("k"), "v");
   const auto& a = f.at("a");
   EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data) % 8, 0u);  // data starts 8-byte aligned
   EXPECT_EQ(reinterpret_cast<const float*>(a.data)[5], 7.5f);
   EXPECT_EQ(f.at("b").dtype, DType::kBF16);
   EXPECT_THROW(f.at("c"), InputError);
+}
+
+TEST(Safetensors, TensorsOfWholeLinesStartOnALine) {
+  // Sizes in bytes: 24 (not whole lines) first, then 64, 8, 3072. The
+  // writer lays out the whole-line ones first, so each starts on a 64-byte
+  // line of the file (the mapping starts on a page).
+  const std::string path = testing::temp_dir("st-align") + "/m.safetensors";
+  std::vector<TensorToWrite> ts = {{"odd", DType::kF32, {6}, std::vector<std::uint8_t>(24, 1)},
+                                   {"line", DType::kF32, {16}, std::vector<std::uint8_t>(64, 2)},
+                                   {"tiny", DType::kBF16, {4}, std::vector<std::uint8_t>(8, 3)},
+                                   {"matrix", DType::kF32, {4, 192}, std::vector<std::uint8_t>(3072, 4)}};
+  write_safetensors(path, ts, {});
+  const auto f = SafetensorsFile::open(path);
+  for (const char* name : {"line", "matrix"})
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(f.at(name).data) % 64, 0u) << name;
+  for (const auto& t : ts) {
+    const TensorView& v = f.at(t.name);
+    ASSERT_EQ(v.bytes, t.bytes.size());
+    EXPECT_EQ(std::memcmp(v.data, t.bytes.data(), v.bytes), 0) << t.name;
+  }
 }
 
 float from_bits(std::uint32_t u) {

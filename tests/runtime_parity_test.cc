@@ -5,21 +5,26 @@
 // and the two programs, given the same model, options and seed, sample the
 // same tokens (they share one sampler, models/sampling.h). Weights kept in
 // bf16, f16 or q8_0 stay within stated bounds of fp32.
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "base/aligned.h"
 #include "base/cpu_features.h"
 #include "base/error.h"
 #include "datasets/text_checks.h"
 #include "datasets/tokenizer.h"
+#include "inference/cpu_ops.h"
 #include "inference/engine.h"
 #include "inference/generate.h"
 #include "inference/prefix_cache.h"
 #include "inference/scheduler.h"
+#include "inference/weights.h"
 #include "models/generate.h"
 #include "tests/test_util.h"
 #include "training/checkpoint.h"
@@ -382,6 +387,62 @@ TEST(RuntimeParity, KvCacheSizedFromTheWorkReservedLazilyAndBoundedByMemory) {
   const auto w = run(runtime_bin + " generate --bundle " + trained().bundle + " --weights q4_0 2>&1");
   EXPECT_EQ(w.exit_code, 1) << w.output;
   EXPECT_NE(w.output.find("--weights"), std::string::npos) << w.output;
+}
+
+TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {
+  // A prefill's rows (many at once: the wide tiles, and for f16 a widened
+  // panel) against the same rows decoded two at a time: float32 and f16
+  // weights give every row exactly the same products. 100 columns leave a
+  // ragged tail; 203 weight rows split unevenly between the threads.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> d(0.f, 1.f);
+  const int rows = 203, cols = 100;
+  std::vector<float> wv(rows * cols);
+  for (float& v : wv) v = d(rng);
+  for (runtime::WeightType t : {runtime::WeightType::kF32, runtime::WeightType::kF16}) {
+    const std::size_t row_bytes = kernels::weight_row_bytes(t, cols);
+    AlignedVector<std::uint8_t> bytes(rows * row_bytes);
+    for (int r = 0; r < rows; ++r) ASSERT_TRUE(kernels::encode_row(&wv[r * cols], cols, t, &bytes[r * row_bytes]));
+    const runtime::WeightMatrix w{t, bytes.data(), rows, cols};
+    for (int n : {17, 49, 64}) {
+      std::vector<float> x(n * cols), y(n * rows);
+      for (float& v : x) v = d(rng);
+      runtime::cpu::matmul(x.data(), w, y.data(), n);
+      for (int i = 0; i < n; ++i) {
+        std::vector<float> two(2 * cols), y2(2 * rows);
+        std::copy(&x[i * cols], &x[i * cols] + cols, two.begin());
+        std::copy(&x[i * cols], &x[i * cols] + cols, two.begin() + cols);
+        runtime::cpu::matmul(two.data(), w, y2.data(), 2);
+        for (int r = 0; r < rows; ++r)
+          ASSERT_EQ(y[i * rows + r], y2[r]) << kernels::weight_type_name(t) << " n " << n << " row " << i;
+      }
+    }
+  }
+}
+
+TEST(RuntimeWeights, AMatrixOffItsCacheLineIsCopiedOntoOne) {
+  // Hugging Face's writer pads the header to 8 bytes only: a matrix can
+  // start anywhere. Header padded to 8, then a 12-byte vector, then the
+  // matrix: 20 bytes past a line at best.
+  const int rows = 3, cols = 16;
+  nlohmann::json h = {{"v", {{"dtype", "F32"}, {"shape", {3}}, {"data_offsets", {0, 12}}}},
+                      {"m", {{"dtype", "F32"}, {"shape", {rows, cols}}, {"data_offsets", {12, 12 + 4 * rows * cols}}}}};
+  std::string header = h.dump();
+  while ((8 + header.size()) % 8 != 0) header.push_back(' ');
+  if ((8 + header.size() + 12) % 64 == 0) header += "        ";  // keep it off the line
+  std::string file(8, '\0');
+  const std::uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  file += header;
+  std::vector<float> values(3 + rows * cols);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = 0.25f * static_cast<float>(i);
+  file.append(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  const std::string path = testing::temp_dir("offline") + "/model.safetensors";
+  testing::write_text(path, file);
+  runtime::WeightFile wf(path, "config.json");
+  const runtime::WeightMatrix m = wf.matrix("m", {rows, cols});
+  EXPECT_TRUE(cache_aligned(m.data));
+  EXPECT_EQ(std::memcmp(m.data, values.data() + 3, 4 * rows * cols), 0);
 }
 
 TEST(RuntimeParity, HostileBundlesAreClearErrors) {

@@ -4,6 +4,11 @@
 // at batch 1, 8 and 32, on 1 and 2 threads splitting the rows; "bytes_per_second"
 // counts the weight bytes read. BM_Memcpy is the reference: the copy
 // bandwidth plotforge-run bench reports (bytes read plus bytes written).
+// Weights and activations start on 64-byte lines, as the runtime keeps
+// them; the float32 rows marked "off the line" start 48 and 16 bytes past
+// one (how a safetensors file from another writer maps), to show what
+// that costs (base/aligned.h). Past batch 16 the products are bound by
+// arithmetic: "items_per_second" counts multiply-adds.
 // Never run by CTest (docs/perf/runtime-cpu.md has the numbers):
 //   build/kernels/bench/cpu_matmul_bench --benchmark_min_time=1
 #include <cstring>
@@ -15,6 +20,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "base/aligned.h"
 #include "base/cpu_features.h"
 #include "kernels/cpu_matmul.h"
 
@@ -32,7 +38,7 @@ CpuIsa widest() {
 }
 
 struct Weights {
-  std::vector<std::uint8_t> bytes;
+  AlignedVector<std::uint8_t> bytes;  // 64 spare bytes at the end, for the copy off the line
   WeightMatrix w;
 };
 
@@ -44,7 +50,7 @@ const Weights& weights(WeightType t) {
     slot = std::make_unique<Weights>();
     const std::size_t row_bytes = weight_row_bytes(t, kCols);
     const int rows = static_cast<int>(kBytes / row_bytes);
-    slot->bytes.resize(rows * row_bytes);
+    slot->bytes.resize(rows * row_bytes + kCacheLine);
     std::mt19937 rng(1);
     std::normal_distribution<float> d(0.f, 0.02f);
     std::vector<float> row(kCols);
@@ -78,16 +84,22 @@ void BM_Matmul(benchmark::State& state) {
     std::lock_guard<std::mutex> lock(build);
     wp = &weights(t);
   }
-  const WeightMatrix& w = wp->w;
-  std::vector<float> x(static_cast<std::size_t>(n) * kCols, 0.5f), y(static_cast<std::size_t>(n) * w.rows);
+  const bool off_line = state.range(3) != 0;
+  WeightMatrix w = wp->w;
+  if (off_line) w.data += 48;  // the same rows, read from 48 bytes past each line
+  AlignedVector<float> xs(static_cast<std::size_t>(n) * kCols + 4, 0.5f);
+  const float* x = xs.data() + (off_line ? 4 : 0);
+  std::vector<float> y(static_cast<std::size_t>(n) * w.rows);
   const int per = (w.rows + state.threads() - 1) / state.threads();
   const int rb = state.thread_index() * per, re = std::min(w.rows, rb + per);
   for (auto _ : state) {
-    matmul_rows(w, x.data(), n, y.data(), w.rows, rb, re, isa);
+    matmul_rows(w, x, n, y.data(), w.rows, rb, re, isa);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * weight_row_bytes(t, kCols));
-  state.SetLabel(std::string(weight_type_name(t)) + " " + cpu_isa_name(isa) + " batch " + std::to_string(n));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * kCols * n);
+  state.SetLabel(std::string(weight_type_name(t)) + " " + cpu_isa_name(isa) + " batch " + std::to_string(n) +
+                 (off_line ? " off the line" : ""));
 }
 
 void BM_Memcpy(benchmark::State& state) {
@@ -102,11 +114,13 @@ void BM_Memcpy(benchmark::State& state) {
 
 void matmul_args(benchmark::internal::Benchmark* b) {
   for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
-    for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0});
+    for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0, 0});
     if (t == WeightType::kBF16 || t == WeightType::kQ8_0) {
-      for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1});
+      for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1, 0});
     }
   }
+  for (int off_line : {0, 1}) b->Args({static_cast<int>(WeightType::kF32), 64, 0, off_line});
+  b->Args({static_cast<int>(WeightType::kF32), 32, 0, 1});
 }
 
 BENCHMARK(BM_Memcpy)->Threads(1)->Threads(2)->UseRealTime();

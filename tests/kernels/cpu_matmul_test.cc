@@ -1,6 +1,6 @@
 // The CPU matrix-product kernels (kernels/cpu_matmul.h) against their
 // float64 reference, on every instruction set this CPU runs, every weight
-// type, ragged shapes and batches 1-33; and the weight formats' round trips
+// type, ragged shapes and batches 1-64; and the weight formats' round trips
 // at their edges (kernels/weight_formats.h, base/dtype.h's half).
 #include "kernels/cpu_matmul.h"
 
@@ -81,7 +81,7 @@ TEST(CpuMatmul, EveryIsaAndTypeMatchesTheReferenceAtRaggedShapes) {
     const std::vector<int> widths = t == WeightType::kQ8_0 ? std::vector<int>{32, 96, 160, 768}
                                                            : std::vector<int>{1, 7, 15, 16, 17, 31, 33, 100, 768};
     for (int cols : widths) {
-      for (int n : {1, 2, 3, 4, 5, 8, 9, 33}) {
+      for (int n : {1, 2, 3, 4, 5, 8, 9, 17, 33, 64}) {
         const int rows = 13;
         std::vector<float> wv(static_cast<std::size_t>(rows) * cols), x(static_cast<std::size_t>(n) * cols);
         for (float& v : wv) v = d(rng);
