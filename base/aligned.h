@@ -2,11 +2,12 @@
 //
 // A 64-byte AVX-512 load from an address that is not a multiple of 64
 // touches two cache lines, and a kernel that runs from the L1/L2 caches
-// (a matrix product over many rows of activations) then loads at about
-// half speed: the runtime's float32 tile went from 81 to 57 GFLOPS on one
-// core when its weights sat 48 bytes off a line and its activations 16
-// (docs/perf/runtime-cpu.md). glibc's malloc only promises 16 bytes, and a
-// large block (its own mmap) starts 16 bytes past a page.
+// (a matrix product over many rows of activations) pays for it: the
+// runtime's float32 tile did 43 against 59 G multiply-adds/s on one core
+// when its weights sat 48 bytes off a line and its activations 16
+// (bench/projection_bench, docs/perf/runtime-cpu.md). glibc's malloc only
+// promises 16 bytes, and a large block (its own mmap) starts 16 bytes past
+// a page.
 #pragma once
 
 #include <cstddef>

@@ -48,6 +48,42 @@ kernels::CpuIsa matmul_isa(WeightType t) {
   return widest;
 }
 
+namespace {
+
+// OpenBLAS's sgemm, one slice of weight rows per thread: each sgemm call
+// packs its operands and sets up its blocking again, and more, smaller
+// slices than threads cost more than the load balance they buy
+// (plotforge-run bench's branching workload 6-8% faster with two slices
+// than with eight, docs/perf/runtime-cpu.md).
+void sgemm_rows(const float* x, const WeightMatrix& w, float* y, int n) {
+  const int in = w.cols, out = w.rows;
+  const std::size_t slices = std::min(parallel_threads(), static_cast<std::size_t>(out + 63) / 64);
+  parallel_for(slices, 2, [&](std::size_t s_begin, std::size_t s_end) {
+    const std::size_t begin = out * s_begin / slices, end = out * s_end / slices;
+    const int r0 = static_cast<int>(begin), rows = static_cast<int>(end - begin);
+    if (w.type == WeightType::kF32) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in,
+                  reinterpret_cast<const float*>(w.row(r0)), in, 0.0f, y + r0, out);
+      return;
+    }
+    // Other precisions: widen a panel of rows, multiply it, move on (the
+    // widening is read once against n rows of arithmetic). Panels of about
+    // 1 MB of float32 (L2-sized): sgemm packs x again for every panel, and
+    // 64-row panels spent 8% of a 64-token prefill of the 176M model doing
+    // it (docs/perf/runtime-cpu.md).
+    const int panel_rows = std::max(64, (1 << 20) / (4 * in));
+    thread_local AlignedVector<float> panel;
+    panel.resize(static_cast<std::size_t>(panel_rows) * in);
+    for (int p0 = r0; p0 < r0 + rows; p0 += panel_rows) {
+      const int pr = std::min(panel_rows, r0 + rows - p0);
+      kernels::widen_rows(w, p0, p0 + pr, panel.data(), matmul_isa(WeightType::kF32));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0, out);
+    }
+  });
+}
+
+}  // namespace
+
 void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
   if (n == 1 && w.type == WeightType::kF32) {
@@ -57,6 +93,10 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
       cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(end - begin), in, 1.0f,
                   reinterpret_cast<const float*>(w.row(static_cast<int>(begin))), in, x, 1, 0.0f, y + begin, 1);
     });
+    return;
+  }
+  if (n > kSgemmRows) {
+    sgemm_rows(x, w, y, n);
     return;
   }
   if (w.type == WeightType::kF32 || n <= kPanelRows) {

@@ -14,15 +14,19 @@ class BatchAdapters;  // inference/adapter.h
 
 namespace plotforge::runtime::cpu {
 
-// y[n, w.rows] = x[n, w.cols] * W^T, on kernels/cpu_matmul.h's kernels
-// for this CPU (OpenBLAS's sgemv for one row of float32), on the runtime's
-// threads, split by weight rows so the weights stream from memory once.
-// Past kPanelRows rows (prefill), weights other than float32 are widened
-// to float32 a panel of rows at a time and the float32 kernel runs on the
-// panel. Neither path calls sgemm: OpenBLAS packs both operands on every
-// call, and with the weights on 64-byte lines our own tiles ran the
-// 176M model's 64-token prefill and batch-32 decode 8% and 24% faster
-// (docs/perf/runtime-cpu.md).
+// y[n, w.rows] = x[n, w.cols] * W^T, on the runtime's threads, split by
+// weight rows so the weights stream from memory once:
+//   1 row of float32         OpenBLAS's sgemv;
+//   up to kSgemmRows rows    kernels/cpu_matmul.h's kernels for this CPU;
+//                            past kPanelRows, weights other than float32
+//                            are first widened a panel of rows at a time
+//                            and the float32 kernel runs on the panel;
+//   more rows                OpenBLAS's sgemm (the same panels).
+// Our tiles keep every row's bits whatever the row count up to kSgemmRows
+// (a prompt's rows are computed as they would be decoded), and with the
+// weights on 64-byte lines they ran the 176M model's 64-token prefill and
+// batch-32 decode 4-12% and 25-29% faster than sgemm; past about 128 rows
+// sgemm's packed panels win (docs/perf/runtime-cpu.md).
 void matmul(const float* x, const WeightMatrix& w, float* y, int n);
 
 // Sets up the threads matmul runs on (OpenBLAS single-threaded inside the
@@ -33,6 +37,10 @@ void prepare_threads();
 // Rows past which a panel of widened weights pays for its copy: each
 // tile of activation rows otherwise converts every weight again.
 constexpr int kPanelRows = 48;
+// Rows past which sgemm outruns our tiles (one thread, weights in cache:
+// 768 columns at 256 rows, 135 against 125 GFLOPS; at 64 rows, 103
+// against 118).
+constexpr int kSgemmRows = 128;
 
 // The kernels' instruction set for this CPU: the widest it runs, and for
 // bf16 weights vdpbf16ps (x rounded to bf16) where the CPU has it.

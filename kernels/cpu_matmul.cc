@@ -261,6 +261,32 @@ PF_AVX512 inline void reduce_4x4(const __m512 (&a)[NB][MW], __m128 out[4]) {
   out[3] = _mm512_extractf32x4_ps(z, 3);
 }
 
+// One step of 16 columns of avx512_tile (below): MW weight rows against NB
+// activation rows, lanes outside m read as zeros.
+template <WeightType T, int NB, int MW, bool kFetchNext>
+PF_AVX512 __attribute__((always_inline)) inline void avx512_step(const std::uint8_t* row0, std::size_t stride,
+                                                                 const float* x, int C, int k, __mmask16 m,
+                                                                 const std::uint8_t* next, __m512 (&acc)[NB][MW]) {
+  __m512 w[MW];
+  PF_UNROLL
+  for (int j = 0; j < MW; ++j) {
+    const std::uint8_t* row = row0 + j * stride;
+    // One request per 64-byte line of 16-bit weights (every other step).
+    if constexpr (T != WeightType::kF32)
+      if ((k & 31) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+                     _MM_HINT_T0);
+    w[j] = load16<T>(row, k, m);
+    if constexpr (kFetchNext) _mm_prefetch(reinterpret_cast<const char*>(next + j * stride) + 4 * k, _MM_HINT_T0);
+  }
+  PF_UNROLL
+  for (int i = 0; i < NB; ++i) {
+    const __m512 xv = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
+    PF_UNROLL
+    for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_fmadd_ps(w[j], xv, acc[i][j]);
+  }
+}
+
 // `next` (float32 only; may be null): the rows the caller takes next,
 // fetched into the cache line by line as this tile reads its own. Past 16
 // activation rows a product is bound by arithmetic, not memory, and the
@@ -298,29 +324,16 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
       }
     }
   } else {
-    for (int k = 0; k < C; k += 16) {
-      const int left = C - k;
-      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-      __m512 w[MW];
-      PF_UNROLL
-      for (int j = 0; j < MW; ++j) {
-        const std::uint8_t* row = row0 + j * stride;
-        // One request per 64-byte line of 16-bit weights (every other step).
-        if constexpr (T != WeightType::kF32)
-          if ((k & 31) == 0)
-            _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
-                         _MM_HINT_T0);
-        w[j] = load16<T>(row, k, m);
-        if constexpr (T == WeightType::kF32)
-          if (next) _mm_prefetch(reinterpret_cast<const char*>(next + j * stride) + 4 * k, _MM_HINT_T0);
-      }
-      PF_UNROLL
-      for (int i = 0; i < NB; ++i) {
-        const __m512 xv = _mm512_maskz_loadu_ps(m, x + at(i, C) + k);
-        PF_UNROLL
-        for (int j = 0; j < MW; ++j) acc[i][j] = _mm512_fmadd_ps(w[j], xv, acc[i][j]);
-      }
+    // Whole vectors, then a masked tail: the same operations as masking
+    // every step, without computing a mask in the loop.
+    int k = 0;
+    if (next) {
+      for (; k + 16 <= C; k += 16) avx512_step<T, NB, MW, true>(row0, stride, x, C, k, 0xFFFF, next, acc);
+    } else {
+      for (; k + 16 <= C; k += 16) avx512_step<T, NB, MW, false>(row0, stride, x, C, k, 0xFFFF, next, acc);
     }
+    if (k < C)
+      avx512_step<T, NB, MW, false>(row0, stride, x, C, k, static_cast<__mmask16>((1u << (C - k)) - 1), next, acc);
   }
   int i = 0;
   if constexpr (NB > 4 && MW == 4) {  // the wide tile (measured slower on the 4 x 4 one)
