@@ -22,11 +22,12 @@ namespace plotforge::runtime::cpu {
 //                            are first widened a panel of rows at a time
 //                            and the float32 kernel runs on the panel;
 //   more rows                OpenBLAS's sgemm (the same panels).
-// Our tiles keep every row's bits whatever the row count up to kSgemmRows
-// (a prompt's rows are computed as they would be decoded), and with the
-// weights on 64-byte lines they ran the 176M model's 64-token prefill and
-// batch-32 decode 4-12% and 25-29% faster than sgemm; past about 128 rows
-// sgemm's packed panels win (docs/perf/runtime-cpu.md).
+// Our tiles give a row the same bits at any row count from 2 to
+// kSgemmRows (a prompt's rows as a batch would decode them), and with the
+// weights on 64-byte lines they outrun sgemm there: 60 against 50 G
+// multiply-adds/s on one thread at 64 rows of 768 columns; past about 128
+// rows sgemm's packed panels win (bench/projection_bench,
+// docs/perf/runtime-cpu.md).
 void matmul(const float* x, const WeightMatrix& w, float* y, int n);
 
 // Sets up the threads matmul runs on (OpenBLAS single-threaded inside the

@@ -171,7 +171,7 @@ PF_AVX2 void avx2_row(const std::uint8_t* row, const float* x, int C, float* y, 
 }
 
 // Rows widened to float32 with the same loads the products use (the
-// runtime's prefill widens panels of rows for sgemm).
+// runtime widens panels of rows for its float32 tiles and for sgemm).
 template <WeightType T>
 PF_AVX2 void avx2_widen(const std::uint8_t* row, int C, float* out) {
   if constexpr (T == WeightType::kQ8_0) {
