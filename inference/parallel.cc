@@ -124,13 +124,14 @@ Pool& pool() {
 
 std::size_t parallel_threads() { return pool().threads(); }
 
-void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn) {
+void parallel_for(std::size_t n, std::size_t min_parallel, const std::function<void(std::size_t, std::size_t)>& fn,
+                  std::size_t chunks_per_thread) {
   Pool& p = pool();
   if (n < min_parallel || p.threads() == 1) {
     fn(0, n);
     return;
   }
-  const std::size_t chunks = std::min(n, p.threads() * 4);
+  const std::size_t chunks = std::min(n, p.threads() * std::max<std::size_t>(1, chunks_per_thread));
   const std::function<void(std::size_t)> body = [&](std::size_t c) { fn(n * c / chunks, n * (c + 1) / chunks); };
   p.run(chunks, body);
 }

@@ -20,9 +20,14 @@ void check_regions(int regions, std::uint64_t seed) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     const std::size_t n = 1 + (x >> 33) % 300;
     std::vector<std::atomic<int>> hits(n);
-    parallel_for(n, 1 + (x >> 20) % 8, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
-    });
+    // Chunks per thread from 0 (taken as 1) to 5: one slice per thread,
+    // as the matrix products ask, up to finer than the default.
+    parallel_for(
+        n, 1 + (x >> 20) % 8,
+        [&](std::size_t begin, std::size_t end) {
+          for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+        },
+        (x >> 40) % 6);
     for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "region " << r << " index " << i << " of " << n;
   }
 }
