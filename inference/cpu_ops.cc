@@ -50,6 +50,24 @@ kernels::CpuIsa matmul_isa(WeightType t) {
 
 namespace {
 
+// Rows [begin, end) of w widened to float32 a panel at a time, each panel
+// handed to multiply(panel, first row, rows): the widening is read once
+// against n rows of arithmetic. Panels of about 1 MB of float32 (L2-sized),
+// cache-line aligned like every matrix: sgemm packs x again for every
+// panel, and 64-row panels spent 8% of a 64-token prefill of the 176M
+// model doing it (docs/perf/runtime-cpu.md).
+template <class Multiply>
+void for_each_panel(const WeightMatrix& w, int begin, int end, const Multiply& multiply) {
+  const int in = w.cols, panel_rows = std::max(64, (1 << 20) / (4 * in));
+  thread_local AlignedVector<float> panel;
+  panel.resize(static_cast<std::size_t>(panel_rows) * in);
+  for (int p0 = begin; p0 < end; p0 += panel_rows) {
+    const int pr = std::min(panel_rows, end - p0);
+    kernels::widen_rows(w, p0, p0 + pr, panel.data(), matmul_isa(WeightType::kF32));
+    multiply(panel.data(), p0, pr);
+  }
+}
+
 // OpenBLAS's sgemm, one slice of weight rows per thread: each sgemm call
 // packs its operands and sets up its blocking again, and more, smaller
 // slices than threads cost more than the load balance they buy
@@ -59,26 +77,15 @@ void sgemm_rows(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
   const std::size_t slices = std::min(parallel_threads(), static_cast<std::size_t>(out + 63) / 64);
   parallel_for(slices, 2, [&](std::size_t s_begin, std::size_t s_end) {
-    const std::size_t begin = out * s_begin / slices, end = out * s_end / slices;
-    const int r0 = static_cast<int>(begin), rows = static_cast<int>(end - begin);
+    const int r0 = static_cast<int>(out * s_begin / slices), r1 = static_cast<int>(out * s_end / slices);
     if (w.type == WeightType::kF32) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r1 - r0, in, 1.0f, x, in,
                   reinterpret_cast<const float*>(w.row(r0)), in, 0.0f, y + r0, out);
       return;
     }
-    // Other precisions: widen a panel of rows, multiply it, move on (the
-    // widening is read once against n rows of arithmetic). Panels of about
-    // 1 MB of float32 (L2-sized): sgemm packs x again for every panel, and
-    // 64-row panels spent 8% of a 64-token prefill of the 176M model doing
-    // it (docs/perf/runtime-cpu.md).
-    const int panel_rows = std::max(64, (1 << 20) / (4 * in));
-    thread_local AlignedVector<float> panel;
-    panel.resize(static_cast<std::size_t>(panel_rows) * in);
-    for (int p0 = r0; p0 < r0 + rows; p0 += panel_rows) {
-      const int pr = std::min(panel_rows, r0 + rows - p0);
-      kernels::widen_rows(w, p0, p0 + pr, panel.data(), matmul_isa(WeightType::kF32));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel.data(), in, 0.0f, y + p0, out);
-    }
+    for_each_panel(w, r0, r1, [&](const float* panel, int p0, int pr) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, pr, in, 1.0f, x, in, panel, in, 0.0f, y + p0, out);
+    });
   });
 }
 
@@ -119,21 +126,14 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
         1);
     return;
   }
-  // Other precisions past kPanelRows: each thread widens a panel of its
-  // rows to float32 once and runs the float32 kernel over it, instead of
-  // converting every weight again for each tile of activation rows. Panels
-  // of about 1 MB (L2-sized), cache-line aligned like every matrix.
+  // Other precisions past kPanelRows: each thread widens panels of its
+  // rows once and runs the float32 kernel over them, instead of converting
+  // every weight again for each tile of activation rows.
   const kernels::CpuIsa isa = matmul_isa(WeightType::kF32);
-  const int panel_rows = std::max(64, (1 << 20) / (4 * in));
   parallel_for(static_cast<std::size_t>(out), 64, [&](std::size_t begin, std::size_t end) {
-    thread_local AlignedVector<float> panel;
-    panel.resize(static_cast<std::size_t>(panel_rows) * in);
-    for (int p0 = static_cast<int>(begin); p0 < static_cast<int>(end); p0 += panel_rows) {
-      const int pr = std::min(panel_rows, static_cast<int>(end) - p0);
-      kernels::widen_rows(w, p0, p0 + pr, panel.data(), isa);
-      const WeightMatrix widened = f32_matrix(panel.data(), pr, in);
-      kernels::matmul_rows(widened, x, n, y + p0, out, 0, pr, isa);
-    }
+    for_each_panel(w, static_cast<int>(begin), static_cast<int>(end), [&](const float* panel, int p0, int pr) {
+      kernels::matmul_rows(f32_matrix(panel, pr, in), x, n, y + p0, out, 0, pr, isa);
+    });
   });
 }
 

@@ -14,7 +14,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -212,15 +211,6 @@ PF_AVX512 inline __m512 load16(const std::uint8_t* row, int k, __mmask16 m) {
   }
 }
 
-// MW weight rows against NB activation rows at once, one accumulator of 16
-// lanes per output. Every output goes through the same operations in the
-// same order whatever NB and MW are (so a product's bits do not depend on
-// the batch or on the tiling), and one load of the activations serves MW
-// weight rows: at batch 8-32 the activations, re-read for every weight
-// row, are what a one-row pass waits for (from L2 once they pass the L1).
-// One accumulator rather than two leaves room in the registers for four
-// weight rows; a single chain of FMAs still outruns memory at batch 1 (16
-// lanes per 4 cycles against about 10 GB/s per core).
 // The sums of 16 accumulators a[i][j] (i < 4 activation rows, j < 4
 // weight rows) at once: out[i] holds row i's four. The lanes pair exactly
 // as _mm512_reduce_add_ps pairs them, one accumulator at a time (halves of
@@ -303,6 +293,16 @@ PF_AVX512 __attribute__((always_inline)) inline void finish_tile(const __m512 (&
   }
 }
 
+// MW weight rows against NB activation rows at once, one accumulator of 16
+// lanes per output. Every output goes through the same operations in the
+// same order whatever NB and MW are (so a product's bits do not depend on
+// the batch or on the tiling), and one load of the activations serves MW
+// weight rows: at batch 8-32 the activations, re-read for every weight
+// row, are what a one-row pass waits for (from L2 once they pass the L1).
+// One accumulator rather than two leaves room in the registers for four
+// weight rows; a single chain of FMAs still outruns memory at batch 1 (16
+// lanes per 4 cycles against about 10 GB/s per core).
+//
 // `next` (float32 only; may be null): the rows the caller takes next,
 // fetched into the cache line by line as this tile reads its own. Past 16
 // activation rows a product is bound by arithmetic, not memory, and the

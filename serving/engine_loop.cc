@@ -206,9 +206,12 @@ void EngineLoop::dispatch() {
   // client is woken: a client that has its tokens or its answer and then
   // scrapes /metrics sees the step that produced them, not the one before.
   for (const auto& ev : events) {
-    if (ev.kind != runtime::SchedulerEvent::kAdmitted) continue;
     auto it = active_.find(ev.id);
     if (it == active_.end()) continue;
+    if (ev.kind != runtime::SchedulerEvent::kAdmitted) {
+      ++generated;
+      continue;
+    }
     Request& r = *it->second;
     r.admitted_ = true;
     admitted_prompt += r.prompt_tokens_;
@@ -216,8 +219,6 @@ void EngineLoop::dispatch() {
     std::lock_guard<std::mutex> l(m_);
     --waiting_;
   }
-  for (const auto& ev : events)
-    if (ev.kind != runtime::SchedulerEvent::kAdmitted && active_.count(ev.id)) ++generated;
   metrics_.add_tokens(admitted_prompt, generated);
   for (const auto& f : finished) {
     auto it = active_.find(f.id);
