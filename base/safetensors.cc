@@ -14,6 +14,7 @@
 #include "base/aligned.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/huge_pages.h"
 
 namespace plotforge {
 
@@ -60,6 +61,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     f.map_ = nullptr;
     throw InputError(path + ": mmap failed: " + std::strerror(errno));
   }
+  // Tensors are streamed from the mapping (the runtime's weights): on 2 MB
+  // pages where the kernel can (base/huge_pages.h).
+  advise_huge_pages(f.map_, f.size_);
   const auto* base = static_cast<const std::uint8_t*>(f.map_);
   std::uint64_t n = 0;
   std::memcpy(&n, base, 8);

@@ -17,6 +17,18 @@
 
 namespace plotforge::runtime {
 
+namespace {
+// Attention runs on the thread pool from this many (cached position, head)
+// pairs a layer, all rows together: one decode row of 12 heads past 64
+// positions. Below it the work is a few microseconds, about a region's
+// start and end. Run inline at batch 1 whatever the length, it took 14% of
+// the engine thread's samples while the other core spun (perf, q8_0 on the
+// 176M model, 200 tokens from a 64-token prompt): 92, 104, 101 tokens/s
+// inline against
+// 108, 110, 115 from 768 (docs/perf/runtime-cpu.md).
+constexpr std::size_t kParallelAttention = 768;
+}  // namespace
+
 void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<float>& sin) {
   const int hd = c.head_dim();
   cos.assign(static_cast<std::size_t>(c.context) * hd, 0.f);
@@ -107,6 +119,9 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
   for (int n = 0; n < N; ++n) order[n] = n;
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row_seq[a]->blocks < row_seq[b]->blocks; });
   const int chunks = std::max((8 + H - 1) / H, (N + 63) / 64);
+  // The cached positions attention reads per head, all rows together.
+  std::size_t positions = 0;
+  for (int n = 0; n < N; ++n) positions += static_cast<std::size_t>(row_pos[n]) + 1;
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers()[l];
@@ -137,9 +152,9 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     // (forked branches, a cached prefix, a prefill's positions) share each
     // block's loads.
     const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
-    // A few rows (one decode step of one sequence) run inline.
+    // Little work (a short context at batch 1) runs inline.
     const std::size_t tasks = static_cast<std::size_t>(H) * chunks;
-    parallel_for(tasks, N * H >= 64 ? 1 : tasks + 1, [&](std::size_t begin, std::size_t end) {
+    parallel_for(tasks, positions * H >= kParallelAttention ? 1 : tasks + 1, [&](std::size_t begin, std::size_t end) {
       std::vector<kernels::PagedQuery> queries;
       std::vector<const float*> kv_ptrs;
       for (std::size_t task = begin; task < end; ++task) {

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 
 namespace plotforge::runtime {
 
@@ -26,6 +27,10 @@ BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool 
     const std::size_t bytes = std::max<std::size_t>(1, block_floats_ * num_blocks * sizeof(float));
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
+    // Attention reads each block's keys and values a head (a few KB) at a
+    // time, across blocks and layers: on 4 KB pages nearly every read is a
+    // TLB miss (base/huge_pages.h).
+    advise_huge_pages(p, bytes);
     data_ = std::unique_ptr<float, Unmap>(static_cast<float*>(p), Unmap{bytes});
   }
   refs_.assign(num_blocks, 0);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "base/aligned.h"
 #include "base/error.h"
 
 namespace plotforge::runtime {
@@ -75,38 +76,40 @@ WeightMatrix WeightFile::matrix(const std::vector<std::string>& names,
   if (parts.size() == 1 && same && type == *stored && !changed) {
     const TensorView& t = *parts[0];
     if (cache_aligned(t.data)) return {type, t.data, rows, cols};  // used straight from the mapping
-    AlignedVector<std::uint8_t>& out = converted_.emplace_back(t.data, t.data + t.bytes);
+    std::uint8_t* out = converted_.allocate(t.bytes);
+    std::memcpy(out, t.data, t.bytes);
     file_.release(t);
-    return {type, out.data(), rows, cols};
+    return {type, out, rows, cols};
   }
   if (type == WeightType::kQ8_0 && cols % kernels::kQ8Block != 0) {
     throw InputError(path_ + ": tensor '" + names[0] + "' has " + std::to_string(cols) +
                      " columns; q8_0 needs a multiple of 32 (use --weights bf16 or f16)");
   }
   const std::size_t row_bytes = kernels::weight_row_bytes(type, cols);
-  AlignedVector<std::uint8_t>& out = converted_.emplace_back(static_cast<std::size_t>(rows) * row_bytes);
+  std::uint8_t* out = converted_.allocate(static_cast<std::size_t>(rows) * row_bytes);
   std::size_t at = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const TensorView& t = *parts[i];
     const auto delta = deltas_.find(names[i]);
     if (as_matrix_type(t.dtype) == type && delta == deltas_.end()) {
-      std::memcpy(out.data() + at, t.data, t.bytes);
+      std::memcpy(out + at, t.data, t.bytes);
       at += t.bytes;
-      continue;
-    }
-    std::vector<float> values = to_float32(t, path_, names[i]);
-    if (delta != deltas_.end()) {
-      for (std::size_t k = 0; k < values.size(); ++k) values[k] += delta->second[k];
-    }
-    for (std::int64_t r = 0; r < t.shape[0]; ++r, at += row_bytes) {
-      if (!kernels::encode_row(values.data() + r * cols, cols, type, out.data() + at)) {
-        throw InputError(path_ + ": tensor '" + names[i] + "' row " + std::to_string(r) + " holds a value " +
-                         kernels::weight_type_name(type) +
-                         " cannot (not finite, or past its range); load it with --weights f32");
+    } else {
+      std::vector<float> values = to_float32(t, path_, names[i]);
+      if (delta != deltas_.end()) {
+        for (std::size_t k = 0; k < values.size(); ++k) values[k] += delta->second[k];
+      }
+      for (std::int64_t r = 0; r < t.shape[0]; ++r, at += row_bytes) {
+        if (!kernels::encode_row(values.data() + r * cols, cols, type, out + at)) {
+          throw InputError(path_ + ": tensor '" + names[i] + "' row " + std::to_string(r) + " holds a value " +
+                           kernels::weight_type_name(type) +
+                           " cannot (not finite, or past its range); load it with --weights f32");
+        }
       }
     }
+    file_.release(t);  // its copy is in `out`; a later read maps it back in
   }
-  return {type, out.data(), rows, cols};
+  return {type, out, rows, cols};
 }
 
 void WeightFile::add_delta(const std::string& name, std::vector<float> delta) {

@@ -5,8 +5,9 @@
 // vectors (norms, biases) are float32. Every matrix starts on a 64-byte
 // line: one in the mapping that does not (a file from another writer;
 // ours aligns them, base/safetensors.h) is copied into aligned memory and
-// its pages of the mapping released. Shared by every bundle the runtime
-// loads (model.h, scene_classifier.h).
+// its pages of the mapping released. The mapping and the converted
+// matrices ask for 2 MB pages (base/huge_pages.h says why). Shared by every
+// bundle the runtime loads (model.h, scene_classifier.h).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "base/aligned.h"
+#include "base/huge_pages.h"
 #include "base/safetensors.h"
 #include "kernels/weight_formats.h"
 
@@ -78,7 +79,7 @@ class WeightFile {
   std::optional<WeightType> matrix_type_;
   SafetensorsFile file_;
   std::vector<std::vector<float>> widened_;
-  std::vector<AlignedVector<std::uint8_t>> converted_;
+  HugePageArena converted_;  // converted, stacked or realigned matrices
   std::map<std::string, std::vector<float>> deltas_;
 };
 

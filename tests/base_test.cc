@@ -1,15 +1,18 @@
 // The base library: dtypes and the bf16 conversion at its edges, file
-// helpers, and the safetensors reader on good, truncated and hostile files.
+// helpers, the safetensors reader on good, truncated and hostile files, and
+// the huge-page arena.
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
 
 #include "base/dtype.h"
 #include "base/error.h"
 #include "base/files.h"
+#include "base/huge_pages.h"
 #include "base/safetensors.h"
 #include "base/settings.h"
 #include "tests/test_util.h"
@@ -79,6 +82,53 @@ float from_bits(std::uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+}
+
+// Slices of many sizes, one past a chunk, each on a line, zero until
+// written and apart from every other.
+TEST(HugePageArena, SlicesAreOnALineZeroedAndApart) {
+  HugePageArena arena;
+  const std::vector<std::size_t> sizes = {1, 100, 64, 3 << 20, 63 << 20, 70 << 20, 5};
+  std::vector<std::uint8_t*> slices;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    std::uint8_t* p = arena.allocate(sizes[i]);
+    ASSERT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u) << "slice " << i;
+    for (std::size_t k = 0; k < sizes[i]; k += 4093) ASSERT_EQ(p[k], 0) << "slice " << i << " byte " << k;
+    ASSERT_EQ(p[sizes[i] - 1], 0);
+    std::memset(p, static_cast<int>(i + 1), sizes[i]);
+    slices.push_back(p);
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(slices[i][0], i + 1) << "slice " << i;
+    EXPECT_EQ(slices[i][sizes[i] - 1], i + 1) << "slice " << i;
+  }
+}
+
+std::size_t vmstat(const std::string& key) {
+  std::ifstream f("/proc/vmstat");
+  std::string k;
+  std::size_t v = 0;
+  while (f >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+// Where the kernel gives huge pages to memory that asks, the arena's is on
+// them (a kernel with no free 2 MB page to give says so in
+// thp_fault_fallback, and the test skips).
+TEST(HugePageArena, WrittenMemoryIsOnHugePages) {
+  if (!huge_pages_available()) GTEST_SKIP() << "transparent huge pages are off on this machine";
+  const std::size_t before = resident_on_huge_pages(), fallback = vmstat("thp_fault_fallback");
+  HugePageArena arena;
+  const std::size_t n = 16 << 20;
+  std::uint8_t* p = arena.allocate(n);
+  std::memset(p, 7, n);
+  const std::size_t after = resident_on_huge_pages();
+  if (after < before + n / 2 && vmstat("thp_fault_fallback") > fallback) {
+    GTEST_SKIP() << "the kernel had no free huge pages (thp_fault_fallback rose)";
+  }
+  EXPECT_GE(after, before + n / 2) << "16 MB written, " << (after - before) / 1e6 << " MB more on huge pages";
 }
 
 TEST(BF16, ExactValuesRoundTrip) {
