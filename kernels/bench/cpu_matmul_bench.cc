@@ -4,8 +4,9 @@
 // at batch 1, 8 and 32, on 1 and 2 threads splitting the rows; "bytes_per_second"
 // counts the weight bytes read. BM_Memcpy is the reference: the copy
 // bandwidth plotforge-run bench reports (bytes read plus bytes written).
-// Weights and activations start on 64-byte lines, as the runtime keeps
-// them; the float32 rows marked "off the line" start 48 and 16 bytes past
+// Weights and activations start on 64-byte lines, and the weights and the
+// copy sit on 2 MB pages where the kernel gives them (base/huge_pages.h),
+// as the runtime keeps them; the float32 rows marked "off the line" start 48 and 16 bytes past
 // one (how a safetensors file from another writer maps), to show what
 // that costs (base/aligned.h). Past batch 16 the products are bound by
 // arithmetic: "items_per_second" counts multiply-adds.
@@ -22,6 +23,7 @@
 
 #include "base/aligned.h"
 #include "base/cpu_features.h"
+#include "base/huge_pages.h"
 #include "kernels/cpu_matmul.h"
 
 namespace plotforge::kernels {
@@ -38,7 +40,8 @@ CpuIsa widest() {
 }
 
 struct Weights {
-  AlignedVector<std::uint8_t> bytes;  // 64 spare bytes at the end, for the copy off the line
+  HugePageArena arena;
+  std::uint8_t* bytes = nullptr;  // 64 spare bytes at the end, for the copy off the line
   WeightMatrix w;
 };
 
@@ -50,7 +53,7 @@ const Weights& weights(WeightType t) {
     slot = std::make_unique<Weights>();
     const std::size_t row_bytes = weight_row_bytes(t, kCols);
     const int rows = static_cast<int>(kBytes / row_bytes);
-    slot->bytes.resize(rows * row_bytes + kCacheLine);
+    slot->bytes = slot->arena.allocate(rows * row_bytes + kCacheLine);
     std::mt19937 rng(1);
     std::normal_distribution<float> d(0.f, 0.02f);
     std::vector<float> row(kCols);
@@ -58,9 +61,9 @@ const Weights& weights(WeightType t) {
       if (r < 64) {
         for (float& v : row) v = d(rng);
       }
-      encode_row(row.data(), kCols, t, slot->bytes.data() + r * row_bytes);  // rows repeat after 64: same cost
+      encode_row(row.data(), kCols, t, slot->bytes + r * row_bytes);  // rows repeat after 64: same cost
     }
-    slot->w = {t, slot->bytes.data(), rows, kCols};
+    slot->w = {t, slot->bytes, rows, kCols};
   }
   return *slot;
 }
@@ -103,11 +106,14 @@ void BM_Matmul(benchmark::State& state) {
 }
 
 void BM_Memcpy(benchmark::State& state) {
-  static std::vector<char> src(kBytes / 2, 1), dst(kBytes / 2);
-  const std::size_t per = src.size() / state.threads(), begin = state.thread_index() * per;
+  static HugePageArena arena;
+  static std::uint8_t *src = arena.allocate(kBytes / 2), *dst = arena.allocate(kBytes / 2);
+  static const bool filled = (std::memset(src, 1, kBytes / 2), std::memset(dst, 0, kBytes / 2), true);
+  (void)filled;
+  const std::size_t per = kBytes / 2 / state.threads(), begin = state.thread_index() * per;
   for (auto _ : state) {
-    std::memcpy(dst.data() + begin, src.data() + begin, per);
-    benchmark::DoNotOptimize(dst.data());
+    std::memcpy(dst + begin, src + begin, per);
+    benchmark::DoNotOptimize(dst);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * per * 2);  // read + write
 }
