@@ -32,14 +32,15 @@ void prepare_threads() {
   (void)once;
 }
 
-kernels::CpuIsa matmul_isa(WeightType t) {
+kernels::CpuIsa matmul_isa(WeightType t, int rows) {
   static const kernels::CpuIsa widest = [] {
     const CpuFeatures& f = cpu_features();
     if (f.avx512() && f.fma && f.f16c) return kernels::CpuIsa::kAvx512;
     if (f.avx2 && f.fma && f.f16c) return kernels::CpuIsa::kAvx2;
     return kernels::CpuIsa::kPortable;
   }();
-  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && cpu_features().avx512_bf16) {
+  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && rows <= kDpbf16Rows &&
+      cpu_features().avx512_bf16) {
     return kernels::CpuIsa::kAvx512Bf16;
   }
   if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kQ8_0 && cpu_features().avx512_vnni) {
@@ -112,7 +113,7 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     return;
   }
   if (w.type == WeightType::kF32 || n <= kPanelRows) {
-    const kernels::CpuIsa isa = matmul_isa(w.type);
+    const kernels::CpuIsa isa = matmul_isa(w.type, n);
     // One contiguous slice of weight rows per thread (a small matrix runs
     // inline): the rows cost the same, and four chunks a thread left one
     // thread spinning at each product's end and quantised x four times on

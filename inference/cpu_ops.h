@@ -43,9 +43,18 @@ constexpr int kPanelRows = 48;
 // sgemm's 50, at 128 63 against 60, at 256 65 against 68).
 constexpr int kSgemmRows = 128;
 
-// The kernels' instruction set for this CPU: the widest it runs, and for
-// bf16 weights vdpbf16ps (x rounded to bf16) where the CPU has it.
-kernels::CpuIsa matmul_isa(WeightType t);
+// Rows of x up to which bf16 weights go through vdpbf16ps. Past them the
+// widening tile (bf16 to float32 in registers, x kept in float32) runs
+// faster: kernels/bench/cpu_matmul_bench, two threads, G multiply-adds/s
+// against vdpbf16ps: at batch 1 15.1, 14.9 against 15.0, 15.3; at 8 67.7,
+// 63.8 against 63.1, 64.0; at 32 103.2, 103.0 against 77.4, 85.3.
+constexpr int kDpbf16Rows = 16;
+
+// The kernels' instruction set for this CPU and `rows` rows of x: the
+// widest it runs, for q8_0 weights vpdpbusd where the CPU has VNNI, and
+// for bf16 weights up to kDpbf16Rows vdpbf16ps (x rounded to bf16) where
+// the CPU has it.
+kernels::CpuIsa matmul_isa(WeightType t, int rows = 1);
 
 // y[i] = x[i] / rms(x[i]) * w, for n rows of d.
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps);

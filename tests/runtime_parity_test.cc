@@ -420,6 +420,34 @@ TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {
   }
 }
 
+TEST(RuntimeOps, Bf16GoesThroughVdpbf16psUpToItsRowsAndTheWideningTilePast) {
+  // Up to kDpbf16Rows rows of x, bf16 weights run vdpbf16ps where the CPU
+  // has it; past them the widening tile (faster there). Each choice shows
+  // in the bits: vdpbf16ps rounds x to bf16, the widening tile does not.
+  if (!cpu_features().avx512() || !cpu_features().avx512_bf16) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  std::mt19937 rng(12);
+  std::normal_distribution<float> d(0.f, 1.f);
+  const int rows = 130, cols = 100;
+  const runtime::WeightType t = runtime::WeightType::kBF16;
+  const std::size_t row_bytes = kernels::weight_row_bytes(t, cols);
+  AlignedVector<std::uint8_t> bytes(rows * row_bytes);
+  std::vector<float> wv(cols);
+  for (int r = 0; r < rows; ++r) {
+    for (float& v : wv) v = d(rng);
+    ASSERT_TRUE(kernels::encode_row(wv.data(), cols, t, &bytes[r * row_bytes]));
+  }
+  const runtime::WeightMatrix w{t, bytes.data(), rows, cols};
+  for (int n : {runtime::cpu::kDpbf16Rows, runtime::cpu::kDpbf16Rows + 1}) {
+    std::vector<float> x(n * cols), y(n * rows), dp(n * rows), wide(n * rows);
+    for (float& v : x) v = d(rng);
+    runtime::cpu::matmul(x.data(), w, y.data(), n);
+    kernels::matmul_rows(w, x.data(), n, dp.data(), rows, 0, rows, kernels::CpuIsa::kAvx512Bf16);
+    kernels::matmul_rows(w, x.data(), n, wide.data(), rows, 0, rows, kernels::CpuIsa::kAvx512);
+    ASSERT_NE(dp, wide) << "the two paths should differ in their bits";
+    EXPECT_EQ(y, n <= runtime::cpu::kDpbf16Rows ? dp : wide) << n << " rows";
+  }
+}
+
 TEST(RuntimeWeights, AMatrixOffItsCacheLineIsCopiedOntoOne) {
   // Hugging Face's writer pads the header to 8 bytes only: a matrix can
   // start anywhere. Header padded to 8, then a 12-byte vector, then the
