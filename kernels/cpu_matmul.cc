@@ -623,11 +623,33 @@ void typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy,
   }
 }
 
-// AVX-512: kQuad weight rows at a time against up to kTile activation rows
-// (at batch 1 too: four streams of weights in flight), leftover rows one by
-// one.
+// AVX-512: kQuad weight rows at a time against up to kTile activation rows,
+// leftover rows one by one.
 constexpr int kQuad = 4;
 constexpr int kWide = 6, kWideFrom = 16;
+
+// Batch 1: each pass takes one row from each quarter of the slice [rb, re)
+// (rows t, t + L, t + 2L, t + 3L), so its four rows are four sequential
+// streams, each prefetched kPrefetchAhead down its own quarter. Four
+// adjacent rows are one stream read four ways at once, and each row's
+// prefetch lands in the rows beside it, already being read: on the Zen 4
+// VM (768-column rows) that read 16-bit weights at 20-21 GB/s on two
+// threads against 30-32 in quarters or one row at a time; quarters keep
+// the four FMA chains and four streams in flight that adjacent rows had on
+// the Xeon, where one row at a time read f16 about 10% slower
+// (docs/perf/runtime-cpu.md). quad(first row, row step, out[kQuad]);
+// single(row) for the leftover rows. Per output the same operations either
+// way, so the bits do not change.
+template <class Quad, class Single>
+inline void batch1_in_quarters(int rb, int re, float* y, const Quad& quad, const Single& single) {
+  const int L = (re - rb) / kQuad;
+  for (int t = 0; t < L; ++t) {
+    float out[kQuad];
+    quad(rb + t, L, out);
+    for (int j = 0; j < kQuad; ++j) y[rb + t + j * L] = out[j];
+  }
+  for (int r = rb + kQuad * L; r < re; ++r) single(r);
+}
 
 template <WeightType T>
 void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
@@ -641,6 +663,12 @@ void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   // q8_0 at batch 1 streams fastest one row at a time (measured: four rows
   // in flight read 15-20% slower; the widening, not the memory, bounds it).
   const bool in_fours = !(T == WeightType::kQ8_0 && n == 1);
+  if (in_fours && n == 1) {
+    return batch1_in_quarters(
+        rb, re, y,
+        [&](int r, int step, float* out) { avx512_tile<T, 1, kQuad>(w.row(r), step * stride, x, C, out, 0); },
+        [&](int r) { singles[0](w.row(r), stride, x, C, y + r, ldy, nullptr); });
+  }
   // Past kWideFrom rows (prefill, large batches: arithmetic, not memory,
   // bounds them) kWide activation rows to a tile: 24 accumulators, 10
   // loads per 24 FMAs where a 4 x 4 tile makes 8 per 16.
@@ -675,7 +703,8 @@ void avx512_typed_rows(const WeightMatrix& w, const float* x, int n, float* y, i
   }
 }
 
-// vdpbf16ps: the same tiling, four weight rows at a time past batch 1.
+// vdpbf16ps: the same tiling, four weight rows at a time (from the quarters
+// of the slice at batch 1).
 
 void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
   thread_local std::vector<std::uint16_t> xb;
@@ -687,6 +716,12 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const std::uint16_t*, int, float*, int) = {
       dpbf16_tile<1, kQuad>, dpbf16_tile<2, kQuad>, dpbf16_tile<3, kQuad>, dpbf16_tile<4, kQuad>};
   const std::size_t stride = weight_row_bytes(WeightType::kBF16, C);
+  if (n == 1) {
+    return batch1_in_quarters(
+        rb, re, y,
+        [&](int r, int step, float* out) { dpbf16_tile<1, kQuad>(w.row(r), step * stride, xb.data(), C, out, 0); },
+        [&](int r) { rows[0](w.row(r), xb.data(), C, y + r, ldy); });
+  }
   int r = rb;
   for (; r + kQuad <= re; r += kQuad) {
     for (int i0 = 0; i0 < n; i0 += kTile) {

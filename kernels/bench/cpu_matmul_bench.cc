@@ -1,7 +1,8 @@
 // Micro-benchmark of the CPU matrix-product kernels (kernels/cpu_matmul.h)
 // against this machine's memory bandwidth, measured in the same run: each
 // weight type streams a matrix of about 600 MB (past any L3 we have met),
-// at batch 1, 8 and 32, on 1 and 2 threads splitting the rows; "bytes_per_second"
+// at batch 1, 8 and 32, on 1 and 2 threads splitting the rows, in rows of
+// 4096 columns (and of 768, the 176M model's, at batch 1); "bytes_per_second"
 // counts the weight bytes read. BM_Memcpy is the reference: the copy
 // bandwidth plotforge-run bench reports (bytes read plus bytes written).
 // Weights and activations start on 64-byte lines, and the weights and the
@@ -30,7 +31,7 @@ namespace plotforge::kernels {
 namespace {
 
 constexpr std::size_t kBytes = 600u << 20;
-constexpr int kCols = 4096;
+constexpr int kCols = 4096, kModelCols = 768;
 
 CpuIsa widest() {
   const CpuFeatures& f = cpu_features();
@@ -88,9 +89,14 @@ void BM_Matmul(benchmark::State& state) {
     wp = &weights(t);
   }
   const bool off_line = state.range(3) != 0;
+  // range(4): the row width. The same bytes read as rows of another width
+  // (every type's rows are whole values, and q8_0's whole blocks).
+  const int cols = static_cast<int>(state.range(4));
   WeightMatrix w = wp->w;
+  w.rows = static_cast<int>(w.rows * weight_row_bytes(t, kCols) / weight_row_bytes(t, cols));
+  w.cols = cols;
   if (off_line) w.data += 48;  // the same rows, read from 48 bytes past each line
-  AlignedVector<float> xs(static_cast<std::size_t>(n) * kCols + 4, 0.5f);
+  AlignedVector<float> xs(static_cast<std::size_t>(n) * cols + 4, 0.5f);
   const float* x = xs.data() + (off_line ? 4 : 0);
   std::vector<float> y(static_cast<std::size_t>(n) * w.rows);
   const int per = (w.rows + state.threads() - 1) / state.threads();
@@ -99,10 +105,10 @@ void BM_Matmul(benchmark::State& state) {
     matmul_rows(w, x, n, y.data(), w.rows, rb, re, isa);
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * weight_row_bytes(t, kCols));
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * kCols * n);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * weight_row_bytes(t, cols));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * (re - rb) * cols * n);
   state.SetLabel(std::string(weight_type_name(t)) + " " + cpu_isa_name(isa) + " batch " + std::to_string(n) +
-                 (off_line ? " off the line" : ""));
+                 (cols != kCols ? " " + std::to_string(cols) + " columns" : "") + (off_line ? " off the line" : ""));
 }
 
 void BM_Memcpy(benchmark::State& state) {
@@ -120,13 +126,17 @@ void BM_Memcpy(benchmark::State& state) {
 
 void matmul_args(benchmark::internal::Benchmark* b) {
   for (WeightType t : {WeightType::kF32, WeightType::kBF16, WeightType::kF16, WeightType::kQ8_0}) {
-    for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0, 0});
-    if (t == WeightType::kBF16 || t == WeightType::kQ8_0) {
-      for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1, 0});
+    const bool own = t == WeightType::kBF16 || t == WeightType::kQ8_0;
+    for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 0, 0, kCols});
+    if (own) {
+      for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1, 0, kCols});
     }
+    // Batch 1 on rows as wide as 3 of the 176M model's 4 matrices'.
+    b->Args({static_cast<int>(t), 1, 0, 0, kModelCols});
+    if (own) b->Args({static_cast<int>(t), 1, 1, 0, kModelCols});
   }
-  for (int off_line : {0, 1}) b->Args({static_cast<int>(WeightType::kF32), 64, 0, off_line});
-  b->Args({static_cast<int>(WeightType::kF32), 32, 0, 1});
+  for (int off_line : {0, 1}) b->Args({static_cast<int>(WeightType::kF32), 64, 0, off_line, kCols});
+  b->Args({static_cast<int>(WeightType::kF32), 32, 0, 1, kCols});
 }
 
 BENCHMARK(BM_Memcpy)->Threads(1)->Threads(2)->UseRealTime();
