@@ -94,20 +94,6 @@ void sgemm_rows(const float* x, const WeightMatrix& w, float* y, int n) {
 
 void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
-  if (n == 1 && w.type == WeightType::kF32) {
-    // A float32 matrix-vector product: OpenBLAS's sgemv kernel, measured
-    // faster than ours on weights that sit in the cache (small models).
-    // One slice per thread, as for our kernels below (2-6% faster than
-    // four chunks a thread, docs/perf/runtime-cpu.md).
-    parallel_for(
-        static_cast<std::size_t>(out), 64,
-        [&](std::size_t begin, std::size_t end) {
-          cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(end - begin), in, 1.0f,
-                      reinterpret_cast<const float*>(w.row(static_cast<int>(begin))), in, x, 1, 0.0f, y + begin, 1);
-        },
-        1);
-    return;
-  }
   if (n > kSgemmRows) {
     sgemm_rows(x, w, y, n);
     return;

@@ -1,8 +1,8 @@
 // The CPU runtime's building blocks, shared by the decoder's engine
 // (engine.h) and the scene classifier (scene_classifier.h): projections
-// against weights in their stored precision (our kernels, OpenBLAS for a
-// float32 matrix-vector product), our own loops for the rest. Activations are
-// row-major float32 throughout.
+// against weights in their stored precision (our kernels, OpenBLAS's sgemm
+// for long prompts), our own loops for the rest. Activations are row-major
+// float32 throughout.
 #pragma once
 
 #include "inference/weights.h"
@@ -16,13 +16,16 @@ namespace plotforge::runtime::cpu {
 
 // y[n, w.rows] = x[n, w.cols] * W^T, on the runtime's threads, split by
 // weight rows so the weights stream from memory once:
-//   1 row of float32         OpenBLAS's sgemv;
-//   up to kSgemmRows rows    kernels/cpu_matmul.h's kernels for this CPU;
+//   up to kSgemmRows rows    kernels/cpu_matmul.h's kernels for this CPU
+//                            (float32 at 1 row too: on the Zen 4 VM they
+//                            decoded the 176M model 27-36 -> 43-44 and the
+//                            10M one 457-596 -> 813-1013 tokens/s against
+//                            OpenBLAS's sgemv, docs/perf/runtime-cpu.md);
 //                            past kPanelRows, weights other than float32
 //                            are first widened a panel of rows at a time
 //                            and the float32 kernel runs on the panel;
 //   more rows                OpenBLAS's sgemm (the same panels).
-// Our tiles give a row the same bits at any row count from 2 to
+// Our tiles give a row the same bits at any row count up to
 // kSgemmRows (a prompt's rows as a batch would decode them), and with the
 // weights on 64-byte lines they outrun sgemm there: 60 against 50 G
 // multiply-adds/s on one thread at 64 rows of 768 columns; past about 128

@@ -391,9 +391,12 @@ TEST(RuntimeParity, KvCacheSizedFromTheWorkReservedLazilyAndBoundedByMemory) {
 
 TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {
   // A prefill's rows (many at once: the wide tiles, and for f16 a widened
-  // panel) against the same rows decoded two at a time: float32 and f16
-  // weights give every row exactly the same products. 100 columns leave a
-  // ragged tail; 203 weight rows split unevenly between the threads.
+  // panel) against the same rows decoded one at a time (batch 1: four
+  // weight rows from the quarters of each thread's slice) and two at a
+  // time: float32 and f16 weights give every row exactly the same
+  // products, so a sequence's logits do not depend on whether it decodes
+  // alone. 100 columns leave a ragged tail; 203 weight rows split unevenly
+  // between the threads.
   std::mt19937 rng(11);
   std::normal_distribution<float> d(0.f, 1.f);
   const int rows = 203, cols = 100;
@@ -409,12 +412,15 @@ TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {
       for (float& v : x) v = d(rng);
       runtime::cpu::matmul(x.data(), w, y.data(), n);
       for (int i = 0; i < n; ++i) {
-        std::vector<float> two(2 * cols), y2(2 * rows);
+        std::vector<float> two(2 * cols), y1(rows), y2(2 * rows);
         std::copy(&x[i * cols], &x[i * cols] + cols, two.begin());
         std::copy(&x[i * cols], &x[i * cols] + cols, two.begin() + cols);
+        runtime::cpu::matmul(two.data(), w, y1.data(), 1);
         runtime::cpu::matmul(two.data(), w, y2.data(), 2);
-        for (int r = 0; r < rows; ++r)
+        for (int r = 0; r < rows; ++r) {
+          ASSERT_EQ(y[i * rows + r], y1[r]) << kernels::weight_type_name(t) << " n " << n << " row " << i << " alone";
           ASSERT_EQ(y[i * rows + r], y2[r]) << kernels::weight_type_name(t) << " n " << n << " row " << i;
+        }
       }
     }
   }
