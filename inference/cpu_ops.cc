@@ -32,15 +32,14 @@ void prepare_threads() {
   (void)once;
 }
 
-kernels::CpuIsa matmul_isa(WeightType t, int rows) {
+kernels::CpuIsa matmul_isa(WeightType t) {
   static const kernels::CpuIsa widest = [] {
     const CpuFeatures& f = cpu_features();
     if (f.avx512() && f.fma && f.f16c) return kernels::CpuIsa::kAvx512;
     if (f.avx2 && f.fma && f.f16c) return kernels::CpuIsa::kAvx2;
     return kernels::CpuIsa::kPortable;
   }();
-  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && rows <= kDpbf16Rows &&
-      cpu_features().avx512_bf16) {
+  if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kBF16 && cpu_features().avx512_bf16) {
     return kernels::CpuIsa::kAvx512Bf16;
   }
   if (widest == kernels::CpuIsa::kAvx512 && t == WeightType::kQ8_0 && cpu_features().avx512_vnni) {
@@ -94,12 +93,14 @@ void sgemm_rows(const float* x, const WeightMatrix& w, float* y, int n) {
 
 void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
   const int in = w.cols, out = w.rows;
-  if (n > kSgemmRows) {
+  const kernels::CpuIsa own = matmul_isa(w.type);
+  const bool dpbf16 = own == kernels::CpuIsa::kAvx512Bf16;  // at every row count (cpu_ops.h)
+  if (n > kSgemmRows && !dpbf16) {
     sgemm_rows(x, w, y, n);
     return;
   }
-  if (w.type == WeightType::kF32 || n <= kPanelRows) {
-    const kernels::CpuIsa isa = matmul_isa(w.type, n);
+  if (w.type == WeightType::kF32 || n <= kPanelRows || dpbf16) {
+    const kernels::CpuIsa isa = own;
     // One contiguous slice of weight rows per thread (a small matrix runs
     // inline): the rows cost the same, and four chunks a thread left one
     // thread spinning at each product's end and quantised x four times on

@@ -16,6 +16,7 @@ namespace plotforge::runtime::cpu {
 
 // y[n, w.rows] = x[n, w.cols] * W^T, on the runtime's threads, split by
 // weight rows so the weights stream from memory once:
+//   bf16 with AVX-512 BF16   vdpbf16ps at every row count (matmul_isa);
 //   up to kSgemmRows rows    kernels/cpu_matmul.h's kernels for this CPU
 //                            (float32 at 1 row too: on the Zen 4 VM they
 //                            decoded the 176M model 27-36 -> 43-44 and the
@@ -46,18 +47,17 @@ constexpr int kPanelRows = 48;
 // sgemm's 50, at 128 63 against 60, at 256 65 against 68).
 constexpr int kSgemmRows = 128;
 
-// Rows of x up to which bf16 weights go through vdpbf16ps. Past them the
-// widening tile (bf16 to float32 in registers, x kept in float32) runs
-// faster: kernels/bench/cpu_matmul_bench, two threads, G multiply-adds/s
-// against vdpbf16ps: at batch 1 15.1, 14.9 against 15.0, 15.3; at 8 67.7,
-// 63.8 against 63.1, 64.0; at 32 103.2, 103.0 against 77.4, 85.3.
-constexpr int kDpbf16Rows = 16;
-
-// The kernels' instruction set for this CPU and `rows` rows of x: the
-// widest it runs, for q8_0 weights vpdpbusd where the CPU has VNNI, and
-// for bf16 weights up to kDpbf16Rows vdpbf16ps (x rounded to bf16) where
-// the CPU has it.
-kernels::CpuIsa matmul_isa(WeightType t, int rows = 1);
+// The kernels' instruction set for this CPU and weight type: the widest
+// it runs, for q8_0 weights vpdpbusd where the CPU has VNNI, and for bf16
+// weights vdpbf16ps (x rounded to bf16) where the CPU has AVX-512 BF16.
+// bf16 goes through vdpbf16ps at every row count, prompts included: one
+// kernel, so a row's bits do not depend on its batch, and on the Zen 4 VM
+// it ran 1.7-2x the widening tile's multiply-adds at 8 and 32 rows and
+// decoded the 176M model at batch 32 1.5x as fast
+// (docs/perf/runtime-cpu.md). On the Xeon VM of the earlier entries the
+// widening tile was faster past 16 rows (103 against 77-85 G
+// multiply-adds/s at 32); that has not been measured again.
+kernels::CpuIsa matmul_isa(WeightType t);
 
 // y[i] = x[i] / rms(x[i]) * w, for n rows of d.
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps);

@@ -426,10 +426,13 @@ TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {
   }
 }
 
-TEST(RuntimeOps, Bf16GoesThroughVdpbf16psUpToItsRowsAndTheWideningTilePast) {
-  // Up to kDpbf16Rows rows of x, bf16 weights run vdpbf16ps where the CPU
-  // has it; past them the widening tile (faster there). Each choice shows
-  // in the bits: vdpbf16ps rounds x to bf16, the widening tile does not.
+TEST(RuntimeOps, Bf16GoesThroughVdpbf16psAtEveryRowCount) {
+  // Where the CPU has AVX-512 BF16, bf16 weights run vdpbf16ps at every
+  // row count: batch 1, a batch of 17, a 64-token prompt (where other
+  // types widen panels) and a 200-token one (where they go to sgemm). The
+  // choice shows in the bits: vdpbf16ps rounds x to bf16, the widening
+  // tile and sgemm do not. And so a row has the same bits alone or in any
+  // batch.
   if (!cpu_features().avx512() || !cpu_features().avx512_bf16) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
   std::mt19937 rng(12);
   std::normal_distribution<float> d(0.f, 1.f);
@@ -443,14 +446,16 @@ TEST(RuntimeOps, Bf16GoesThroughVdpbf16psUpToItsRowsAndTheWideningTilePast) {
     ASSERT_TRUE(kernels::encode_row(wv.data(), cols, t, &bytes[r * row_bytes]));
   }
   const runtime::WeightMatrix w{t, bytes.data(), rows, cols};
-  for (int n : {runtime::cpu::kDpbf16Rows, runtime::cpu::kDpbf16Rows + 1}) {
-    std::vector<float> x(n * cols), y(n * rows), dp(n * rows), wide(n * rows);
+  for (int n : {1, 16, 17, 64, runtime::cpu::kSgemmRows + 72}) {
+    std::vector<float> x(n * cols), y(n * rows), dp(n * rows), wide(n * rows), alone(rows);
     for (float& v : x) v = d(rng);
     runtime::cpu::matmul(x.data(), w, y.data(), n);
     kernels::matmul_rows(w, x.data(), n, dp.data(), rows, 0, rows, kernels::CpuIsa::kAvx512Bf16);
     kernels::matmul_rows(w, x.data(), n, wide.data(), rows, 0, rows, kernels::CpuIsa::kAvx512);
     ASSERT_NE(dp, wide) << "the two paths should differ in their bits";
-    EXPECT_EQ(y, n <= runtime::cpu::kDpbf16Rows ? dp : wide) << n << " rows";
+    EXPECT_EQ(y, dp) << n << " rows";
+    runtime::cpu::matmul(x.data() + (n - 1) * cols, w, alone.data(), 1);
+    EXPECT_TRUE(std::equal(alone.begin(), alone.end(), y.begin() + (n - 1) * rows)) << n << " rows: the last alone";
   }
 }
 
