@@ -385,6 +385,34 @@ PF_AVX512 void avx512_widen(const std::uint8_t* row, int C, float* out) {
   }
 }
 
+// ---- batch 1, shared by the AVX-512 kernels.
+constexpr int kQuad = 4;
+
+// Batch 1: each pass takes one row from each quarter of the slice [rb, re)
+// (rows t, t + L, t + 2L, t + 3L), so its four rows are four sequential
+// streams, each prefetched kPrefetchAhead down its own quarter. Four
+// adjacent rows are one stream read four ways at once, and each row's
+// prefetch lands in the rows beside it, already being read: on the Zen 4
+// VM (768-column rows) that read 16-bit weights at 20-21 GB/s on two
+// threads against 30-32 in quarters or one row at a time; quarters keep
+// the four FMA chains and four streams in flight that adjacent rows had on
+// the Xeon, where one row at a time read f16 about 10% slower, and on
+// weights that sit in the cache (q8_0 on the 10M model) they decode
+// 10-50% faster than one row at a time (docs/perf/runtime-cpu.md).
+// quad(first row, row step, out[kQuad]);
+// single(row) for the leftover rows. Per output the same operations either
+// way, so the bits do not change.
+template <class Quad, class Single>
+inline void batch1_in_quarters(int rb, int re, float* y, const Quad& quad, const Single& single) {
+  const int L = (re - rb) / kQuad;
+  for (int t = 0; t < L; ++t) {
+    float out[kQuad];
+    quad(rb + t, L, out);
+    for (int j = 0; j < kQuad; ++j) y[rb + t + j * L] = out[j];
+  }
+  for (int r = rb + kQuad * L; r < re; ++r) single(r);
+}
+
 // ---- AVX-512 VNNI: q8_0 weights against x quantised to q8_0 per block of
 // 32 (llama.cpp's q8_0 x q8_0 product): vpdpbusd sums four int8 products
 // into an int32 lane, so a pair of blocks (64 weights) is one instruction
@@ -501,7 +529,7 @@ PF_AVX512VNNI void vnni_q8_tile(const std::uint8_t* row0, std::size_t stride, co
 }
 
 // Past batch 1 two weight rows share each load of the activations; at
-// batch 1 one row at a time, as the widening path.
+// batch 1 four rows from the quarters of the slice.
 void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
   thread_local QuantisedRows xq;
   const int C = w.cols;
@@ -511,6 +539,12 @@ void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ld
   static constexpr Tile singles[kTile] = {vnni_q8_tile<1, 1>, vnni_q8_tile<2, 1>, vnni_q8_tile<3, 1>,
                                           vnni_q8_tile<4, 1>};
   const std::size_t stride = weight_row_bytes(WeightType::kQ8_0, C);
+  if (n == 1) {
+    return batch1_in_quarters(
+        rb, re, y,
+        [&](int r, int step, float* out) { vnni_q8_tile<1, kQuad>(w.row(r), step * stride, xq, 0, C, out, 0); },
+        [&](int r) { singles[0](w.row(r), stride, xq, 0, C, y + r, ldy); });
+  }
   for (int r = rb; r < re;) {
     const bool two = n > 1 && r + 2 <= re;
     for (int i0 = 0; i0 < n; i0 += kTile) {
@@ -623,33 +657,9 @@ void typed_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy,
   }
 }
 
-// AVX-512: kQuad weight rows at a time against up to kTile activation rows,
-// leftover rows one by one.
-constexpr int kQuad = 4;
+// AVX-512: kQuad (above) weight rows at a time against up to kTile
+// activation rows, leftover rows one by one.
 constexpr int kWide = 6, kWideFrom = 16;
-
-// Batch 1: each pass takes one row from each quarter of the slice [rb, re)
-// (rows t, t + L, t + 2L, t + 3L), so its four rows are four sequential
-// streams, each prefetched kPrefetchAhead down its own quarter. Four
-// adjacent rows are one stream read four ways at once, and each row's
-// prefetch lands in the rows beside it, already being read: on the Zen 4
-// VM (768-column rows) that read 16-bit weights at 20-21 GB/s on two
-// threads against 30-32 in quarters or one row at a time; quarters keep
-// the four FMA chains and four streams in flight that adjacent rows had on
-// the Xeon, where one row at a time read f16 about 10% slower
-// (docs/perf/runtime-cpu.md). quad(first row, row step, out[kQuad]);
-// single(row) for the leftover rows. Per output the same operations either
-// way, so the bits do not change.
-template <class Quad, class Single>
-inline void batch1_in_quarters(int rb, int re, float* y, const Quad& quad, const Single& single) {
-  const int L = (re - rb) / kQuad;
-  for (int t = 0; t < L; ++t) {
-    float out[kQuad];
-    quad(rb + t, L, out);
-    for (int j = 0; j < kQuad; ++j) y[rb + t + j * L] = out[j];
-  }
-  for (int r = rb + kQuad * L; r < re; ++r) single(r);
-}
 
 template <WeightType T>
 void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy, int rb, int re) {
