@@ -3,7 +3,9 @@
 // weight matrix W kept in its stored precision (kernels/weight_formats.h).
 // Decoding is bound by reading W from memory, so the kernels stream each
 // weight row once per call whatever the batch, convert it in registers and
-// accumulate in float32. Past 16 rows of x (a prompt) arithmetic bounds
+// accumulate in float32; at batch 1 the AVX-512 kernels take four weight
+// rows at a time from the four quarters of the caller's row range, four
+// sequential streams. Past 16 rows of x (a prompt) arithmetic bounds
 // them instead, and AVX-512 takes x six rows at a time against four weight
 // rows. W and x should start on 64-byte lines (base/aligned.h): a load
 // across two lines costs a quarter of a tile's speed.
