@@ -2,7 +2,7 @@
 // against this machine's memory bandwidth, measured in the same run: each
 // weight type streams a matrix of about 600 MB (past any L3 we have met),
 // at batch 1, 8 and 32, on 1 and 2 threads splitting the rows, in rows of
-// 4096 columns (and of 768, the 176M model's, at batch 1); "bytes_per_second"
+// 4096 columns (and of 768, the 176M model's, at batch 1 and 32); "bytes_per_second"
 // counts the weight bytes read. BM_Memcpy is the reference: the copy
 // bandwidth plotforge-run bench reports (bytes read plus bytes written).
 // Weights and activations start on 64-byte lines, and the weights and the
@@ -131,9 +131,11 @@ void matmul_args(benchmark::internal::Benchmark* b) {
     if (own) {
       for (int n : {1, 8, 32}) b->Args({static_cast<int>(t), n, 1, 0, kCols});
     }
-    // Batch 1 on rows as wide as 3 of the 176M model's 4 matrices'.
-    b->Args({static_cast<int>(t), 1, 0, 0, kModelCols});
-    if (own) b->Args({static_cast<int>(t), 1, 1, 0, kModelCols});
+    // Batch 1 and 32 on rows as wide as 3 of the 176M model's 4 matrices'.
+    for (int n : {1, 32}) {
+      b->Args({static_cast<int>(t), n, 0, 0, kModelCols});
+      if (own) b->Args({static_cast<int>(t), n, 1, 0, kModelCols});
+    }
   }
   for (int off_line : {0, 1}) b->Args({static_cast<int>(WeightType::kF32), 64, 0, off_line, kCols});
   b->Args({static_cast<int>(WeightType::kF32), 32, 0, 1, kCols});
