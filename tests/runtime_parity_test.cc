@@ -299,10 +299,12 @@ TEST(RuntimePrecision, Bf16F16AndQ8WeightsStayCloseToFp32) {
   // Measured on this fixture (2026-12-01): bf16 0.0045 / 0.0031, f16 0.0004, q8_0 0.0071 largest logit
   // differences, NLL changes under 0.01%, every greedy token the same. The bounds leave about 4x room,
   // but for q8_0 on a CPU with AVX-512 VNNI, which quantises the activations too (kernels/cpu_matmul.h):
-  // 0.018 and +0.005% there (2026-12-03), 1.7x room.
-  cases.push_back({"bf16 bundle (stored)", runtime::Model::load(bf16_bundle), 0.02f, 0.001, true});
+  // 0.018 and +0.005% there (2026-12-03), 1.7x room. bf16 on a CPU with AVX-512 BF16 rounds the
+  // activations to bf16 at every row count since 2026-12-04 (inference/cpu_ops.h), prompts included:
+  // 0.0149 and 0.0087 there (Zen 4 VM), so 0.05, 3.4x room.
+  cases.push_back({"bf16 bundle (stored)", runtime::Model::load(bf16_bundle), 0.05f, 0.001, true});
   cases.push_back(
-      {"--weights bf16", runtime::Model::load(trained().bundle, runtime::WeightType::kBF16), 0.02f, 0.001, true});
+      {"--weights bf16", runtime::Model::load(trained().bundle, runtime::WeightType::kBF16), 0.05f, 0.001, true});
   cases.push_back(
       {"--weights f16", runtime::Model::load(trained().bundle, runtime::WeightType::kF16), 0.002f, 0.0002, true});
   cases.push_back(
