@@ -100,7 +100,6 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     return;
   }
   if (w.type == WeightType::kF32 || n <= kPanelRows || dpbf16) {
-    const kernels::CpuIsa isa = own;
     // One contiguous slice of weight rows per thread (a small matrix runs
     // inline): the rows cost the same, and four chunks a thread left one
     // thread spinning at each product's end and quantised x four times on
@@ -109,7 +108,7 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
     parallel_for(
         static_cast<std::size_t>(out), 64,
         [&](std::size_t begin, std::size_t end) {
-          kernels::matmul_rows(w, x, n, y, out, static_cast<int>(begin), static_cast<int>(end), isa);
+          kernels::matmul_rows(w, x, n, y, out, static_cast<int>(begin), static_cast<int>(end), own);
         },
         1);
     return;

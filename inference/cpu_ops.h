@@ -26,8 +26,10 @@ namespace plotforge::runtime::cpu {
 //                            are first widened a panel of rows at a time
 //                            and the float32 kernel runs on the panel;
 //   more rows                OpenBLAS's sgemm (the same panels).
-// Our tiles give a row the same bits at any row count up to
-// kSgemmRows (a prompt's rows as a batch would decode them), and with the
+// Our tiles give a float32, f16 or bf16 row the same bits at any row
+// count up to kSgemmRows (bf16 with AVX-512 BF16: at any count; q8_0 on
+// VNNI: up to kPanelRows, as x is quantised only there), so a prompt's
+// rows come out as a batch would decode them; and with the
 // weights on 64-byte lines they outrun sgemm there: 60 against 50 G
 // multiply-adds/s on one thread at 64 rows of 768 columns; past about 128
 // rows sgemm's packed panels win (bench/projection_bench,
