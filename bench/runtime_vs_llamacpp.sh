@@ -15,18 +15,23 @@
 # batch 1, 8 and 32 (16-token prompts), prefill of 64 and 512 tokens (512
 # where the context allows); medians are printed as a Markdown table, with
 # the memcpy bandwidth plotforge-run bench measures in the same run.
+# Both keep the KV cache in KV (default f16, llama.cpp's default cache type;
+# plotforge-run --kv-type, llama.cpp -ctk/-ctv), so attention reads the same
+# bytes in both.
 # usage: LLAMA=DIR PY=PYTHON bench/runtime_vs_llamacpp.sh BUNDLE...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-build/bin/plotforge-run}
 REPEATS=${REPEATS:-3}
 DECODE=${DECODE:-64}
+KV=${KV:-f16}
 : "${LLAMA:?set LLAMA to a built llama.cpp tree}" "${PY:?set PY to a python with torch, transformers, sentencepiece}"
 LLAMA_BUILD=${LLAMA_BUILD:-$LLAMA/build}
 [ $# -ge 1 ] || { echo "usage: LLAMA=DIR PY=PYTHON $0 BUNDLE..." >&2; exit 2; }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
 echo "== plotforge $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)'); llama.cpp $(git -C "$LLAMA" rev-parse --short HEAD 2>/dev/null || echo '?') built in $LLAMA_BUILD"
 echo "== $($RUN system | grep -E '^(cpu|blas):' | tr '\n' ' ')"
+echo "== KV cache: $KV in both"
 out=$(mktemp -d)
 for bundle in "$@"; do
   name=$(basename "$bundle")
@@ -38,15 +43,15 @@ for bundle in "$@"; do
     prompts=64; [ "$ctx" -gt 512 ] && prompts="64 512"
     for rep in $(seq "$REPEATS"); do
       for p in $prompts; do
-        $RUN bench --bundle "$bundle" --weights $t --batch-sizes 1,8,32 --decode-tokens $DECODE --prompt-tokens $p \
+        $RUN bench --bundle "$bundle" --weights $t --kv-type "$KV" --batch-sizes 1,8,32 --decode-tokens $DECODE --prompt-tokens $p \
           --sessions 1 --branches 1 --prefix-tokens 16 --branch-tokens 4 --repeats 1 > "$out/pf-$name-$t-$p-$rep.txt"
       done
       # A crash of llama.cpp (its AMX path did, on one machine) is reported
       # and its row left out, not the whole run.
-      "$LLAMA_BUILD/bin/llama-bench" -m "$gguf" -t 2 -p "${prompts// /,}" -n $DECODE -r 1 -o json \
+      "$LLAMA_BUILD/bin/llama-bench" -m "$gguf" -t 2 -ctk "$KV" -ctv "$KV" -p "${prompts// /,}" -n $DECODE -r 1 -o json \
         > "$out/ll-$name-$t-$rep.json" 2> /dev/null ||
         { echo "llama-bench failed (exit $?) on $gguf" >&2; rm -f "$out/ll-$name-$t-$rep.json"; }
-      "$LLAMA_BUILD/bin/llama-batched-bench" -m "$gguf" -t 2 -npp 16 -ntg $DECODE -npl 8,32 -c $(( 40 * (16 + DECODE) )) \
+      "$LLAMA_BUILD/bin/llama-batched-bench" -m "$gguf" -t 2 -ctk "$KV" -ctv "$KV" -npp 16 -ntg $DECODE -npl 8,32 -c $(( 40 * (16 + DECODE) )) \
         > "$out/llb-$name-$t-$rep.txt" 2> /dev/null ||
         { echo "llama-batched-bench failed (exit $?) on $gguf" >&2; rm -f "$out/llb-$name-$t-$rep.txt"; }
     done

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <type_traits>
 
 #include "base/cpu_features.h"
+#include "base/dtype.h"
 #include "base/error.h"
 #include "inference/adapter.h"
 #include "inference/cpu_ops.h"
@@ -27,6 +29,16 @@ namespace {
 // inline against
 // 108, 110, 115 from 768 (docs/perf/runtime-cpu.md).
 constexpr std::size_t kParallelAttention = 768;
+
+// A key or value as the cache holds it (kv_cache.h's KvType).
+template <class E>
+E to_cache(float x) {
+  if constexpr (std::is_same_v<E, float>) {
+    return x;
+  } else {
+    return float_to_f16(x);
+  }
+}
 }  // namespace
 
 void rotary_tables(const ModelConfig& c, std::vector<float>& cos, std::vector<float>& sin) {
@@ -132,70 +144,80 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
       lora->apply(l, Proj::kK, h.data(), D, qkv.data() + q_out, qkv_out);
       lora->apply(l, Proj::kV, h.data(), D, qkv.data() + q_out + kv_out, qkv_out);
     }
-    // Rotary on q and k, then k and v into the cache.
-    for (int n = 0; n < N; ++n) {
-      float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
-      const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
-      const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
-      for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
-      for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
-      const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
-      for (int g = 0; g < KV; ++g) {
-        // Keys transposed (position fastest), values as rows (kv_cache.h).
-        float* kb = pool_.k(block, l) + static_cast<std::size_t>(g) * hd * bs + off;
-        for (int j = 0; j < hd; ++j) kb[static_cast<std::size_t>(j) * bs] = r[q_out + g * hd + j];
-        std::copy_n(r + q_out + kv_out + g * hd, hd, pool_.v(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd);
+    // Rotary on q and k, then k and v into the cache and attention over it,
+    // with the cache's element E (float, or uint16_t halves: kv_cache.h).
+    const auto cache_and_attend = [&](auto zero) {
+      using E = decltype(zero);
+      for (int n = 0; n < N; ++n) {
+        float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
+        const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
+        const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
+        for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
+        for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
+        const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
+        for (int g = 0; g < KV; ++g) {
+          // Keys transposed (position fastest), values as rows (kv_cache.h).
+          E* kb = pool_.k<E>(block, l) + static_cast<std::size_t>(g) * hd * bs + off;
+          for (int j = 0; j < hd; ++j) kb[static_cast<std::size_t>(j) * bs] = to_cache<E>(r[q_out + g * hd + j]);
+          E* vb = pool_.v<E>(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd;
+          for (int j = 0; j < hd; ++j) vb[j] = to_cache<E>(r[q_out + kv_out + g * hd + j]);
+        }
       }
+      // Attention over the cache (kernels/cpu_paged_attention.h): a task is
+      // one head over a chunk of rows in `order`, so rows that share blocks
+      // (forked branches, a cached prefix, a prefill's positions) share each
+      // block's loads.
+      const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
+      // Little work (a short context at batch 1) runs inline.
+      const std::size_t tasks = static_cast<std::size_t>(H) * chunks;
+      parallel_for(tasks, positions * H >= kParallelAttention ? 1 : tasks + 1, [&](std::size_t begin, std::size_t end) {
+        std::vector<kernels::PagedQueryOf<E>> queries;
+        std::vector<const E*> kv_ptrs;
+        for (std::size_t task = begin; task < end; ++task) {
+          const int head = static_cast<int>(task % H), chunk = static_cast<int>(task / H);
+          const int g = head / group, first = N * chunk / chunks, last = N * (chunk + 1) / chunks;
+          // Each row's block pointers for head group g: keys, then values.
+          std::size_t total = 0;
+          for (int i = first; i < last; ++i) {
+            const int len = row_pos[order[i]] + 1;
+            total += 2 * ((len + bs - 1) / bs);
+          }
+          kv_ptrs.resize(total);
+          queries.clear();
+          std::size_t at = 0;
+          for (int i = first; i < last; ++i) {
+            const int n = order[i];
+            const Sequence& s = *row_seq[n];
+            const int len = row_pos[n] + 1, nblocks = (len + bs - 1) / bs;
+            const E** kp = &kv_ptrs[at];
+            const E** vp = kp + nblocks;
+            at += 2 * nblocks;
+            for (int b = 0; b < nblocks; ++b) {
+              kp[b] = pool_.k<E>(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+              vp[b] = pool_.v<E>(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
+            }
+            kernels::PagedQueryOf<E> pq;
+            pq.q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
+            pq.k = kp;
+            pq.v = vp;
+            pq.len = len;
+            // A VAE's memory slot: one more key and value, ahead of position 0.
+            if (s.latent) {
+              pq.mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
+              pq.mem_v = pq.mem_k + kv_out;
+            }
+            pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
+            queries.push_back(pq);
+          }
+          kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale, isa);
+        }
+      });
+    };
+    if (pool_.kv_type() == KvType::kF16) {
+      cache_and_attend(std::uint16_t{});
+    } else {
+      cache_and_attend(0.0f);
     }
-    // Attention over the cache (kernels/cpu_paged_attention.h): a task is
-    // one head over a chunk of rows in `order`, so rows that share blocks
-    // (forked branches, a cached prefix, a prefill's positions) share each
-    // block's loads.
-    const kernels::CpuIsa isa = cpu::matmul_isa(WeightType::kF32);
-    // Little work (a short context at batch 1) runs inline.
-    const std::size_t tasks = static_cast<std::size_t>(H) * chunks;
-    parallel_for(tasks, positions * H >= kParallelAttention ? 1 : tasks + 1, [&](std::size_t begin, std::size_t end) {
-      std::vector<kernels::PagedQuery> queries;
-      std::vector<const float*> kv_ptrs;
-      for (std::size_t task = begin; task < end; ++task) {
-        const int head = static_cast<int>(task % H), chunk = static_cast<int>(task / H);
-        const int g = head / group, first = N * chunk / chunks, last = N * (chunk + 1) / chunks;
-        // Each row's block pointers for head group g: keys, then values.
-        std::size_t total = 0;
-        for (int i = first; i < last; ++i) {
-          const int len = row_pos[order[i]] + 1;
-          total += 2 * ((len + bs - 1) / bs);
-        }
-        kv_ptrs.resize(total);
-        queries.clear();
-        std::size_t at = 0;
-        for (int i = first; i < last; ++i) {
-          const int n = order[i];
-          const Sequence& s = *row_seq[n];
-          const int len = row_pos[n] + 1, nblocks = (len + bs - 1) / bs;
-          const float** kp = &kv_ptrs[at];
-          const float** vp = kp + nblocks;
-          at += 2 * nblocks;
-          for (int b = 0; b < nblocks; ++b) {
-            kp[b] = pool_.k(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-            vp[b] = pool_.v(s.blocks[b], l) + static_cast<std::size_t>(g) * bs * hd;
-          }
-          kernels::PagedQuery pq;
-          pq.q = &qkv[static_cast<std::size_t>(n) * qkv_out + head * hd];
-          pq.k = kp;
-          pq.v = vp;
-          pq.len = len;
-          // A VAE's memory slot: one more key and value, ahead of position 0.
-          if (s.latent) {
-            pq.mem_k = s.latent->memory.data() + static_cast<std::size_t>(l) * 2 * kv_out + g * hd;
-            pq.mem_v = pq.mem_k + kv_out;
-          }
-          pq.out = &att[static_cast<std::size_t>(n) * q_out + head * hd];
-          queries.push_back(pq);
-        }
-        kernels::attend_paged(queries.data(), static_cast<int>(queries.size()), bs, hd, scale, isa);
-      }
-    });
     cpu::block_output(w, att.data(), x.data(), N, D, F, c.norm_eps, h.data(), gu.data(), act.data(), proj.data(), lora,
                       l);
   }
@@ -215,11 +237,19 @@ void RuntimeOptions::validate() const {
   if (kv_cache_mb < 0) throw InputError("--kv-cache-mb: must be positive (or 0: sized from the work)");
   if (cache_blocks > 0 && kv_cache_mb > 0) throw InputError("give one of --cache-blocks and --kv-cache-mb");
   weight_type();
+  if (kv() != KvType::kF32 && device != "cpu")
+    throw InputError("--kv-type " + kv_type + ": only the CPU engine has a choice (the CUDA engine keeps bf16)");
+}
+
+KvType RuntimeOptions::kv() const {
+  if (kv_type == "f32") return KvType::kF32;
+  if (kv_type == "f16") return KvType::kF16;
+  throw InputError("--kv-type: '" + kv_type + "' is not one of f32, f16");
 }
 
 int RuntimeOptions::cache_blocks_for(const ModelConfig& c, int sequences) const {
   validate();
-  const std::size_t block = BlockPool::block_bytes(c, kBlockSize);
+  const std::size_t block = BlockPool::block_bytes(c, kBlockSize, kv());
   std::int64_t blocks = cache_blocks;
   if (blocks == 0 && kv_cache_mb > 0) {
     blocks = static_cast<std::int64_t>(kv_cache_mb) * (1 << 20) / static_cast<std::int64_t>(block);
@@ -254,15 +284,16 @@ std::optional<WeightType> RuntimeOptions::weight_type() const {
   return t;
 }
 
-Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks) {
+Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks, KvType kv) {
   if (num_blocks < 1) throw InputError("--cache-blocks: must be at least 1");
   Runtime r;
   if (device == "cpu") {
-    r.pool = std::make_unique<BlockPool>(model.config(), block_size, num_blocks);
+    r.pool = std::make_unique<BlockPool>(model.config(), block_size, num_blocks, /*host_storage=*/true, kv);
     r.engine = std::make_unique<CpuEngine>(model, *r.pool);
     return r;
   }
   if (device == "cuda") {
+    if (kv != KvType::kF32) throw InputError("--kv-type: the CUDA engine keeps its own cache in bf16");
 #if PLOTFORGE_HAVE_CUDA
     r.pool = std::make_unique<BlockPool>(model.config(), block_size, num_blocks, /*host_storage=*/false);
     r.engine = std::make_unique<CudaEngine>(model, *r.pool);

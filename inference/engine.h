@@ -82,7 +82,8 @@ struct Runtime {
   std::unique_ptr<BlockPool> pool;
   std::unique_ptr<Engine> engine;
 };
-Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks);
+Runtime make_runtime(const Model& model, const std::string& device, int block_size, int num_blocks,
+                     KvType kv = KvType::kF32);
 
 // How plotforge-run runs a bundle: the options its commands share (the
 // fields are declared once, base/settings.h).
@@ -103,6 +104,11 @@ struct RuntimeOptions {
   // bytes per decoded token, which is what bounds decoding; q8_0 costs a
   // little accuracy (docs/perf/runtime-cpu.md). The CUDA engine keeps bf16.
   std::string weights = "stored";
+  // What the CPU engine's KV cache holds: f32, or f16 (half the memory and
+  // half the bytes attention reads, keys and values rounded to half
+  // precision as llama.cpp's default cache keeps them; kv_cache.h). The
+  // CUDA engine keeps its own cache in bf16 and takes only the default.
+  std::string kv_type = "f32";
 
   template <class V>
   void fields(V&& v) {
@@ -110,19 +116,22 @@ struct RuntimeOptions {
     v("weights", weights, "weight precision in memory: stored (as in the bundle), f32, bf16, f16 or q8_0");
     v("cache-blocks", cache_blocks, "KV cache blocks of 16 positions (0: from --kv-cache-mb, or sized from the work)");
     v("kv-cache-mb", kv_cache_mb, "KV cache budget in MB (0: sized from the work)");
+    v("kv-type", kv_type, "KV cache precision on the CPU: f32, or f16 (half the memory)");
     v("prefill-chunk", prefill_chunk, "prompt tokens a request prefills per step");
   }
   // Throws InputError naming the option when a value is out of range.
   void validate() const;
   // --weights as a type; none for "stored".
   std::optional<WeightType> weight_type() const;
+  // --kv-type as a type.
+  KvType kv() const;
   // The KV cache blocks for `sequences` sequences of up to the model's
   // context at once (or what --cache-blocks / --kv-cache-mb say). Throws
   // InputError, with the megabytes it would need, for a host cache larger
   // than the memory available.
   int cache_blocks_for(const ModelConfig& c, int sequences) const;
   Runtime make(const Model& model, int sequences) const {
-    return make_runtime(model, device, kBlockSize, cache_blocks_for(model.config(), sequences));
+    return make_runtime(model, device, kBlockSize, cache_blocks_for(model.config(), sequences), kv());
   }
 };
 

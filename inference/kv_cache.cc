@@ -11,27 +11,30 @@
 
 namespace plotforge::runtime {
 
-std::size_t BlockPool::block_bytes(const ModelConfig& c, int block_size) {
-  return 2ull * c.n_kv_heads * block_size * c.head_dim() * c.n_layers * sizeof(float);
+std::size_t kv_type_size(KvType t) { return t == KvType::kF16 ? 2 : 4; }
+const char* kv_type_name(KvType t) { return t == KvType::kF16 ? "f16" : "f32"; }
+
+std::size_t BlockPool::block_bytes(const ModelConfig& c, int block_size, KvType kv) {
+  return 2ull * c.n_kv_heads * block_size * c.head_dim() * c.n_layers * kv_type_size(kv);
 }
 
-void BlockPool::Unmap::operator()(float* p) const { munmap(p, bytes); }
+void BlockPool::Unmap::operator()(char* p) const { munmap(p, bytes); }
 
-BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage)
-    : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers), data_(nullptr, Unmap{0}) {
-  layer_floats_ = 2ull * c.n_kv_heads * block_size * c.head_dim();
-  block_floats_ = layer_floats_ * c.n_layers;
+BlockPool::BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage, KvType kv)
+    : block_size_(block_size), num_blocks_(num_blocks), layers_(c.n_layers), kv_type_(kv), data_(nullptr, Unmap{0}) {
+  layer_bytes_ = 2ull * c.n_kv_heads * block_size * c.head_dim() * kv_type_size(kv);
+  block_bytes_ = layer_bytes_ * c.n_layers;
   if (host_storage) {
     // Address space only: pages arrive zeroed on first touch (MAP_NORESERVE:
     // the pool is a ceiling, not a commitment).
-    const std::size_t bytes = std::max<std::size_t>(1, block_floats_ * num_blocks * sizeof(float));
+    const std::size_t bytes = std::max<std::size_t>(1, block_bytes_ * num_blocks);
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     // Attention reads each block's keys and values a head (a few KB) at a
     // time, across blocks and layers: on 4 KB pages nearly every read is a
     // TLB miss (base/huge_pages.h).
     advise_huge_pages(p, bytes);
-    data_ = std::unique_ptr<float, Unmap>(static_cast<float*>(p), Unmap{bytes});
+    data_ = std::unique_ptr<char, Unmap>(static_cast<char*>(p), Unmap{bytes});
   }
   refs_.assign(num_blocks, 0);
   for (int b = num_blocks - 1; b >= 0; --b) free_.push_back(b);
@@ -51,11 +54,8 @@ void BlockPool::release(int block) {
   if (--refs_[block] == 0) free_.push_back(block);
 }
 
-float* BlockPool::k(int block, int layer) { return block_data(block) + layer * layer_floats_; }
-float* BlockPool::v(int block, int layer) { return k(block, layer) + layer_floats_ / 2; }
-
 void BlockPool::copy_block(int dst, int src) {
-  if (data_) std::memcpy(block_data(dst), block_data(src), block_floats_ * sizeof(float));
+  if (data_) std::memcpy(block_data(dst), block_data(src), block_bytes_);
   if (copier_) copier_(dst, src);
 }
 

@@ -2,7 +2,7 @@
 // sequence, reference counts so sequences can share blocks.
 //
 // A block holds block_size positions of keys and values for every layer:
-//   [layer][K or V][kv_head][...] floats, the keys as [head_dim][position
+//   [layer][K or V][kv_head][...] elements (KvType), the keys as [head_dim][position
 // in block] (transposed: one vector of scores per key row, the layout
 // kernels/cpu_paged_attention.h reads) and the values as [position in
 // block][head_dim].
@@ -24,12 +24,26 @@ namespace plotforge::runtime {
 
 class Adapter;  // inference/adapter.h
 
+// What a host cache holds per key and value (--kv-type):
+//   kF32  float32: attention reads exactly what the projection computed.
+//   kF16  IEEE half, rounded to nearest (llama.cpp's default cache type):
+//         half the memory, so twice the sequences or context in a budget,
+//         and half the bytes attention reads, which is what bounds it over
+//         many sequences (decode at batch 32 on the 176M model read about
+//         as many bytes of cache as of f16 weights per step,
+//         docs/perf/runtime-cpu.md). Keys and values past 65504 in
+//         magnitude become infinite; the models here stay far below.
+enum class KvType { kF32, kF16 };
+std::size_t kv_type_size(KvType t);
+const char* kv_type_name(KvType t);
+
 class BlockPool {
  public:
   // host_storage false: the pool only hands out and counts block ids, and
-  // the data lives elsewhere (the CUDA engine's device caches; k(), v() and
-  // block_data() must not be called).
-  BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage = true);
+  // the data lives elsewhere (the CUDA engine's device caches; k() and v()
+  // must not be called).
+  BlockPool(const ModelConfig& c, int block_size, int num_blocks, bool host_storage = true, KvType kv = KvType::kF32);
+  KvType kv_type() const { return kv_type_; }
   int block_size() const { return block_size_; }
   int free_blocks() const { return static_cast<int>(free_.size()); }
   int total_blocks() const { return num_blocks_; }
@@ -40,25 +54,33 @@ class BlockPool {
   void retain(int block) { ++refs_[block]; }
   void release(int block);
   int refcount(int block) const { return refs_[block]; }
-  float* k(int block, int layer);
-  float* v(int block, int layer);
-  std::size_t block_floats() const { return block_floats_; }
-  float* block_data(int block) { return data_.get() + static_cast<std::size_t>(block) * block_floats_; }
+  // A block's keys and values for one layer, as E (float for kF32,
+  // std::uint16_t holding halves for kF16; the caller checks kv_type()).
+  template <class E>
+  E* k(int block, int layer) {
+    return reinterpret_cast<E*>(block_data(block) + layer * layer_bytes_);
+  }
+  template <class E>
+  E* v(int block, int layer) {
+    return reinterpret_cast<E*>(block_data(block) + layer * layer_bytes_ + layer_bytes_ / 2);
+  }
   // Bytes one block takes (keys and values of every layer).
-  static std::size_t block_bytes(const ModelConfig& c, int block_size);
+  static std::size_t block_bytes(const ModelConfig& c, int block_size, KvType kv = KvType::kF32);
   // Copies a block's keys and values (copy-on-write when branching), in host
   // storage and through the copier a backend with its own storage set.
   void copy_block(int dst, int src);
   void set_copier(std::function<void(int dst, int src)> copy) { copier_ = std::move(copy); }
 
  private:
+  char* block_data(int block) { return data_.get() + static_cast<std::size_t>(block) * block_bytes_; }
   int block_size_, num_blocks_, layers_;
-  std::size_t layer_floats_, block_floats_;
+  KvType kv_type_;
+  std::size_t layer_bytes_, block_bytes_;
   struct Unmap {
     std::size_t bytes;
-    void operator()(float* p) const;
+    void operator()(char* p) const;
   };
-  std::unique_ptr<float, Unmap> data_;
+  std::unique_ptr<char, Unmap> data_;
   std::vector<int> refs_, free_;
   std::function<bool()> evict_one_;
   std::function<void(int, int)> copier_;

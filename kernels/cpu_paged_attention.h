@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/cpu_matmul.h"
 
@@ -39,28 +40,38 @@ constexpr int kPagedTile = 16;
 
 // One query of one head. Block b holds positions b*bs ... b*bs+bs-1.
 // Queries whose k[b] pointers are equal read the same block b (their v[b]
-// must be equal too).
-struct PagedQuery {
-  const float* q;         // [hd]
-  const float* const* k;  // k[b]: block b's keys transposed, [hd][bs] (positions contiguous)
-  const float* const* v;  // v[b]: block b's values, [bs][hd]
-  int len;                // positions 0 ... len-1 are attended (len >= 1)
+// must be equal too). E is the cache's element: float, or std::uint16_t
+// holding IEEE half floats (an f16 cache, as llama.cpp keeps by default:
+// half the bytes, which is what bounds attention over many sequences).
+template <class E>
+struct PagedQueryOf {
+  const float* q;     // [hd]
+  const E* const* k;  // k[b]: block b's keys transposed, [hd][bs] (positions contiguous)
+  const E* const* v;  // v[b]: block b's values, [bs][hd]
+  int len;            // positions 0 ... len-1 are attended (len >= 1)
   // Optional (a VAE's memory slot): one more key and value ahead of
-  // position 0, never masked.
+  // position 0, never masked; float32 whatever the cache holds.
   const float* mem_k = nullptr;
   const float* mem_v = nullptr;
   float* out;  // [hd]: softmax(q . k_t * scale) . v_t
 };
+using PagedQuery = PagedQueryOf<float>;
+using PagedQueryF16 = PagedQueryOf<std::uint16_t>;
 
 // Runs the m queries. Queries that share blocks are visited together when
 // they sit next to each other in `queries` (order them so); queries that do
 // not share may come in any order. bs is a multiple of kPagedTile; a
 // block's positions past what a query attends are never used (they may hold
 // anything). Allocates its scratch, m * (hd + 2) floats. The caller checks
-// that isa runs on this CPU.
+// that isa runs on this CPU (an f16 cache is widened with F16C on kAvx2
+// and the AVX-512 sets). Keys and values from an f16 cache are exactly
+// their half values widened, so the only difference from a float32 cache
+// is the rounding of what was written to it.
 void attend_paged(const PagedQuery* queries, int m, int bs, int hd, float scale, CpuIsa isa);
+void attend_paged(const PagedQueryF16* queries, int m, int bs, int hd, float scale, CpuIsa isa);
 
 // The reference: each query on its own, two-pass softmax in double.
 void attend_paged_reference(const PagedQuery* queries, int m, int bs, int hd, float scale);
+void attend_paged_reference(const PagedQueryF16* queries, int m, int bs, int hd, float scale);
 
 }  // namespace plotforge::kernels

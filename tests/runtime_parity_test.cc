@@ -253,10 +253,10 @@ struct PrecisionRun {
 };
 
 PrecisionRun run_precision(const runtime::Model& model, const std::vector<int>& passage, const std::vector<int>& a,
-                           const std::vector<int>& b) {
+                           const std::vector<int>& b, runtime::KvType kv = runtime::KvType::kF32) {
   PrecisionRun r;
   const int V = model.config().vocab;
-  runtime::BlockPool pool(model.config(), 16, 256);
+  runtime::BlockPool pool(model.config(), 16, 256, /*host_storage=*/true, kv);
   runtime::CpuEngine engine(model, pool);
   runtime::Sequence seq;
   std::vector<runtime::BatchItem> batch{{&seq, passage, true}};
@@ -294,6 +294,7 @@ TEST(RuntimePrecision, Bf16F16AndQ8WeightsStayCloseToFp32) {
     float max_logit_diff;     // largest |logit - fp32 logit| allowed over the passage
     double max_nll_increase;  // relative increase of the passage's mean NLL allowed
     bool same_greedy;         // greedy 200 tokens identical to fp32's
+    runtime::KvType kv = runtime::KvType::kF32;
   };
   std::vector<Case> cases;
   // Measured on this fixture (2026-12-01): bf16 0.0045 / 0.0031, f16 0.0004, q8_0 0.0071 largest logit
@@ -309,11 +310,15 @@ TEST(RuntimePrecision, Bf16F16AndQ8WeightsStayCloseToFp32) {
       {"--weights f16", runtime::Model::load(trained().bundle, runtime::WeightType::kF16), 0.002f, 0.0002, true});
   cases.push_back(
       {"--weights q8_0", runtime::Model::load(trained().bundle, runtime::WeightType::kQ8_0), 0.03f, 0.001, false});
+  // Float32 weights over an f16 KV cache (--kv-type f16): 0.00028 and +0.0001% (Zen 4 VM, 2026-12-04), so
+  // 0.001, 3.6x room.
+  cases.push_back(
+      {"--kv-type f16", runtime::Model::load(trained().bundle), 0.001f, 0.0002, true, runtime::KvType::kF16});
   EXPECT_EQ(cases[0].model->layers()[0].wqkv.type, runtime::WeightType::kBF16);
   EXPECT_EQ(cases[3].model->lm_head().type, runtime::WeightType::kQ8_0);
   EXPECT_LT(cases[3].model->decode_reads().bytes, 0.3 * f32->decode_reads().bytes);
   for (const Case& c : cases) {
-    const PrecisionRun got = run_precision(*c.model, passage, a, b);
+    const PrecisionRun got = run_precision(*c.model, passage, a, b, c.kv);
     float diff = 0;
     for (std::size_t i = 0; i < ref.logits.size(); ++i) diff = std::max(diff, std::fabs(got.logits[i] - ref.logits[i]));
     const double nll_increase = got.nll / ref.nll - 1;
@@ -389,6 +394,17 @@ TEST(RuntimeParity, KvCacheSizedFromTheWorkReservedLazilyAndBoundedByMemory) {
   const auto w = run(runtime_bin + " generate --bundle " + trained().bundle + " --weights q4_0 2>&1");
   EXPECT_EQ(w.exit_code, 1) << w.output;
   EXPECT_NE(w.output.find("--weights"), std::string::npos) << w.output;
+  // An f16 cache: twice the blocks in a budget, and an unknown type named.
+  runtime::RuntimeOptions half;
+  half.kv_type = "f16";
+  half.kv_cache_mb = 2;
+  EXPECT_EQ(runtime::BlockPool::block_bytes(c, 16, runtime::KvType::kF16) * 2, block);
+  EXPECT_EQ(half.cache_blocks_for(c, 3), static_cast<int>((2u << 20) / (block / 2)));
+  half.device = "cuda";
+  EXPECT_THROW(half.validate(), InputError) << "the CUDA engine has no f16 host cache";
+  const auto k = run(runtime_bin + " generate --bundle " + trained().bundle + " --kv-type q4 2>&1");
+  EXPECT_EQ(k.exit_code, 1) << k.output;
+  EXPECT_NE(k.output.find("--kv-type"), std::string::npos) << k.output;
 }
 
 TEST(RuntimeOps, ARowHasTheSameBitsWhateverTheRowCount) {

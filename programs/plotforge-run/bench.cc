@@ -369,11 +369,12 @@ int run_bench(const std::string& bundle, const BenchOptions& o, const std::vecto
   if (!o.concurrency.empty()) requests_workload(*model, o, parse_int_list(o.concurrency, "--concurrency"), ro, rng);
   if (!o.adapters.empty()) adapters_workload(bundle, *model, o, ro, rng);
   std::printf(
-      "\nKV cache: each phase reserved a full context per sequence it runs (--cache-blocks or --kv-cache-mb to fix "
-      "it); the largest, %d blocks of %d positions, %.0f MB, is touched only as sequences grow. Peak resident "
+      "\nKV cache (%s): each phase reserved a full context per sequence it runs (--cache-blocks or --kv-cache-mb to "
+      "fix it); the largest, %d blocks of %d positions, %.0f MB, is touched only as sequences grow. Peak resident "
       "memory of this process: %.0f MB\n",
-      largest_cache_blocks, RuntimeOptions::kBlockSize,
-      largest_cache_blocks * BlockPool::block_bytes(c, RuntimeOptions::kBlockSize) / 1e6, process_memory_mb("VmHWM"));
+      kv_type_name(ro.kv()), largest_cache_blocks, RuntimeOptions::kBlockSize,
+      largest_cache_blocks * BlockPool::block_bytes(c, RuntimeOptions::kBlockSize, ro.kv()) / 1e6,
+      process_memory_mb("VmHWM"));
   return 0;
 }
 

@@ -1,7 +1,8 @@
 // kernels::attend_paged against its double-precision reference, in every
 // instruction set this CPU runs (AVX-512, AVX2 + FMA, plain): ragged
 // lengths and head sizes, shared blocks, the memory slot, NaN in the unused
-// positions of a block; and the same bits for a query whatever it shares.
+// positions of a block; the same bits for a query whatever it shares; and
+// an f16 cache gives the bits of a float32 cache holding its values.
 #include "kernels/cpu_paged_attention.h"
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "base/cpu_features.h"
+#include "base/dtype.h"
 
 namespace plotforge::kernels {
 namespace {
@@ -178,6 +180,74 @@ TEST(CpuPagedAttention, OnePositionIsItsValueAndLargeScoresStayFinite) {
       EXPECT_NEAR(got[j], big.out[0][j], 1e-4);
     }
   }
+}
+
+// An f16 cache holding c's keys and values rounded to half, and c's
+// queries over it. c's own blocks are rounded to the same values, so the
+// float32 kernel over c sees exactly what the f16 kernel widens.
+struct HalfCase {
+  std::vector<std::vector<std::uint16_t>> keys, values;
+  std::vector<std::vector<const std::uint16_t*>> kp, vp;
+  std::vector<PagedQueryF16> queries;
+  explicit HalfCase(Case& c) {
+    const auto half = [](std::vector<float>& v) {
+      std::vector<std::uint16_t> h(v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        h[i] = float_to_f16(v[i]);
+        v[i] = f16_to_float(h[i]);
+      }
+      return h;
+    };
+    for (auto& k : c.keys) keys.push_back(half(k));
+    for (auto& v : c.values) values.push_back(half(v));
+    for (std::size_t i = 0; i < c.queries.size(); ++i) {
+      kp.emplace_back();
+      vp.emplace_back();
+      for (const float* k : c.kp[i]) kp.back().push_back(keys[find(c.keys, k)].data());
+      for (const float* v : c.vp[i]) vp.back().push_back(values[find(c.values, v)].data());
+    }
+    for (std::size_t i = 0; i < c.queries.size(); ++i) {
+      const PagedQuery& f = c.queries[i];
+      PagedQueryF16 h;
+      h.q = f.q;
+      h.k = kp[i].data();
+      h.v = vp[i].data();
+      h.len = f.len;
+      h.mem_k = f.mem_k;
+      h.mem_v = f.mem_v;
+      h.out = f.out;
+      queries.push_back(h);
+    }
+  }
+  static std::size_t find(const std::vector<std::vector<float>>& blocks, const float* p) {
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      if (blocks[b].data() == p) return b;
+    ADD_FAILURE() << "a block pointer not in the case";
+    return 0;
+  }
+};
+
+TEST(CpuPagedAttention, AnF16CacheIsTheFloatCacheOfItsValues) {
+  std::mt19937 rng(13);
+  for (CpuIsa isa : sets_here())
+    for (int hd : {40, 64, 80})
+      for (bool mem : {false, true}) {
+        Case c = story_case(16, hd, 37, 3, 3, mem, rng);
+        HalfCase h(c);
+        const int m = static_cast<int>(c.queries.size());
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        attend_paged(c.queries.data(), m, 16, hd, scale, isa);
+        const std::vector<std::vector<float>> from_floats = c.out;
+        attend_paged(h.queries.data(), m, 16, hd, scale, isa);
+        const std::vector<std::vector<float>> from_halves = c.out;
+        attend_paged_reference(h.queries.data(), m, 16, hd, scale);
+        for (int i = 0; i < m; ++i) {
+          ASSERT_EQ(0, std::memcmp(from_floats[i].data(), from_halves[i].data(), hd * sizeof(float)))
+              << cpu_isa_name(isa) << " hd " << hd << " query " << i;
+          for (int j = 0; j < hd; ++j)
+            ASSERT_NEAR(from_halves[i][j], c.out[i][j], 2e-5) << cpu_isa_name(isa) << " query " << i << " lane " << j;
+        }
+      }
 }
 
 }  // namespace
