@@ -125,14 +125,24 @@ void matmul(const float* x, const WeightMatrix& w, float* y, int n) {
 }
 
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps) {
-  for (int i = 0; i < n; ++i) {
-    const float* xi = x + static_cast<std::size_t>(i) * d;
-    float ss = 0;
-    for (int k = 0; k < d; ++k) ss += xi[k] * xi[k];
-    const float r = 1.0f / std::sqrt(ss / d + eps);
-    float* yi = y + static_cast<std::size_t>(i) * d;
-    for (int k = 0; k < d; ++k) yi[k] = xi[k] * r * w[k];
-  }
+  // Rows on the pool from kParallelRows: the other threads would otherwise
+  // spin through it.
+  parallel_for(n, kParallelRows, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const float* xi = x + i * d;
+      float ss = 0;
+      for (int k = 0; k < d; ++k) ss += xi[k] * xi[k];
+      const float r = 1.0f / std::sqrt(ss / d + eps);
+      float* yi = y + i * d;
+      for (int k = 0; k < d; ++k) yi[k] = xi[k] * r * w[k];
+    }
+  });
+}
+
+void add_rows(float* x, const float* y, int n, int d) {
+  parallel_for(n, kParallelRows, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin * d; i < end * d; ++i) x[i] += y[i];
+  });
 }
 
 void rope(float* v, const float* cos, const float* sin, int hd) {
@@ -161,11 +171,10 @@ void swiglu(const float* gate_up, float* act, int n, int hidden) {
 
 void block_output(const LayerWeights& w, const float* att, float* x, int n, int dim, int hidden, float eps, float* h,
                   float* gate_up, float* act, float* proj, const BatchAdapters* lora, int layer) {
-  const std::size_t size = static_cast<std::size_t>(n) * dim;
   const int q_out = w.wo.cols;
   matmul(att, w.wo, proj, n);
   if (lora) lora->apply(layer, Proj::kO, att, q_out, proj, dim);
-  for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
+  add_rows(x, proj, n, dim);
   rms_norm(x, w.post_norm, h, n, dim, eps);
   matmul(h, w.wgate_up, gate_up, n);
   if (lora) {
@@ -175,7 +184,7 @@ void block_output(const LayerWeights& w, const float* att, float* x, int n, int 
   swiglu(gate_up, act, n, hidden);
   matmul(act, w.wdown, proj, n);
   if (lora) lora->apply(layer, Proj::kDown, act, hidden, proj, dim);
-  for (std::size_t i = 0; i < size; ++i) x[i] += proj[i];
+  add_rows(x, proj, n, dim);
 }
 
 }  // namespace plotforge::runtime::cpu

@@ -61,8 +61,17 @@ constexpr int kSgemmRows = 128;
 // multiply-adds/s at 32); that has not been measured again.
 kernels::CpuIsa matmul_isa(WeightType t);
 
+// Rows from which the row-wise loops below (and the engine's rotary and
+// cache writes) run on the pool: at batch 32 on the 176M model these
+// loops, on one thread, were about 3% of a decode step's samples and as
+// much again of the other thread spinning (docs/perf/runtime-cpu.md).
+constexpr int kParallelRows = 8;
+
 // y[i] = x[i] / rms(x[i]) * w, for n rows of d.
 void rms_norm(const float* x, const float* w, float* y, int n, int d, float eps);
+
+// x[i] += y[i] for n rows of d (the residual adds).
+void add_rows(float* x, const float* y, int n, int d);
 
 // Rotate-half rotary embedding of one head vector, with that position's
 // row of the tables (engine.h's rotary_tables).

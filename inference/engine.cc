@@ -148,21 +148,23 @@ std::vector<float> CpuEngine::forward(std::vector<BatchItem>& batch) {
     // with the cache's element E (float, or uint16_t halves: kv_cache.h).
     const auto cache_and_attend = [&](auto zero) {
       using E = decltype(zero);
-      for (int n = 0; n < N; ++n) {
-        float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
-        const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
-        const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
-        for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
-        for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
-        const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
-        for (int g = 0; g < KV; ++g) {
-          // Keys transposed (position fastest), values as rows (kv_cache.h).
-          E* kb = pool_.k<E>(block, l) + static_cast<std::size_t>(g) * hd * bs + off;
-          for (int j = 0; j < hd; ++j) kb[static_cast<std::size_t>(j) * bs] = to_cache<E>(r[q_out + g * hd + j]);
-          E* vb = pool_.v<E>(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd;
-          for (int j = 0; j < hd; ++j) vb[j] = to_cache<E>(r[q_out + kv_out + g * hd + j]);
+      parallel_for(N, cpu::kParallelRows, [&](std::size_t n_begin, std::size_t n_end) {
+        for (int n = static_cast<int>(n_begin); n < static_cast<int>(n_end); ++n) {
+          float* r = &qkv[static_cast<std::size_t>(n) * qkv_out];
+          const float* cs = &cos_[static_cast<std::size_t>(row_pos[n]) * hd];
+          const float* sn = &sin_[static_cast<std::size_t>(row_pos[n]) * hd];
+          for (int head = 0; head < H; ++head) cpu::rope(r + head * hd, cs, sn, hd);
+          for (int g = 0; g < KV; ++g) cpu::rope(r + q_out + g * hd, cs, sn, hd);
+          const int block = row_seq[n]->blocks[row_pos[n] / bs], off = row_pos[n] % bs;
+          for (int g = 0; g < KV; ++g) {
+            // Keys transposed (position fastest), values as rows (kv_cache.h).
+            E* kb = pool_.k<E>(block, l) + static_cast<std::size_t>(g) * hd * bs + off;
+            for (int j = 0; j < hd; ++j) kb[static_cast<std::size_t>(j) * bs] = to_cache<E>(r[q_out + g * hd + j]);
+            E* vb = pool_.v<E>(block, l) + (static_cast<std::size_t>(g) * bs + off) * hd;
+            for (int j = 0; j < hd; ++j) vb[j] = to_cache<E>(r[q_out + kv_out + g * hd + j]);
+          }
         }
-      }
+      });
       // Attention over the cache (kernels/cpu_paged_attention.h): a task is
       // one head over a chunk of rows in `order`, so rows that share blocks
       // (forked branches, a cached prefix, a prefill's positions) share each

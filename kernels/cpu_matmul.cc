@@ -261,13 +261,17 @@ PF_AVX512 __attribute__((always_inline)) inline void avx512_step(const std::uint
   PF_UNROLL
   for (int j = 0; j < MW; ++j) {
     const std::uint8_t* row = row0 + j * stride;
-    // One request per 64-byte line of 16-bit weights (every other step).
+    // One request per 64-byte line of 16-bit weights (every other step):
+    // kPrefetchAhead down the row, or with `next` the same line of the
+    // rows the caller takes next.
     if constexpr (T != WeightType::kF32)
       if ((k & 31) == 0)
-        _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+        _mm_prefetch(kFetchNext ? reinterpret_cast<const char*>(next + j * stride) + 2 * static_cast<std::size_t>(k)
+                                : reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
                      _MM_HINT_T0);
     w[j] = load16<T>(row, k, m);
-    if constexpr (kFetchNext) _mm_prefetch(reinterpret_cast<const char*>(next + j * stride) + 4 * k, _MM_HINT_T0);
+    if constexpr (kFetchNext && T == WeightType::kF32)
+      _mm_prefetch(reinterpret_cast<const char*>(next + j * stride) + 4 * k, _MM_HINT_T0);
   }
   PF_UNROLL
   for (int i = 0; i < NB; ++i) {
@@ -303,10 +307,13 @@ PF_AVX512 __attribute__((always_inline)) inline void finish_tile(const __m512 (&
 // weight rows; a single chain of FMAs still outruns memory at batch 1 (16
 // lanes per 4 cycles against about 10 GB/s per core).
 //
-// `next` (float32 only; may be null): the rows the caller takes next,
-// fetched into the cache line by line as this tile reads its own. Past 16
-// activation rows a product is bound by arithmetic, not memory, and the
-// first tile over fresh weight rows would otherwise wait on every line.
+// `next` (not for q8_0; may be null): the rows the caller takes next,
+// fetched into the cache line by line as this tile reads its own, in
+// place of the prefetch down its own rows. Past 16 activation rows a
+// product is bound by arithmetic, not memory, and the first tile over
+// fresh weight rows would otherwise wait on every line (16-bit weights:
+// f16 76 -> 80 G multiply-adds/s at batch 32, cpu_matmul_bench, 4096
+// columns, 2 threads, medians of 3; docs/perf/runtime-cpu.md).
 template <WeightType T, int NB, int MW>
 PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const float* x, int C, float* y, int ldy,
                            const std::uint8_t* next = nullptr) {
@@ -349,7 +356,10 @@ PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const f
       for (int k = 0; k < C; k += 16) {
         const int left = C - k;
         const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-        avx512_step<T, NB, MW, false>(row0, stride, x, C, k, m, next, acc);
+        if (next)
+          avx512_step<T, NB, MW, true>(row0, stride, x, C, k, m, next, acc);
+        else
+          avx512_step<T, NB, MW, false>(row0, stride, x, C, k, m, next, acc);
       }
       return finish_tile<NB, MW>(acc, y, ldy);
     }
@@ -579,10 +589,11 @@ PF_AVX512BF16 void dpbf16_row(const std::uint8_t* row, const std::uint16_t* xb, 
 }
 
 // dpbf16_row over MW weight rows at once: per output, dpbf16_row's
-// operations in its order (the tiling leaves the bits alone).
+// operations in its order (the tiling leaves the bits alone). `next` as
+// for avx512_tile.
 template <int NB, int MW>
 PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, const std::uint16_t* xb, int C, float* y,
-                               int ldy) {
+                               int ldy, const std::uint8_t* next = nullptr) {
   __m512 acc[NB][MW];
   PF_UNROLL
   for (int i = 0; i < NB; ++i) {
@@ -596,7 +607,9 @@ PF_AVX512BF16 void dpbf16_tile(const std::uint8_t* row0, std::size_t stride, con
     PF_UNROLL
     for (int j = 0; j < MW; ++j) {
       const std::uint8_t* row = row0 + j * stride;
-      _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead, _MM_HINT_T0);
+      _mm_prefetch(next ? reinterpret_cast<const char*>(next + j * stride) + 2 * static_cast<std::size_t>(k)
+                        : reinterpret_cast<const char*>(row) + 2 * static_cast<std::size_t>(k) + kPrefetchAhead,
+                   _MM_HINT_T0);
       wv[j] = _mm512_maskz_loadu_epi16(m, row + 2 * static_cast<std::size_t>(k));
     }
     PF_UNROLL
@@ -723,8 +736,9 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   floats_to_bf16(x, xb.size(), xb.data());
   static constexpr void (*rows[kTile])(const std::uint8_t*, const std::uint16_t*, int, float*, int) = {
       dpbf16_row<1>, dpbf16_row<2>, dpbf16_row<3>, dpbf16_row<4>};
-  static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const std::uint16_t*, int, float*, int) = {
-      dpbf16_tile<1, kQuad>, dpbf16_tile<2, kQuad>, dpbf16_tile<3, kQuad>, dpbf16_tile<4, kQuad>};
+  static constexpr void (*tiles[kTile])(const std::uint8_t*, std::size_t, const std::uint16_t*, int, float*, int,
+                                        const std::uint8_t*) = {dpbf16_tile<1, kQuad>, dpbf16_tile<2, kQuad>,
+                                                                dpbf16_tile<3, kQuad>, dpbf16_tile<4, kQuad>};
   const std::size_t stride = weight_row_bytes(WeightType::kBF16, C);
   if (n == 1) {
     return batch1_in_quarters(
@@ -734,9 +748,14 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   }
   int r = rb;
   for (; r + kQuad <= re; r += kQuad) {
+    // Past one tile of x the first tile fetches the next four rows as it
+    // goes (avx512_tile's `next`): 124 -> 133 G multiply-adds/s at batch 32,
+    // 76 -> 80 at 8 (cpu_matmul_bench, 4096 columns, 2 threads, medians of
+    // 3; docs/perf/runtime-cpu.md).
+    const std::uint8_t* next = n > kTile && r + 2 * kQuad <= re ? w.row(r + kQuad) : nullptr;
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
-      tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy);
+      tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy, i0 == 0 ? next : nullptr);
     }
   }
   for (; r < re; ++r) {
