@@ -482,10 +482,12 @@ PF_AVX512VNNI void quantise_q8(const float* x, int n, int C, QuantisedRows* out)
   }
 }
 
-// A pair of q8_0 blocks as 64 int8s, and their two scales as 16 lanes.
-PF_AVX512VNNI inline __m512i q8_pair(const std::uint8_t* a, bool two, __m512* dw) {
-  _mm_prefetch(reinterpret_cast<const char*>(a) + kPrefetchAhead, _MM_HINT_T0);
-  _mm_prefetch(reinterpret_cast<const char*>(a) + kPrefetchAhead + 64, _MM_HINT_T0);
+// A pair of q8_0 blocks as 64 int8s, and their two scales as 16 lanes;
+// asks for the two lines at `fetch` (further down the row, or the rows
+// the caller takes next).
+PF_AVX512VNNI inline __m512i q8_pair(const std::uint8_t* a, bool two, __m512* dw, const std::uint8_t* fetch) {
+  _mm_prefetch(reinterpret_cast<const char*>(fetch), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(fetch) + 64, _MM_HINT_T0);
   const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 2));
   std::uint16_t ha, hb;
   std::memcpy(&ha, a, 2);
@@ -501,7 +503,7 @@ PF_AVX512VNNI inline __m512i q8_pair(const std::uint8_t* a, bool two, __m512* dw
 // operations in the same order whatever NB and MW are.
 template <int NB, int MW>
 PF_AVX512VNNI void vnni_q8_tile(const std::uint8_t* row0, std::size_t stride, const QuantisedRows& xq, int i0, int C,
-                                float* y, int ldy) {
+                                float* y, int ldy, const std::uint8_t* next = nullptr) {
   __m512 acc[NB][MW];
   PF_UNROLL
   for (int i = 0; i < NB; ++i) {
@@ -514,8 +516,10 @@ PF_AVX512VNNI void vnni_q8_tile(const std::uint8_t* row0, std::size_t stride, co
     __m512i w[MW];
     __m512 dw[MW];
     PF_UNROLL
-    for (int j = 0; j < MW; ++j)
-      w[j] = q8_pair(row0 + j * stride + static_cast<std::size_t>(2 * p) * kQ8BlockBytes, two, &dw[j]);
+    for (int j = 0; j < MW; ++j) {
+      const std::size_t off = j * stride + static_cast<std::size_t>(2 * p) * kQ8BlockBytes;
+      w[j] = q8_pair(row0 + off, two, &dw[j], next ? next + off : row0 + off + kPrefetchAhead);
+    }
     PF_UNROLL
     for (int i = 0; i < NB; ++i) {
       const std::size_t pair = static_cast<std::size_t>(i0 + i) * xq.pairs + p;
@@ -544,7 +548,8 @@ void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ld
   thread_local QuantisedRows xq;
   const int C = w.cols;
   quantise_q8(x, n, C, &xq);
-  using Tile = void (*)(const std::uint8_t*, std::size_t, const QuantisedRows&, int, int, float*, int);
+  using Tile =
+      void (*)(const std::uint8_t*, std::size_t, const QuantisedRows&, int, int, float*, int, const std::uint8_t*);
   static constexpr Tile pairs[kTile] = {vnni_q8_tile<1, 2>, vnni_q8_tile<2, 2>, vnni_q8_tile<3, 2>, vnni_q8_tile<4, 2>};
   static constexpr Tile singles[kTile] = {vnni_q8_tile<1, 1>, vnni_q8_tile<2, 1>, vnni_q8_tile<3, 1>,
                                           vnni_q8_tile<4, 1>};
@@ -553,13 +558,17 @@ void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ld
     return batch1_in_quarters(
         rb, re, y,
         [&](int r, int step, float* out) { vnni_q8_tile<1, kQuad>(w.row(r), step * stride, xq, 0, C, out, 0); },
-        [&](int r) { singles[0](w.row(r), stride, xq, 0, C, y + r, ldy); });
+        [&](int r) { singles[0](w.row(r), stride, xq, 0, C, y + r, ldy, nullptr); });
   }
   for (int r = rb; r < re;) {
     const bool two = n > 1 && r + 2 <= re;
+    // Past one tile of x the first tile fetches the next pair of rows as it
+    // goes: at batch 8, 7.3 -> 9.5 GB/s (cpu_matmul_bench, 4096 columns, 2
+    // threads, medians of 3 alternating; 66 -> 70 G multiply-adds/s at 32).
+    const std::uint8_t* next = two && n > kTile && r + 4 <= re ? w.row(r + 2) : nullptr;
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
-      (two ? pairs : singles)[nb - 1](w.row(r), stride, xq, i0, C, y + at(i0, ldy) + r, ldy);
+      (two ? pairs : singles)[nb - 1](w.row(r), stride, xq, i0, C, y + at(i0, ldy) + r, ldy, i0 == 0 ? next : nullptr);
     }
     r += two ? 2 : 1;
   }
