@@ -244,9 +244,9 @@ void RuntimeOptions::validate() const {
 }
 
 KvType RuntimeOptions::kv() const {
-  if (kv_type == "f32") return KvType::kF32;
-  if (kv_type == "f16") return KvType::kF16;
-  throw InputError("--kv-type: '" + kv_type + "' is not one of f32, f16");
+  KvType t;
+  if (!parse_kv_type(kv_type, &t)) throw InputError("--kv-type: '" + kv_type + "' is not one of f32, f16");
+  return t;
 }
 
 int RuntimeOptions::cache_blocks_for(const ModelConfig& c, int sequences) const {

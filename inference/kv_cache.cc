@@ -11,8 +11,21 @@
 
 namespace plotforge::runtime {
 
+namespace {
 std::size_t kv_type_size(KvType t) { return t == KvType::kF16 ? 2 : 4; }
+}  // namespace
+
 const char* kv_type_name(KvType t) { return t == KvType::kF16 ? "f16" : "f32"; }
+
+bool parse_kv_type(const std::string& name, KvType* out) {
+  for (KvType t : {KvType::kF32, KvType::kF16}) {
+    if (name == kv_type_name(t)) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
 
 std::size_t BlockPool::block_bytes(const ModelConfig& c, int block_size, KvType kv) {
   return 2ull * c.n_kv_heads * block_size * c.head_dim() * c.n_layers * kv_type_size(kv);

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "inference/model.h"
@@ -34,8 +35,9 @@ class Adapter;  // inference/adapter.h
 //         docs/perf/runtime-cpu.md). Keys and values past 65504 in
 //         magnitude become infinite; the models here stay far below.
 enum class KvType { kF32, kF16 };
-std::size_t kv_type_size(KvType t);
 const char* kv_type_name(KvType t);
+// The type named `name` ("f32", "f16"); false for any other name.
+bool parse_kv_type(const std::string& name, KvType* out);
 
 class BlockPool {
  public:

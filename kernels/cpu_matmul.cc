@@ -307,13 +307,9 @@ PF_AVX512 __attribute__((always_inline)) inline void finish_tile(const __m512 (&
 // weight rows; a single chain of FMAs still outruns memory at batch 1 (16
 // lanes per 4 cycles against about 10 GB/s per core).
 //
-// `next` (not for q8_0; may be null): the rows the caller takes next,
-// fetched into the cache line by line as this tile reads its own, in
-// place of the prefetch down its own rows. Past 16 activation rows a
-// product is bound by arithmetic, not memory, and the first tile over
-// fresh weight rows would otherwise wait on every line (16-bit weights:
-// f16 76 -> 80 G multiply-adds/s at batch 32, cpu_matmul_bench, 4096
-// columns, 2 threads, medians of 3; docs/perf/runtime-cpu.md).
+// `next` (not for q8_0; may be null): the rows the caller takes next
+// (next_rows, below), fetched into the cache line by line as this tile
+// reads its own, in place of the prefetch down its own rows.
 template <WeightType T, int NB, int MW>
 PF_AVX512 void avx512_tile(const std::uint8_t* row0, std::size_t stride, const float* x, int C, float* y, int ldy,
                            const std::uint8_t* next = nullptr) {
@@ -421,6 +417,20 @@ inline void batch1_in_quarters(int rb, int re, float* y, const Quad& quad, const
     for (int j = 0; j < kQuad; ++j) y[rb + t + j * L] = out[j];
   }
   for (int r = rb + kQuad * L; r < re; ++r) single(r);
+}
+
+// Past batch 1: the rows after the `step` rows at r, for the first tile
+// over r's rows to fetch as it goes (the tiles' `next`), once x has more
+// than one tile of rows; null otherwise, or when they would run past re.
+// Every later tile over r's rows reads them from L1, so only the first
+// waits on memory, and its prefetch down its own rows lands in the rows
+// beside them on 768-column matrices. Measured (cpu_matmul_bench, 4096
+// columns, 2 threads, medians of 3 alternating; docs/perf/runtime-cpu.md):
+// vdpbf16ps 124 -> 133 G multiply-adds/s at batch 32 and 76 -> 80 at 8;
+// at batch 8 f32 19.0 -> 20.2 GB/s, f16 12.8 -> 14.0, q8_0 on VNNI
+// 7.3 -> 9.5.
+inline const std::uint8_t* next_rows(const WeightMatrix& w, int r, int step, int re, int n) {
+  return n > kTile && r + 2 * step <= re ? w.row(r + step) : nullptr;
 }
 
 // ---- AVX-512 VNNI: q8_0 weights against x quantised to q8_0 per block of
@@ -562,10 +572,7 @@ void vnni_q8_rows(const WeightMatrix& w, const float* x, int n, float* y, int ld
   }
   for (int r = rb; r < re;) {
     const bool two = n > 1 && r + 2 <= re;
-    // Past one tile of x the first tile fetches the next pair of rows as it
-    // goes: at batch 8, 7.3 -> 9.5 GB/s (cpu_matmul_bench, 4096 columns, 2
-    // threads, medians of 3 alternating; 66 -> 70 G multiply-adds/s at 32).
-    const std::uint8_t* next = two && n > kTile && r + 4 <= re ? w.row(r + 2) : nullptr;
+    const std::uint8_t* next = two ? next_rows(w, r, 2, re, n) : nullptr;
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
       (two ? pairs : singles)[nb - 1](w.row(r), stride, xq, i0, C, y + at(i0, ldy) + r, ldy, i0 == 0 ? next : nullptr);
@@ -703,15 +710,12 @@ void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   }
   // Past kWideFrom rows (prefill, large batches: arithmetic, not memory,
   // bounds them) kWide activation rows to a tile: 24 accumulators, 10
-  // loads per 24 FMAs where a 4 x 4 tile makes 8 per 16. Past one tile of
-  // x, the first over four rows fetches the next four (avx512_tile's
-  // `next`): at batch 8, f32 19.0 -> 20.2 GB/s and f16 12.8 -> 14.0
-  // (cpu_matmul_bench, 4096 columns, 2 threads, medians of 3 alternating).
+  // loads per 24 FMAs where a 4 x 4 tile makes 8 per 16.
   const bool wide = n > kWideFrom && T != WeightType::kQ8_0;
   for (int r = rb; r < re;) {
     const bool quad = in_fours && r + kQuad <= re;
     int i0 = 0;
-    const std::uint8_t* next = quad && r + 2 * kQuad <= re ? w.row(r + kQuad) : nullptr;
+    const std::uint8_t* next = quad ? next_rows(w, r, kQuad, re, n) : nullptr;
     if (quad && wide) {
       for (; i0 + kWide <= n; i0 += kWide)
         avx512_tile<T, kWide, kQuad>(w.row(r), stride, x + at(i0, C), C, y + at(i0, ldy) + r, ldy,
@@ -720,7 +724,7 @@ void avx512_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
     for (; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
       (quad ? quads : singles)[nb - 1](w.row(r), stride, x + at(i0, C), C, y + at(i0, ldy) + r, ldy,
-                                       i0 == 0 && n > kTile ? next : nullptr);
+                                       i0 == 0 ? next : nullptr);
     }
     r += quad ? kQuad : 1;
   }
@@ -761,11 +765,7 @@ void dpbf16_rows(const WeightMatrix& w, const float* x, int n, float* y, int ldy
   }
   int r = rb;
   for (; r + kQuad <= re; r += kQuad) {
-    // Past one tile of x the first tile fetches the next four rows as it
-    // goes (avx512_tile's `next`): 124 -> 133 G multiply-adds/s at batch 32,
-    // 76 -> 80 at 8 (cpu_matmul_bench, 4096 columns, 2 threads, medians of
-    // 3; docs/perf/runtime-cpu.md).
-    const std::uint8_t* next = n > kTile && r + 2 * kQuad <= re ? w.row(r + kQuad) : nullptr;
+    const std::uint8_t* next = next_rows(w, r, kQuad, re, n);
     for (int i0 = 0; i0 < n; i0 += kTile) {
       const int nb = std::min(kTile, n - i0);
       tiles[nb - 1](w.row(r), stride, xb.data() + at(i0, C), C, y + at(i0, ldy) + r, ldy, i0 == 0 ? next : nullptr);

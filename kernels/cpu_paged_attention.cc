@@ -32,6 +32,10 @@ typedef std::int32_t I16 __attribute__((vector_size(kTile * sizeof(float))));
 // NaN (exp_lane clamps it to a factor of about 1e-38 on zeros).
 constexpr float kNoScore = -1e30f;
 
+// A key or value from the cache as a float (an f16 cache's exactly).
+inline float kv_float(float x) { return x; }
+inline float kv_float(std::uint16_t h) { return f16_to_float(h); }
+
 }  // namespace
 
 // The body once per instruction set, each with its own multiply-add.
@@ -105,9 +109,6 @@ void attend_paged_on(const PagedQueryOf<E>* queries, int m, int bs, int hd, floa
   portable::run(queries, m, bs, hd, scale);
 }
 
-inline double kv_double(float x) { return x; }
-inline double kv_double(std::uint16_t h) { return f16_to_float(h); }
-
 template <class E>
 void reference(const PagedQueryOf<E>* qs, int m, int bs, int hd, float scale) {
   for (int i = 0; i < m; ++i) {
@@ -123,7 +124,7 @@ void reference(const PagedQueryOf<E>* qs, int m, int bs, int hd, float scale) {
       const E* kb = pq.k[t / bs];
       double d = 0;
       for (int j = 0; j < hd; ++j)
-        d += static_cast<double>(pq.q[j]) * kv_double(kb[static_cast<std::size_t>(j) * bs + t % bs]);
+        d += static_cast<double>(pq.q[j]) * kv_float(kb[static_cast<std::size_t>(j) * bs + t % bs]);
       score[t] = d * scale;
       mx = std::max(mx, score[t]);
     }
@@ -132,7 +133,7 @@ void reference(const PagedQueryOf<E>* qs, int m, int bs, int hd, float scale) {
     for (int j = 0; j < hd; ++j) {
       double o = pq.mem_k ? std::exp(mem - mx) * pq.mem_v[j] : 0;
       for (int t = 0; t < pq.len; ++t)
-        o += score[t] * kv_double(pq.v[t / bs][static_cast<std::size_t>(t % bs) * hd + j]);
+        o += score[t] * kv_float(pq.v[t / bs][static_cast<std::size_t>(t % bs) * hd + j]);
       pq.out[j] = static_cast<float>(o / sum);
     }
   }
