@@ -12,9 +12,15 @@ torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 # NCCL from the nvidia-nccl wheel pip's torch depends on, if the toolkit has none.
 nccl_root=$(python3 -c 'import nvidia.nccl as m; print(list(m.__path__)[0])' 2>/dev/null || true)
 lib=$prefix/usr/lib/x86_64-linux-gnu
-export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export PKG_CONFIG_PATH=$lib/pkgconfig:$prefix/usr/share/pkgconfig
+# check.sh has run scripts/device/resolve_libs.sh on PREFIX (PREFIX/missing).
+export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:$prefix/missing${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The carried .pc files say prefix=/usr: Debian's pkgconf, searching only
+# PREFIX with PREFIX as its sysroot, turns their -I/-L into PREFIX's, and
+# keeps -I/usr/include (which it would otherwise drop as a system path).
+export PKG_CONFIG_LIBDIR=$lib/pkgconfig:$prefix/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$prefix
+export PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DPKG_CONFIG_EXECUTABLE="$prefix/usr/bin/pkgconf" \
   -DCMAKE_PREFIX_PATH="$prefix/usr;$torch_cmake" -DNCCL_ROOT="$nccl_root" \
   -DHDF5_C_INCLUDE_DIRS="$prefix/usr/include/hdf5/serial" \
   -DHDF5_C_LIBRARIES="$lib/hdf5/serial/libhdf5.so" \
@@ -22,4 +28,5 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DBoost_INCLUDE_DIR="$prefix/usr/include" \
   -DCBLAS_INCLUDE_DIR="$prefix/usr/include/x86_64-linux-gnu/openblas-pthread" \
   -DOPENBLAS_LIBRARY="$lib/openblas-pthread/libopenblas.so" || exit 1
-cmake --build "$build" -j "$(nproc)" || exit 1
+# FULL_BUILD_TARGETS (space-separated) builds only those, e.g. what check.sh runs.
+cmake --build "$build" -j "$(nproc)" ${FULL_BUILD_TARGETS:+--target $FULL_BUILD_TARGETS} || exit 1
