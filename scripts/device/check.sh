@@ -71,6 +71,14 @@ step bench-ours bash -c "build-device/kernels/bench/attention_bench > '$OUT/ours
 step bench-sdpa bash -c "PYTHONUNBUFFERED=1 python3 kernels/bench/sdpa_bench.py > '$OUT/sdpa.csv'"
 step report bash -c "python3 scripts/device/report.py '$OUT/ours.csv' '$OUT/sdpa.csv' > '$OUT/report.md'"
 
+# The sanitizers, on the GPU while the toolkit still builds on the CPU cores.
+if command -v compute-sanitizer >/dev/null; then
+  small='Shapes/AttentionForwardGpu.MatchesReference/B2H4KV4Tq100Tk100D64Full:Shapes/AttentionForwardGpu.MatchesReference/B2H4KV1Tq33Tk190D128Causal:Shapes/DecodeAttentionGpu.MatchesReference/H8KV2D128Block16Lens_1_15_16_17:Shapes/AttentionBackwardGpu.MatchesReferenceAndIsDeterministic/B2H4KV1Tq33Tk190D128Causal'
+  step memcheck compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
+  step racecheck compute-sanitizer --tool racecheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
+  step memcheck-runtime-ops compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/runtime_ops_gpu_test
+fi
+
 if [ -n "$full_pid" ]; then
   wait "$full_pid"
   tail -3 "$OUT/full-build.log"
@@ -102,14 +110,6 @@ if [ -x build-device-full/bin/plotforge ]; then
 elif [ "${PLOTFORGE_FULL_BUILD:-1}" = 1 ]; then
   status=1
   summary+=("FAIL  full-build (see full-build.log)")
-fi
-
-# Last: the sanitizers, slow and least likely to tell something new.
-if command -v compute-sanitizer >/dev/null; then
-  small='Shapes/AttentionForwardGpu.MatchesReference/B2H4KV4Tq100Tk100D64Full:Shapes/AttentionForwardGpu.MatchesReference/B2H4KV1Tq33Tk190D128Causal:Shapes/DecodeAttentionGpu.MatchesReference/H8KV2D128Block16Lens_1_15_16_17:Shapes/AttentionBackwardGpu.MatchesReferenceAndIsDeterministic/B2H4KV1Tq33Tk190D128Causal'
-  step memcheck compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
-  step racecheck compute-sanitizer --tool racecheck --error-exitcode 9 build-device/tests/kernels/attention_gpu_test --gtest_filter="$small"
-  step memcheck-runtime-ops compute-sanitizer --tool memcheck --error-exitcode 9 build-device/tests/kernels/runtime_ops_gpu_test
 fi
 
 cat "$OUT/report.md" 2>/dev/null

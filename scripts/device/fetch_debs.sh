@@ -14,7 +14,8 @@ cd .deb
 packages=(
   libgtest-dev
   libhdf5-dev libhdf5-103-1 libsz2 libaec0
-  libboost-program-options-dev libboost-program-options1.74.0 libboost1.74-dev
+  libboost-program-options-dev libboost-program-options1.74-dev libboost-program-options1.74.0
+  libboost1.74-dev
   nlohmann-json3-dev libssl-dev libgloo-dev
   libopenblas-dev libopenblas0-pthread libopenblas-pthread-dev libgfortran5
   libsentencepiece-dev libsentencepiece0 libcpp-httplib-dev libcpp-httplib0.11
