@@ -18,7 +18,7 @@ packages=(
   libboost1.74-dev
   nlohmann-json3-dev libssl-dev libgloo-dev
   libopenblas-dev libopenblas0-pthread libopenblas-pthread-dev libgfortran5
-  libsentencepiece-dev libsentencepiece0 libcpp-httplib-dev libcpp-httplib0.11
+  libsentencepiece-dev libsentencepiece0 sentencepiece libcpp-httplib-dev libcpp-httplib0.11
   libsqlite3-dev libbrotli-dev zlib1g-dev
   pkgconf pkgconf-bin libpkgconf3
 )
