@@ -100,6 +100,11 @@ if [ -x build-device-full/bin/plotforge ]; then
   # Issue 7: the runtime's CUDA backend against its CPU backend; transformers'
   # LlamaForCausalLM on a bundle; then a batch sweep of both backends on
   # small.ini (head_dim 64) trained briefly here.
+  # The runtime tests and hf-parity train a tokenizer first. On 2026-12-04
+  # that segfaulted on this image (docs/perf/runtime-h200.md); if it still
+  # does, a backtrace (cuda-gdb debugs host code; the image has no gdb).
+  step tokenizer-train bash -c "tok='build-device-full/bin/plotforge tokenizer train --input data/sample --out /tmp/tok-check.model --vocab-size 700'
+    \$tok || { cuda-gdb -batch -ex run -ex bt --args \$tok 2>&1 | tail -40; exit 1; }"
   step runtime-cuda-tests ctest --test-dir build-device-full -L gpu -R RuntimeCuda --output-on-failure --timeout 180
   step hf-parity ctest --test-dir build-device-full -R TransformersLoads --output-on-failure --timeout 180
   step runtime-bench bash -c "set -e; pf=build-device-full/bin/plotforge; run=build-device-full/bin/plotforge-run
