@@ -14,7 +14,8 @@
 # precision the two programs alternate REPEATS times on 2 threads: decode at
 # batch 1, 8 and 32 (16-token prompts), prefill of 64 and 512 tokens (512
 # where the context allows); medians are printed as a Markdown table, with
-# the memcpy bandwidth plotforge-run bench measures in the same run.
+# each repetition's paired ratio (median, range, how many pairs plotforge-run
+# led) and the memcpy bandwidth plotforge-run bench measures in the same run.
 # Both keep the KV cache in KV (default f16, llama.cpp's default cache type;
 # plotforge-run --kv-type, llama.cpp -ctk/-ctv), so attention reads the same
 # bytes in both.
@@ -33,6 +34,7 @@ echo "== plotforge $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (wi
 echo "== $($RUN system | grep -E '^(cpu|blas):' | tr '\n' ' ')"
 echo "== KV cache: $KV in both"
 out=$(mktemp -d)
+echo "== raw outputs: $out"
 for bundle in "$@"; do
   name=$(basename "$bundle")
   ctx=$(python3 -c "import json; print(json.load(open('$bundle/config.json'))['max_position_embeddings'])")
@@ -62,36 +64,47 @@ import glob, json, os, re, statistics, sys
 out, bundles = sys.argv[1], sys.argv[2:]
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 bw = []
-print("\n| model | weights | measure | plotforge-run tokens/s | llama.cpp tokens/s | ratio |\n|---|---|---|---|---|---|")
+# rows[measure] = ({rep: plotforge tokens/s}, {rep: llama.cpp tokens/s}).
+# Besides the ratio of the medians, each repetition's two runs (minutes
+# apart at most) give a paired ratio: this machine's memory speed drifts
+# between phases, and a pair shares its phase more often than two medians.
+print("\n| model | weights | measure | plotforge-run tokens/s | llama.cpp tokens/s | ratio of medians "
+      "| paired ratios: median (min-max) | plotforge ahead |\n|---|---|---|---|---|---|---|---|")
 for b in bundles:
     name = os.path.basename(b)
     for t in ["f32", "f16", "bf16", "q8_0"]:
         rows = {}
+        row = lambda k: rows.setdefault(k, ({}, {}))
         for f in glob.glob(f"{out}/pf-{name}-{t}-*.txt"):
             text = open(f).read()
-            p = int(f.split("-")[-2])
+            p, rep = int(f.split("-")[-2]), int(f.split("-")[-1].split(".")[0])
             bw += [float(x) for x in re.findall(r"read\+write\): ([0-9.]+) GB/s", text)]
             m = re.search(r"prefill, one (\d+)-token prompt: (\d+) tokens/s", text)
-            rows.setdefault(f"prefill {m.group(1)}", [[], []])[0].append(float(m.group(2)))
+            row(f"prefill {m.group(1)}")[0][rep] = float(m.group(2))
             if p == 64:
                 for bsz, tps in re.findall(r"^\| (\d+) \| (\d+) \|", text, re.M):
-                    rows.setdefault(f"decode batch {bsz}", [[], []])[0].append(float(tps))
+                    row(f"decode batch {bsz}")[0][rep] = float(tps)
         for f in glob.glob(f"{out}/ll-{name}-{t}-*.json"):
+            rep = int(f.split("-")[-1].split(".")[0])
             for r in json.load(open(f)):
                 key = f"prefill {r['n_prompt']}" if r["n_gen"] == 0 else "decode batch 1"
-                rows.setdefault(key, [[], []])[1].append(r["avg_ts"])
+                row(key)[1][rep] = r["avg_ts"]
         for f in glob.glob(f"{out}/llb-{name}-{t}-*.txt"):
+            rep = int(f.split("-")[-1].split(".")[0])
             for line in open(f):
                 c = [x.strip() for x in line.split("|")[1:-1]]
                 if len(c) >= 8 and c[2].isdigit():
-                    rows.setdefault(f"decode batch {c[2]}", [[], []])[1].append(float(c[7]))
+                    row(f"decode batch {c[2]}")[1][rep] = float(c[7])
         order = ["decode batch 1", "decode batch 8", "decode batch 32", "prefill 64", "prefill 512"]
         for k in [k for k in order if k in rows]:
-            a, l = med(rows[k][0]), med(rows[k][1])
+            pf, ll = rows[k]
+            a, l = med(list(pf.values())), med(list(ll.values()))
             if l != l:  # llama.cpp failed on every run of this row
-                print(f"| {name} | {t} | {k} | {a:.0f} | failed | - |")
-            else:
-                print(f"| {name} | {t} | {k} | {a:.0f} | {l:.0f} | {a / l:.2f} |")
+                print(f"| {name} | {t} | {k} | {a:.0f} | failed | - | - | - |")
+                continue
+            pairs = [pf[r] / ll[r] for r in sorted(pf) if r in ll]
+            print(f"| {name} | {t} | {k} | {a:.0f} | {l:.0f} | {a / l:.2f} | {med(pairs):.2f} "
+                  f"({min(pairs):.2f}-{max(pairs):.2f}) | {sum(x >= 1 for x in pairs)} of {len(pairs)} |")
 print(f"\nmemcpy bandwidth (read+write) in this run: median {med(bw):.2f} GB/s over {len(bw)} measurements; "
       f"medians of {len(glob.glob(out + '/ll-*.json')) // max(1, len(bundles) * 4)} alternating runs")
 PY
