@@ -82,6 +82,9 @@ fi
 if [ -n "$full_pid" ]; then
   wait "$full_pid"
   tail -3 "$OUT/full-build.log"
+  # libstdc++ must come first (torch 2.x exports std::filesystem: CMakeLists.txt).
+  echo "CXX=${CXX:-unset}; plotforge's first needed libraries:"
+  readelf -d build-device-full/bin/plotforge 2>/dev/null | grep NEEDED | head -3
 fi
 if [ -x build-device-full/bin/plotforge ]; then
   lib=$PREFIX/usr/lib/x86_64-linux-gnu

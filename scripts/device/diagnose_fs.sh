@@ -7,7 +7,10 @@
 # CMakeLists' "libstdc++ first" link option, and shows where the
 # std::filesystem calls bind. Needs no GPU time beyond a minute.
 set -uo pipefail
-echo "g++: $(command -v g++) $(g++ -dumpfullversion)"
+# CMake took /opt/gcc/bin/g++ on the image (its CXX), while plain g++ is
+# /usr/bin's: both are 13.3, but which libstdc++ each links may differ.
+cxx=${CXX:-g++}
+echo "CXX=${CXX:-unset} -> $(command -v "$cxx") $($cxx -dumpfullversion); libstdc++: $($cxx -print-file-name=libstdc++.so) $($cxx -print-file-name=libstdc++.a)"
 command -v spm_train || echo "spm_train: not on this image"
 # Debian's spm_train, as check.sh now carries it.
 mkdir -p /tmp/spm && for f in .deb/sentencepiece_*.deb .deb/libsentencepiece0_*.deb; do dpkg -x "$f" /tmp/spm; done
@@ -45,7 +48,7 @@ first="-Wl,--push-state,--no-as-needed,-lstdc++,--pop-state"
 for v in plain stdcxx-first; do
   opt=; [ $v = stdcxx-first ] && opt=$first
   echo "=== $v"
-  g++ -std=c++17 -O1 $opt /tmp/fs.cc -o /tmp/fs-$v $torch_libs || continue
+  $cxx -std=c++17 -O1 $opt /tmp/fs.cc -o /tmp/fs-$v $torch_libs || continue
   readelf -d /tmp/fs-$v | grep NEEDED | head -5
   ldd /tmp/fs-$v | grep -E "stdc\+\+|torch_cpu"
   /tmp/fs-$v; echo "exit $?"
