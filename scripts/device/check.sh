@@ -87,9 +87,7 @@ if [ -n "$full_pid" ]; then
   readelf -d build-device-full/bin/plotforge 2>/dev/null | grep NEEDED | head -3
 fi
 if [ -x build-device-full/bin/plotforge ]; then
-  lib=$PREFIX/usr/lib/x86_64-linux-gnu
-  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:$PREFIX/missing${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  export PATH=$PATH:$PREFIX/usr/bin  # spm_train, for `plotforge tokenizer train`
+  source "$PREFIX/env.sh"  # the carried libraries and spm_train (resolve_libs.sh)
   # Issue 5: the model's attention through our kernels (autograd, vs libtorch's).
   step fused-attention ctest --test-dir build-device-full -L gpu -R FusedAttention --output-on-failure --timeout 120
   # Issue 4: a world of one through the NCCL path (store, unique id,

@@ -12,8 +12,8 @@ torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 # NCCL from the nvidia-nccl wheel pip's torch depends on, if the toolkit has none.
 nccl_root=$(python3 -c 'import nvidia.nccl as m; print(list(m.__path__)[0])' 2>/dev/null || true)
 lib=$prefix/usr/lib/x86_64-linux-gnu
-# check.sh has run scripts/device/resolve_libs.sh on PREFIX (PREFIX/missing).
-export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:$prefix/missing${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# check.sh has run scripts/device/resolve_libs.sh on PREFIX, which wrote env.sh.
+source "$prefix/env.sh"
 # The carried .pc files say prefix=/usr: Debian's pkgconf, searching only
 # PREFIX with PREFIX as its sysroot, turns their -I/-L into PREFIX's, and
 # keeps -I/usr/include (which it would otherwise drop as a system path).

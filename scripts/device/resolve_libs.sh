@@ -14,8 +14,10 @@
 #    the image provides is linked from FALLBACK into PREFIX/missing, to the
 #    closure. Only what is missing comes from FALLBACK: the image's own
 #    (often newer) copies are never shadowed for the image's programs.
-# Put PREFIX/usr/lib/x86_64-linux-gnu, its openblas-pthread/ (libopenblas.so.0)
-# and PREFIX/missing on LD_LIBRARY_PATH.
+# Writes PREFIX/env.sh, which the check's steps source: LD_LIBRARY_PATH
+# with PREFIX/usr/lib/x86_64-linux-gnu, its openblas-pthread/
+# (libopenblas.so.0) and PREFIX/missing; PATH with PREFIX/usr/bin last
+# (spm_train, for `plotforge tokenizer train`).
 # IMAGE_SONAMES (a file of names, for trying this on another machine)
 # replaces `ldconfig -p` as the list of what the image has.
 set -uo pipefail
@@ -72,4 +74,8 @@ while [ "$changed" = 1 ]; do
     if take_from_fallback "$soname"; then changed=1; else echo "resolve_libs: $soname is needed and found nowhere"; fi
   done
 done
+cat > "$prefix/env.sh" <<ENV
+export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:$missing\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+export PATH=\$PATH:$prefix/usr/bin
+ENV
 exit 0
