@@ -83,11 +83,17 @@ __attribute__((target("f16c"))) inline float q8_scale(const std::uint8_t* block)
 // How far ahead of the row it reads the AVX-512 kernel asks for 16-bit and
 // q8_0 weights (bytes). A q8_0 block is 34 bytes and its conversion takes
 // a dozen instructions, so the out-of-order window covers only about a
-// kilobyte of the stream and a core waits on memory: with the prefetch,
-// batch-1 q8_0 went from 10 to 22 GB/s on the development VM (memcpy 25),
-// f16 from 22 to 27 (kernels/bench/cpu_matmul_bench, docs/perf/runtime-cpu.md).
-// Float32 rows stream fast enough without it.
-constexpr std::size_t kPrefetchAhead = 2048;
+// kilobyte of the stream: without any prefetch, batch-1 q8_0 read 10 GB/s
+// against 22 with one (2 KB ahead; docs/perf/runtime-cpu.md, 81e29e4). How
+// far: on the Zen 4 VM, 2 KB ahead of each of the four batch-1 streams a
+// core reads (128 lines asked for ahead of use) cost time, as the
+// hardware's stream prefetchers keep up by themselves; decode steps of the
+// 176M model took 8-12% less time at 256 bytes than at 2 KB in bf16 and
+// f16 and 7% less in q8_0 on VNNI, a little less than with no prefetch at
+// all, and the kernel benchmark's one large matrix read as fast either way
+// (steps alternating in one process; docs/perf/runtime-cpu.md, 2026-12-04
+// night). Float32 rows stream fast enough without it.
+constexpr std::size_t kPrefetchAhead = 256;
 
 // ---- AVX2 + FMA + F16C: 8 lanes, two accumulators per activation row.
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
